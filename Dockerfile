@@ -1,0 +1,35 @@
+# Multi-stage build: dependencies are compiled in their own cached layer, the runtime image
+# is slim and runs as an unprivileged user.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+# Build dependencies against stub crates first, so code changes do not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+COPY api/Cargo.toml api/Cargo.toml
+COPY entity/Cargo.toml entity/Cargo.toml
+COPY migration/Cargo.toml migration/Cargo.toml
+COPY tests/Cargo.toml tests/Cargo.toml
+RUN for crate in api entity migration tests; do mkdir -p $crate/src \
+      && echo 'fn main() {}' > $crate/src/main.rs && touch $crate/src/lib.rs; done \
+    && cargo build --release -p api \
+    && rm -rf api/src entity/src migration/src tests/src
+COPY . .
+# Touch the sources so cargo rebuilds our crates over the stubs.
+RUN find api entity migration -name '*.rs' -exec touch {} + \
+    && cargo build --release -p api
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home /data analytics \
+    && mkdir -p /data && chown analytics /data
+COPY --from=build /src/target/release/api /usr/local/bin/api
+USER analytics
+WORKDIR /data
+ENV APP_MODE=production \
+    DATA_DIR=/data \
+    BIND_ADDR=0.0.0.0:8000 \
+    LOG_FORMAT=json
+EXPOSE 8000
+# `serve` migrates the database before it listens.
+ENTRYPOINT ["api"]
+CMD ["serve"]

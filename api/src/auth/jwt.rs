@@ -1,0 +1,147 @@
+//! JSON Web Tokens: short-lived access tokens and long-lived refresh tokens, signed with the
+//! deployment's `JWT_SECRET` (HS256). The token type is a claim, so one kind is never accepted
+//! where the other is expected.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode, errors::ErrorKind,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    config::Secret,
+    error::{AppError, AppResult},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Dashboard user id.
+    pub sub: i64,
+    pub typ: TokenType,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A signed token and when it stops being valid.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &Secret, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // A little slack for clocks of several instances; expiry stays meaningful.
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    pub fn issue(&self, user_id: i64, typ: TokenType) -> AppResult<IssuedToken> {
+        let ttl = match typ {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let ttl = chrono::Duration::from_std(ttl).map_err(AppError::internal)?;
+        self.issue_expiring_at(user_id, typ, Utc::now() + ttl)
+    }
+
+    /// Issues a token with an explicit expiry (also how tests make expired tokens).
+    pub fn issue_expiring_at(
+        &self,
+        user_id: i64,
+        typ: TokenType,
+        expires_at: DateTime<Utc>,
+    ) -> AppResult<IssuedToken> {
+        let claims = Claims {
+            sub: user_id,
+            typ,
+            iat: Utc::now().timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)?;
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    /// Checks signature, expiry and type. An expired access token is `TOKEN_EXPIRED` (clients
+    /// refresh on exactly that); everything else wrong is `UNAUTHENTICATED`.
+    pub fn verify(&self, token: &str, expected: TokenType) -> AppResult<Claims> {
+        let claims = match decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => data.claims,
+            Err(error) => {
+                return Err(match (error.kind(), expected) {
+                    (ErrorKind::ExpiredSignature, TokenType::Access) => AppError::TokenExpired,
+                    (ErrorKind::ExpiredSignature, TokenType::Refresh) => {
+                        AppError::Unauthenticated("refresh token expired; log in again")
+                    }
+                    _ => AppError::Unauthenticated("invalid token"),
+                });
+            }
+        };
+        if claims.typ != expected {
+            return Err(AppError::Unauthenticated("wrong kind of token"));
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(
+            &Secret::new("test secret"),
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+        )
+    }
+
+    #[test]
+    fn a_token_verifies_only_as_its_own_type() -> AppResult<()> {
+        let keys = keys();
+        let access = keys.issue(7, TokenType::Access)?;
+        assert_eq!(keys.verify(&access.token, TokenType::Access)?.sub, 7);
+        let wrong = keys.verify(&access.token, TokenType::Refresh);
+        assert!(matches!(wrong, Err(AppError::Unauthenticated(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn an_expired_access_token_is_told_apart_from_an_invalid_one() -> AppResult<()> {
+        let keys = keys();
+        let past = Utc::now() - chrono::Duration::minutes(5);
+        let expired = keys.issue_expiring_at(7, TokenType::Access, past)?;
+        let result = keys.verify(&expired.token, TokenType::Access);
+        assert!(matches!(result, Err(AppError::TokenExpired)));
+        let other = JwtKeys::new(&Secret::new("other"), Duration::ZERO, Duration::ZERO);
+        let forged = other.issue(7, TokenType::Access)?;
+        let result = keys.verify(&forged.token, TokenType::Access);
+        assert!(matches!(result, Err(AppError::Unauthenticated(_))));
+        Ok(())
+    }
+}

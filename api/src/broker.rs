@@ -1,0 +1,51 @@
+//! Publish/subscribe between the write path and live clients. The trait is the seam: the
+//! in-process broker serves one instance (and tests); a Redis broker for several instances
+//! plugs in behind the same trait. Topic names are built here and nowhere else.
+
+mod memory;
+mod throttle;
+
+pub use memory::MemoryBroker;
+pub use throttle::RefreshThrottle;
+
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// Where an event is published. One place builds every topic key, so a Redis broker and the
+/// in-process one agree on names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Dashboards of one notebook (by its public id) should refresh.
+    DashboardRefresh { notebook_id: String },
+}
+
+impl Topic {
+    pub fn key(&self) -> String {
+        match self {
+            Self::DashboardRefresh { notebook_id } => format!("notebook:{notebook_id}:refresh"),
+        }
+    }
+}
+
+/// A message on the broker; serializable so it can cross processes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum BrokerEvent {
+    DashboardRefresh { notebook_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("broker unavailable: {0}")]
+pub struct BrokerError(pub String);
+
+#[async_trait::async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Delivers `event` to every current subscriber of `topic`; no subscriber is not an error.
+    async fn publish(&self, topic: &Topic, event: BrokerEvent) -> Result<(), BrokerError>;
+
+    /// Events published on `topic` from now on.
+    fn subscribe(&self, topic: &Topic) -> BoxStream<'static, BrokerEvent>;
+
+    /// Whether the broker can be reached (`/readyz`).
+    async fn ping(&self) -> Result<(), BrokerError>;
+}

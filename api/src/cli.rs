@@ -1,0 +1,103 @@
+//! Subcommands other than `serve`: migrations, schema export and user administration (so
+//! nobody edits the database by hand to make the first admin).
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use migration::{Migrator, MigratorTrait};
+use serde_json::json;
+
+use crate::{
+    Config,
+    auth::password,
+    config::{CliRole, MigrateAction, UserAction},
+    db,
+    graphql::auth::check_credentials_shape,
+    services,
+};
+
+pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
+    let db = db::connect(&config.database_url()).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
+        MigrateAction::Status => Migrator::status(&db).await?,
+    }
+    Ok(())
+}
+
+pub fn export_schema(path: &std::path::Path) -> anyhow::Result<()> {
+    let sdl = crate::graphql::sdl();
+    if path.as_os_str() == "-" {
+        print!("{sdl}");
+    } else {
+        std::fs::write(path, sdl).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    match action {
+        UserAction::Create { username, role } => {
+            let password = read_password()?;
+            check_credentials_shape(&username, &password, 8)?;
+            let hash = password::hash(password).await?;
+            let username_hash = state.pseudonyms.pseudonymize(&username);
+            let role = entity_role(role);
+            let user =
+                services::users::create(&state.db, username_hash.clone(), hash, role).await?;
+            let details = json!({ "user": username_hash, "role": role_word(role) });
+            services::audit::record(&state.db, None, "cli_create_user", details).await?;
+            println!(
+                "created user {} with role {}",
+                user.username_hash,
+                role_word(role)
+            );
+        }
+        UserAction::SetRole { username, role } => {
+            let username_hash = state.pseudonyms.pseudonymize(&username);
+            let user = services::users::get_by_username_hash(&state.db, &username_hash).await?;
+            let role = entity_role(role);
+            services::users::set_role(&state.db, user, role).await?;
+            let details = json!({ "user": username_hash, "role": role_word(role) });
+            services::audit::record(&state.db, None, "cli_set_role", details).await?;
+            println!("user {username_hash} now has role {}", role_word(role));
+        }
+    }
+    Ok(())
+}
+
+/// `USER_PASSWORD` if set, else the first line of standard input (so it never shows in the
+/// process list or shell history).
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("USER_PASSWORD") {
+        return Ok(password);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input.lines().next().unwrap_or_default().to_owned();
+    if password.is_empty() {
+        bail!("no password: pipe it on standard input or set USER_PASSWORD");
+    }
+    Ok(password)
+}
+
+fn entity_role(role: CliRole) -> entity::enums::Role {
+    match role {
+        CliRole::User => entity::enums::Role::User,
+        CliRole::Superuser => entity::enums::Role::Superuser,
+        CliRole::Admin => entity::enums::Role::Admin,
+    }
+}
+
+fn role_word(role: entity::enums::Role) -> &'static str {
+    match role {
+        entity::enums::Role::User => "user",
+        entity::enums::Role::Superuser => "superuser",
+        entity::enums::Role::Admin => "admin",
+    }
+}

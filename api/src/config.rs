@@ -1,0 +1,225 @@
+//! Configuration: the only module that reads the environment. Every setting is a CLI flag with
+//! an environment variable behind it; secrets are wrapped so they never print.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A secret value that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Generates and persists missing secrets next to the SQLite file.
+    Dev,
+    /// Refuses to start without `JWT_SECRET` and `SECRET_SALT`.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "api",
+    version,
+    about = "GraphQL server for Jupyter learning analytics"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve (the default).
+    Serve,
+    /// Apply or revert database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Write the GraphQL schema (SDL) to a file, or to stdout with `-`.
+    ExportSchema {
+        #[arg(default_value = "schema.graphql")]
+        path: PathBuf,
+    },
+    /// Manage dashboard users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Revert the last `steps` migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Create a dashboard user; the password is read from `USER_PASSWORD` or standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum, default_value_t = CliRole::User)]
+        role: CliRole,
+    },
+    /// Change the role of an existing dashboard user.
+    SetRole {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: CliRole,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliRole {
+    User,
+    Superuser,
+    Admin,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// `dev` fills in missing secrets; `production` requires them.
+    #[arg(long, env = "APP_MODE", value_enum, default_value_t = Mode::Dev, global = true)]
+    pub mode: Mode,
+    /// Directory for the default SQLite file, generated dev secrets and notebook files.
+    #[arg(long, env = "DATA_DIR", default_value = ".", global = true)]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `<DATA_DIR>/analytics.sqlite`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Redis for multi-instance deployments; absent means the in-process broker.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Salt of the student-id pseudonyms; must match the old deployment's to keep data joined.
+    #[arg(long, env = "SECRET_SALT", hide_env_values = true, global = true)]
+    pub secret_salt: Option<Secret>,
+    #[arg(
+        long = "bind",
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub bind_addr: SocketAddr,
+    /// Where notebook files are kept; default `<DATA_DIR>/notebooks`.
+    #[arg(long, env = "STORAGE_DIR", global = true)]
+    pub storage_dir: Option<PathBuf>,
+    /// Origins allowed to call the authenticated API from a browser (comma separated, or `*`).
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Let anyone create a plain dashboard user through the `signup` mutation.
+    #[arg(long, env = "SIGNUP_ENABLED", default_value_t = false, global = true)]
+    pub signup_enabled: bool,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Largest request body on `/graphql` (bytes); batches of events need room.
+    #[arg(long, env = "BATCH_BODY_LIMIT", default_value_t = 16 * 1024 * 1024, global = true)]
+    pub batch_body_limit: usize,
+    /// Largest single event, and largest body on the REST `/send/*` routes (bytes).
+    #[arg(long, env = "EVENT_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub event_body_limit: usize,
+    /// Most events accepted by one `recordEvents` call.
+    #[arg(long, env = "BATCH_MAX_EVENTS", default_value_t = 1000, global = true)]
+    pub batch_max_events: usize,
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 30 * 60, global = true)]
+    pub access_token_ttl_secs: u64,
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
+    pub refresh_token_ttl_secs: u64,
+    /// Dashboards are told to refresh at most once per this many milliseconds per notebook.
+    #[arg(
+        long,
+        env = "REFRESH_THROTTLE_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub refresh_throttle_ms: u64,
+}
+
+impl Config {
+    /// Defaults as if no flag or variable was given (used by tests and tools).
+    pub fn defaults() -> Self {
+        Self {
+            mode: Mode::Dev,
+            data_dir: PathBuf::from("."),
+            database_url: None,
+            redis_url: None,
+            jwt_secret: None,
+            secret_salt: None,
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            storage_dir: None,
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Pretty,
+            signup_enabled: false,
+            limits: Limits {
+                batch_body_limit: 16 * 1024 * 1024,
+                event_body_limit: 1024 * 1024,
+                batch_max_events: 1000,
+                access_token_ttl_secs: 30 * 60,
+                refresh_token_ttl_secs: 30 * 24 * 3600,
+                refresh_throttle_ms: 5000,
+            },
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            let file = self.data_dir.join("analytics.sqlite");
+            format!("sqlite://{}?mode=rwc", file.display())
+        })
+    }
+
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("notebooks"))
+    }
+}

@@ -1,0 +1,238 @@
+//! One error type for everything a request can fail with. Each variant has a stable
+//! `extensions.code`; internal details are logged once, here at the boundary, and masked for
+//! clients.
+
+use async_graphql::ErrorExtensions;
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` error into a plain error
+/// without a code, so `?` in a resolver must go through our `From` instead.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated(&'static str),
+    TokenExpired,
+    Forbidden(String),
+    NotFound(String),
+    BadUserInput(String),
+    Conflict(String),
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    PayloadTooLarge(String),
+    /// The error of one element of a batch; the whole batch was refused.
+    InBatch {
+        index: usize,
+        error: Box<AppError>,
+    },
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::InBatch { error, .. } => error.code(),
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InBatch { error, .. } => error.status(),
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    /// Marks this error as belonging to element `index` of a batch.
+    pub fn at_index(self, index: usize) -> Self {
+        Self::InBatch {
+            index,
+            error: Box::new(self),
+        }
+    }
+
+    /// The text a client may see: internal causes are never shown.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(reason) => format!("authentication required: {reason}"),
+            Self::TokenExpired => "access token expired".into(),
+            Self::Forbidden(message)
+            | Self::NotFound(message)
+            | Self::BadUserInput(message)
+            | Self::Conflict(message)
+            | Self::PayloadTooLarge(message) => message.clone(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many requests; retry in {retry_after_secs} s")
+            }
+            Self::InBatch { index, error } => format!("event {index}: {}", error.message()),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+
+    /// The client-facing message, logging an internal cause once on the way out.
+    fn public_message(&self) -> String {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        self.message()
+    }
+}
+
+impl From<AppError> for anyhow::Error {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Internal(cause) => cause,
+            other => anyhow::anyhow!("{} ({})", other.message(), other.code()),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        let code = error.code();
+        let index = match &error {
+            AppError::InBatch { index, .. } => Some(*index),
+            _ => None,
+        };
+        let retry_after = match &error {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        async_graphql::Error::new(error.public_message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(index) = index {
+                ext.set("eventIndex", index as u64);
+            }
+            if let Some(secs) = retry_after {
+                ext.set("retryAfter", secs);
+            }
+        })
+    }
+}
+
+/// REST routes answer `{"error": {"code", "message"}}` with the matching status.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graphql_code(error: AppError) -> Option<String> {
+        let error: async_graphql::Error = error.into();
+        let value = error.extensions?.get("code")?.clone();
+        match value {
+            async_graphql::Value::String(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_variant_carries_its_stable_code_and_status() {
+        let cases = [
+            (
+                AppError::Unauthenticated("no token"),
+                "UNAUTHENTICATED",
+                401,
+            ),
+            (AppError::TokenExpired, "TOKEN_EXPIRED", 401),
+            (AppError::forbidden("no"), "FORBIDDEN", 403),
+            (AppError::not_found("gone"), "NOT_FOUND", 404),
+            (AppError::bad_input("bad"), "BAD_USER_INPUT", 400),
+            (AppError::conflict("twice"), "CONFLICT", 409),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                "RATE_LIMITED",
+                429,
+            ),
+            (
+                AppError::PayloadTooLarge("big".into()),
+                "PAYLOAD_TOO_LARGE",
+                413,
+            ),
+            (
+                AppError::internal(anyhow::anyhow!("db down")),
+                "INTERNAL",
+                500,
+            ),
+        ];
+        for (error, code, status) in cases {
+            assert_eq!(error.status().as_u16(), status, "{code}");
+            assert_eq!(graphql_code(error).as_deref(), Some(code));
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause_from_clients() {
+        let error: async_graphql::Error =
+            AppError::internal(anyhow::anyhow!("password=hunter2 at db")).into();
+        assert_eq!(error.message, "internal error");
+    }
+
+    #[test]
+    fn batch_errors_keep_the_inner_code_and_name_the_index() {
+        let error: async_graphql::Error = AppError::not_found("notebook").at_index(7).into();
+        let ext = error.extensions.unwrap_or_default();
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("NOT_FOUND"))
+        );
+        assert_eq!(ext.get("eventIndex"), Some(&async_graphql::Value::from(7)));
+        assert!(error.message.starts_with("event 7: "));
+    }
+}

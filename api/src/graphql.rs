@@ -1,0 +1,38 @@
+//! The GraphQL schema: one folder per domain, each contributing Query and Mutation parts that
+//! are merged here.
+
+pub mod admin;
+pub mod auth;
+pub mod context;
+pub mod notebooks;
+pub mod scalars;
+pub mod system;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    system::SystemQuery,
+    notebooks::NotebookQuery,
+    auth::AuthQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(auth::AuthMutation, admin::AdminMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+pub fn build_schema(state: AppState) -> AppSchema {
+    builder().data(state).finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

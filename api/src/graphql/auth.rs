@@ -1,0 +1,200 @@
+//! Login, token refresh, signup and `me`.
+//!
+//! Usernames are stored only as pseudonyms, so the server cannot tell anyone their username:
+//! `username` on `Me` is filled only in the answer to the request that sent it.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::dashboard_user;
+
+use super::{context::app, context::request_auth, notebooks::Notebook};
+use crate::{
+    AppState,
+    auth::{
+        Role, TokenType,
+        password::{self, MAX_PASSWORD_LEN, PasswordCheck},
+    },
+    error::{AppError, AppResult},
+    services,
+};
+
+const MAX_USERNAME_LEN: usize = 256;
+const MIN_NEW_PASSWORD_LEN: usize = 8;
+
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+/// The logged-in dashboard user.
+#[derive(SimpleObject)]
+pub struct Me {
+    /// The username's pseudonym, as stored.
+    pub pseudonym: String,
+    /// The username, only in the answer to `login`/`signup` (it is never stored).
+    pub username: Option<String>,
+    pub role: Role,
+    /// Notebooks this user may see (all of them for admins).
+    pub notebooks: Vec<Notebook>,
+}
+
+/// Tokens for a session: send `accessToken` as `Authorization: Bearer …`; when a request fails
+/// with `TOKEN_EXPIRED`, call `refreshToken` with `refreshToken`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    pub user: Me,
+}
+
+#[derive(SimpleObject)]
+pub struct RefreshPayload {
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+}
+
+#[Object]
+impl AuthQuery {
+    /// The user of the access token.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
+        let app = app(ctx)?;
+        let user = request_auth(ctx)?.current_user(&app.db).await?;
+        Ok(me(app, &user, None).await?)
+    }
+}
+
+#[Object]
+impl AuthMutation {
+    /// Logs in: a 30-minute access token and a 30-day refresh token.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        check_credentials_shape(&username, &password, 1)?;
+        let user = authenticate(app, &username, password).await?;
+        Ok(session(app, &user, username).await?)
+    }
+
+    /// Exchanges a refresh token for a new access token.
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<RefreshPayload> {
+        let app = app(ctx)?;
+        let claims = app.jwt.verify(&refresh_token, TokenType::Refresh)?;
+        if services::users::find_by_id(&app.db, claims.sub)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Unauthenticated("this user no longer exists").into());
+        }
+        let access = app.jwt.issue(claims.sub, TokenType::Access)?;
+        Ok(RefreshPayload {
+            access_token: access.token,
+            access_token_expires_at: access.expires_at,
+        })
+    }
+
+    /// Creates a plain user and logs them in (only when the server runs with
+    /// `SIGNUP_ENABLED=true`; `FORBIDDEN` otherwise).
+    async fn signup(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        if !app.config.signup_enabled {
+            return Err(AppError::forbidden("signup is disabled on this server").into());
+        }
+        check_credentials_shape(&username, &password, MIN_NEW_PASSWORD_LEN)?;
+        let password_hash = password::hash(password).await?;
+        let username_hash = app.pseudonyms.pseudonymize(&username);
+        let user = services::users::create(
+            &app.db,
+            username_hash,
+            password_hash,
+            entity::enums::Role::User,
+        )
+        .await?;
+        Ok(session(app, &user, username).await?)
+    }
+}
+
+pub fn check_credentials_shape(
+    username: &str,
+    password: &str,
+    min_password_len: usize,
+) -> AppResult<()> {
+    if username.is_empty() || username.len() > MAX_USERNAME_LEN {
+        return Err(AppError::bad_input(format!(
+            "username must be 1 to {MAX_USERNAME_LEN} bytes"
+        )));
+    }
+    if password.chars().count() < min_password_len || password.len() > MAX_PASSWORD_LEN {
+        return Err(AppError::bad_input(format!(
+            "password must be {min_password_len} to {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the password; an unknown user costs the same hashing work as a wrong password. A
+/// valid legacy (Werkzeug) hash is replaced by an Argon2id one.
+async fn authenticate(
+    app: &AppState,
+    username: &str,
+    password: String,
+) -> AppResult<dashboard_user::Model> {
+    let rejected = || AppError::Unauthenticated("invalid username or password");
+    let username_hash = app.pseudonyms.pseudonymize(username);
+    let Some(user) = services::users::find_by_username_hash(&app.db, &username_hash).await? else {
+        password::verify(app.dummy_password_hash.clone(), password).await?;
+        return Err(rejected());
+    };
+    match password::verify(user.password_hash.clone(), password.clone()).await? {
+        PasswordCheck::Valid => Ok(user),
+        PasswordCheck::ValidNeedsRehash => {
+            let fresh = password::hash(password).await?;
+            services::users::set_password_hash(&app.db, user, fresh).await
+        }
+        PasswordCheck::Invalid => Err(rejected()),
+    }
+}
+
+async fn session(
+    app: &AppState,
+    user: &dashboard_user::Model,
+    username: String,
+) -> AppResult<AuthPayload> {
+    let access = app.jwt.issue(user.id, TokenType::Access)?;
+    let refresh = app.jwt.issue(user.id, TokenType::Refresh)?;
+    Ok(AuthPayload {
+        access_token: access.token,
+        access_token_expires_at: access.expires_at,
+        refresh_token: refresh.token,
+        refresh_token_expires_at: refresh.expires_at,
+        user: me(app, user, Some(username)).await?,
+    })
+}
+
+async fn me(
+    app: &AppState,
+    user: &dashboard_user::Model,
+    username: Option<String>,
+) -> AppResult<Me> {
+    let notebooks = services::authorizations::notebooks_of(&app.db, user).await?;
+    Ok(Me {
+        pseudonym: user.username_hash.clone(),
+        username,
+        role: user.role.into(),
+        notebooks: notebooks.into_iter().map(Notebook::from).collect(),
+    })
+}

@@ -1,0 +1,65 @@
+//! The HTTP edge: one router for GraphQL (POST executes, GET serves GraphiQL or upgrades to the
+//! subscription websocket, all on `/graphql`), health probes and GraphiQL's own assets.
+
+mod graphiql;
+mod graphql;
+mod health;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderValue, Method, header},
+    routing::get,
+};
+use tower_http::{
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    trace::TraceLayer,
+};
+
+use crate::{AppState, graphql::AppSchema};
+
+/// What GraphQL handlers need: the schema and the shared state.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let cors = graphql_cors(&app.config.cors_origins);
+    let body_limit = DefaultBodyLimit::max(app.config.limits.batch_body_limit);
+    let state = HttpState { app, schema };
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::get_graphql).post(graphql::post_graphql),
+        )
+        .layer(body_limit)
+        .layer(cors)
+        .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Browsers may call the authenticated API only from configured origins (none by default:
+/// same-origin GraphiQL and non-browser clients need no CORS).
+fn graphql_cors(origins: &[String]) -> CorsLayer {
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600))
+}

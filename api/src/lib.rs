@@ -1,0 +1,146 @@
+//! Jupyter learning-analytics GraphQL server.
+//!
+//! `Application::build` assembles everything from a [`Config`]; `main` and the tests use the
+//! same function, so tests run the server exactly as deployed.
+
+pub mod auth;
+pub mod broker;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod pseudonym;
+pub mod secrets;
+pub mod services;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+use crate::{
+    auth::JwtKeys,
+    broker::{Broker, MemoryBroker, RefreshThrottle},
+    pseudonym::Pseudonymizer,
+    services::notebooks::NotebookIds,
+    state::AppStateInner,
+    storage::NotebookStorage,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, builds the state and binds the listener (port 0
+    /// picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = build_state(config).await?;
+        let schema = graphql::build_schema(state.clone());
+        let router = http::router(state.clone(), schema);
+        let listener = TcpListener::bind(state.config.bind_addr)
+            .await
+            .with_context(|| format!("binding {}", state.config.bind_addr))?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until ctrl-c / SIGTERM, letting in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        Ok(())
+    }
+}
+
+/// Builds the state without binding a port (commands that do not serve use this too).
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let secrets = secrets::resolve(&config)?;
+    let db = db::connect(&config.database_url()).await?;
+    db::migrate_up(&db)
+        .await
+        .context("migrating the database")?;
+    let broker = build_broker(&config)?;
+    let refresh = RefreshThrottle::new(
+        Arc::clone(&broker),
+        Duration::from_millis(config.limits.refresh_throttle_ms),
+    );
+    let jwt = JwtKeys::new(
+        &secrets.jwt_secret,
+        Duration::from_secs(config.limits.access_token_ttl_secs),
+        Duration::from_secs(config.limits.refresh_token_ttl_secs),
+    );
+    let storage = NotebookStorage::local(&config.storage_dir())?;
+    let dummy_password_hash = auth::password::hash(secrets::random_hex(16)).await?;
+    Ok(AppState::new(AppStateInner {
+        pseudonyms: Pseudonymizer::new(secrets.secret_salt),
+        config,
+        db,
+        broker,
+        refresh,
+        jwt,
+        storage,
+        notebook_ids: NotebookIds::default(),
+        dummy_password_hash,
+    }))
+}
+
+fn build_broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
+    if config.redis_url.is_some() {
+        // The Redis broker lands with the subscriptions issue; refusing beats silently running
+        // several instances that cannot see each other.
+        anyhow::bail!("REDIS_URL is set, but this build has only the in-process broker");
+    }
+    Ok(Arc::new(MemoryBroker::new()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

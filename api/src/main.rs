@@ -1,0 +1,27 @@
+//! The `api` binary: parse the command line, start logging, run a subcommand.
+
+use api::{
+    Application,
+    config::{Cli, Command},
+};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    api::telemetry::init(cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate { action } => api::cli::migrate(&cli.config, action).await,
+        Command::ExportSchema { path } => api::cli::export_schema(&path),
+        Command::User { action } => api::cli::user(cli.config, action).await,
+    }
+}
+
+async fn serve(config: api::Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, "listening");
+    println!("GraphiQL: http://{addr}/graphql");
+    app.run_until_stopped().await
+}

@@ -1,0 +1,14 @@
+//! The only code that touches SeaORM: one module per domain, plain async functions taking a
+//! connection (or a transaction), testable without GraphQL.
+
+pub mod audit;
+pub mod authorizations;
+pub mod notebooks;
+pub mod users;
+
+use sea_orm::{DbErr, SqlErr};
+
+/// Whether a database error is a unique-constraint violation (the same check on every backend).
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,45 @@
+//! Shared application state: built once by `Application::build`, cloned cheaply into every
+//! handler and resolver. No globals: two Applications in one process (tests) never share it.
+
+use std::{ops::Deref, sync::Arc};
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::JwtKeys,
+    broker::{Broker, RefreshThrottle},
+    config::Config,
+    pseudonym::Pseudonymizer,
+    services::notebooks::NotebookIds,
+    storage::NotebookStorage,
+};
+
+#[derive(Clone)]
+pub struct AppState(Arc<AppStateInner>);
+
+pub struct AppStateInner {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    pub broker: Arc<dyn Broker>,
+    pub refresh: RefreshThrottle,
+    pub jwt: JwtKeys,
+    pub pseudonyms: Pseudonymizer,
+    pub storage: NotebookStorage,
+    pub notebook_ids: NotebookIds,
+    /// A real Argon2id hash checked when a login names an unknown user, so that answer takes
+    /// as long as a wrong password.
+    pub dummy_password_hash: String,
+}
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

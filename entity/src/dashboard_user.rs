@@ -1,0 +1,23 @@
+//! A dashboard user (teacher, TA, researcher). The username is stored only as its pseudonym.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::Role;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "dashboard_users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub username_hash: String,
+    /// PHC string (Argon2id) or a Werkzeug hash imported from the old backend.
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+//! Database migrations, written with sea-query builders only so that the same steps run on
+//! SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_users_and_notebooks;
+mod m20261122_000002_events;
+mod m20261122_000003_groups_and_audit;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_users_and_notebooks::Migration),
+            Box::new(m20261122_000002_events::Migration),
+            Box::new(m20261122_000003_groups_and_audit::Migration),
+        ]
+    }
+}
