@@ -19,11 +19,12 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .idle_timeout(None::<Duration>)
             .max_lifetime(None::<Duration>);
     } else if url.starts_with("sqlite:") {
-        // WAL lets readers proceed during writes; NORMAL sync is durable across process crashes
-        // in WAL mode, and waiting on a busy lock beats failing a request.
+        // WAL lets readers proceed during writes; FULL sync makes every acknowledged commit
+        // survive power loss (group commit keeps the fsyncs few), and waiting on a busy lock
+        // beats failing a request.
         options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });

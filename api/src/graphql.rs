@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod auth;
 pub mod context;
+mod error_codes;
+pub mod ingest;
 pub mod notebooks;
 pub mod scalars;
 pub mod system;
@@ -20,12 +22,17 @@ pub struct Query(
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(auth::AuthMutation, admin::AdminMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    admin::AdminMutation,
+    ingest::IngestMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(error_codes::ErrorCodes)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {

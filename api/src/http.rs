@@ -4,6 +4,7 @@
 mod graphiql;
 mod graphql;
 mod health;
+mod rest_ingest;
 
 use axum::{
     Router,
@@ -29,6 +30,7 @@ pub struct HttpState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let body_limit = DefaultBodyLimit::max(app.config.limits.batch_body_limit);
+    let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -37,6 +39,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         )
         .layer(body_limit)
         .layer(cors)
+        .merge(rest_ingest)
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

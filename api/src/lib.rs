@@ -30,7 +30,7 @@ use crate::{
     auth::JwtKeys,
     broker::{Broker, MemoryBroker, RefreshThrottle},
     pseudonym::Pseudonymizer,
-    services::notebooks::NotebookIds,
+    services::{ingest::IngestWriter, notebooks::NotebookIds},
     state::AppStateInner,
     storage::NotebookStorage,
 };
@@ -98,6 +98,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     );
     let storage = NotebookStorage::local(&config.storage_dir())?;
     let dummy_password_hash = auth::password::hash(secrets::random_hex(16)).await?;
+    // SQLite admits one writer at a time; PostgreSQL overlaps a few commits.
+    let writers = if config.database_url().starts_with("postgres") {
+        4
+    } else {
+        1
+    };
+    let ingest = IngestWriter::start(db.clone(), writers);
     Ok(AppState::new(AppStateInner {
         pseudonyms: Pseudonymizer::new(secrets.secret_salt),
         config,
@@ -107,6 +114,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         jwt,
         storage,
         notebook_ids: NotebookIds::default(),
+        ingest,
         dummy_password_hash,
     }))
 }

@@ -10,7 +10,7 @@ use crate::{
     broker::{Broker, RefreshThrottle},
     config::Config,
     pseudonym::Pseudonymizer,
-    services::notebooks::NotebookIds,
+    services::{ingest::IngestWriter, notebooks::NotebookIds},
     storage::NotebookStorage,
 };
 
@@ -26,6 +26,7 @@ pub struct AppStateInner {
     pub pseudonyms: Pseudonymizer,
     pub storage: NotebookStorage,
     pub notebook_ids: NotebookIds,
+    pub ingest: IngestWriter,
     /// A real Argon2id hash checked when a login names an unknown user, so that answer takes
     /// as long as a wrong password.
     pub dummy_password_hash: String,

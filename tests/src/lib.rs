@@ -4,10 +4,6 @@
 //! Every test written with [`backend_tests!`] runs on an in-memory SQLite database and, when
 //! `TEST_DATABASE_URL` is set, also on a fresh PostgreSQL database created and dropped for that
 //! test. Logs are printed only when `TEST_LOG` is set.
-#![expect(
-    clippy::expect_used,
-    reason = "test harness: a failed setup must stop the test with its message"
-)]
 
 mod app;
 mod graphql;
