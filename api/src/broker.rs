@@ -3,9 +3,11 @@
 //! plugs in behind the same trait. Topic names are built here and nowhere else.
 
 mod memory;
+mod redis;
 mod throttle;
 
 pub use memory::MemoryBroker;
+pub use redis::RedisBroker;
 pub use throttle::RefreshThrottle;
 
 use futures::stream::BoxStream;
@@ -43,8 +45,11 @@ pub trait Broker: Send + Sync + 'static {
     /// Delivers `event` to every current subscriber of `topic`; no subscriber is not an error.
     async fn publish(&self, topic: &Topic, event: BrokerEvent) -> Result<(), BrokerError>;
 
-    /// Events published on `topic` from now on.
-    fn subscribe(&self, topic: &Topic) -> BoxStream<'static, BrokerEvent>;
+    /// Events published on `topic` once this returns.
+    async fn subscribe(
+        &self,
+        topic: &Topic,
+    ) -> Result<BoxStream<'static, BrokerEvent>, BrokerError>;
 
     /// Whether the broker can be reached (`/readyz`).
     async fn ping(&self) -> Result<(), BrokerError>;

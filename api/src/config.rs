@@ -132,6 +132,14 @@ pub struct Config {
     /// Redis for multi-instance deployments; absent means the in-process broker.
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments sharing one Redis stay apart.
+    #[arg(
+        long,
+        env = "REDIS_KEY_PREFIX",
+        default_value = "analytics",
+        global = true
+    )]
+    pub redis_key_prefix: String,
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<Secret>,
     /// Salt of the student-id pseudonyms; must match the old deployment's to keep data joined.
@@ -192,6 +200,7 @@ impl Config {
             data_dir: PathBuf::from("."),
             database_url: None,
             redis_url: None,
+            redis_key_prefix: "analytics".into(),
             jwt_secret: None,
             secret_salt: None,
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),

@@ -28,7 +28,7 @@ pub use state::AppState;
 
 use crate::{
     auth::JwtKeys,
-    broker::{Broker, MemoryBroker, RefreshThrottle},
+    broker::{Broker, MemoryBroker, RedisBroker, RefreshThrottle},
     pseudonym::Pseudonymizer,
     services::{ingest::IngestWriter, notebooks::NotebookIds},
     state::AppStateInner,
@@ -86,7 +86,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate_up(&db)
         .await
         .context("migrating the database")?;
-    let broker = build_broker(&config)?;
+    let broker = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
         Arc::clone(&broker),
         Duration::from_millis(config.limits.refresh_throttle_ms),
@@ -119,13 +119,16 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     }))
 }
 
-fn build_broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
-    if config.redis_url.is_some() {
-        // The Redis broker lands with the subscriptions issue; refusing beats silently running
-        // several instances that cannot see each other.
-        anyhow::bail!("REDIS_URL is set, but this build has only the in-process broker");
+async fn build_broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
+    match &config.redis_url {
+        Some(url) => {
+            let broker = RedisBroker::connect(url, &config.redis_key_prefix)
+                .await
+                .context("connecting to Redis")?;
+            Ok(Arc::new(broker))
+        }
+        None => Ok(Arc::new(MemoryBroker::new())),
     }
-    Ok(Arc::new(MemoryBroker::new()))
 }
 
 async fn shutdown_signal() {

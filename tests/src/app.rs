@@ -70,6 +70,11 @@ impl TestApp {
         });
         config.jwt_secret = Some(Secret::new("test-jwt-secret"));
         config.secret_salt = Some(Secret::new(TEST_SALT));
+        if let Some(redis_url) = redis_url() {
+            config.redis_url = Some(redis_url);
+            // Tests share one Redis: a prefix per app keeps their channels apart.
+            config.redis_key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        }
         configure(&mut config);
         let app = Application::build(config).await.expect("build application");
         let addr = app.local_addr().expect("bound address");
@@ -191,6 +196,19 @@ impl Drop for TestApp {
         std::fs::remove_dir_all(&self.data_dir).ok();
     }
 }
+
+/// `TEST_REDIS_URL`, when set: every test app then uses the Redis broker.
+fn redis_url() -> Option<String> {
+    static NOTICE: Once = Once::new();
+    let url = std::env::var(REDIS_ENV).ok().filter(|url| !url.is_empty());
+    NOTICE.call_once(|| match &url {
+        Some(_) => eprintln!("test apps use the Redis broker ({REDIS_ENV} is set)"),
+        None => eprintln!("Redis broker tests skipped: {REDIS_ENV} is not set (in-process broker)"),
+    });
+    url
+}
+
+const REDIS_ENV: &str = "TEST_REDIS_URL";
 
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {

@@ -266,7 +266,7 @@ backend_tests! {
     async fn an_ingest_publishes_a_refresh_signal_for_its_notebook(backend) {
         let app = ready_app(backend).await;
         let topic = Topic::DashboardRefresh { notebook_id: NOTEBOOK.into() };
-        let mut signals = app.state.broker.subscribe(&topic);
+        let mut signals = app.state.broker.subscribe(&topic).await.unwrap();
         app.graphql(CELL_FOCUS, json!({ "e": cell_focus("s1", None) })).await.data();
         let signal = tokio::time::timeout(std::time::Duration::from_secs(5), signals.next())
             .await

@@ -46,15 +46,18 @@ impl Broker for MemoryBroker {
         Ok(())
     }
 
-    fn subscribe(&self, topic: &Topic) -> BoxStream<'static, BrokerEvent> {
+    async fn subscribe(
+        &self,
+        topic: &Topic,
+    ) -> Result<BoxStream<'static, BrokerEvent>, BrokerError> {
         let receiver = self
             .channels()
             .entry(topic.key())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe();
-        BroadcastStream::new(receiver)
+        Ok(BroadcastStream::new(receiver)
             .filter_map(|item| async move { item.ok() })
-            .boxed()
+            .boxed())
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {
@@ -82,7 +85,7 @@ mod tests {
         let broker = MemoryBroker::new();
         let (topic_a, event_a) = refresh("a");
         let (topic_b, event_b) = refresh("b");
-        let mut stream = broker.subscribe(&topic_a);
+        let mut stream = broker.subscribe(&topic_a).await?;
         broker.publish(&topic_b, event_b).await?;
         broker.publish(&topic_a, event_a.clone()).await?;
         assert_eq!(stream.next().await, Some(event_a));

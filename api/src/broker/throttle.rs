@@ -143,9 +143,10 @@ mod tests {
     /// notified at `event_times_ms`, observed until `until_ms` on a paused clock.
     async fn signal_times(event_times_ms: &[u64], until_ms: u64) -> Vec<u64> {
         let broker = Arc::new(MemoryBroker::new());
-        let mut stream = broker.subscribe(&Topic::DashboardRefresh {
+        let topic = Topic::DashboardRefresh {
             notebook_id: "nb".into(),
-        });
+        };
+        let mut stream = broker.subscribe(&topic).await.expect("subscribe");
         let throttle = RefreshThrottle::new(broker, PERIOD);
         let start = Instant::now();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

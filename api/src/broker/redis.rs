@@ -1,0 +1,173 @@
+//! The Redis broker for several instances: publishing goes through a `ConnectionManager`; all
+//! subscriptions of the process share ONE pub/sub connection whose messages are fanned out
+//! locally to every subscriber (never a Redis connection per websocket). When that connection
+//! drops, it is re-established with backoff and every channel is subscribed again.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::{StreamExt, stream::BoxStream};
+use redis::{AsyncCommands, Client, aio::ConnectionManager, aio::PubSubSink};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{Broker, BrokerError, BrokerEvent, Topic};
+
+const CHANNEL_CAPACITY: usize = 256;
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<BrokerEvent>>>>;
+
+pub struct RedisBroker {
+    publisher: ConnectionManager,
+    sink: Arc<tokio::sync::Mutex<PubSubSink>>,
+    channels: Channels,
+    /// Namespaces every key, so deployments (or tests) sharing one Redis never cross-talk.
+    prefix: String,
+}
+
+fn lock(
+    channels: &Channels,
+) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<BrokerEvent>>> {
+    channels
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn error(error: redis::RedisError) -> BrokerError {
+    BrokerError(error.to_string())
+}
+
+impl RedisBroker {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BrokerError> {
+        let client = Client::open(url).map_err(error)?;
+        let publisher = ConnectionManager::new(client.clone())
+            .await
+            .map_err(error)?;
+        let (sink, stream) = client.get_async_pubsub().await.map_err(error)?.split();
+        let sink = Arc::new(tokio::sync::Mutex::new(sink));
+        let channels: Channels = Arc::default();
+        tokio::spawn(fan_out(
+            client,
+            stream,
+            Arc::clone(&sink),
+            Arc::clone(&channels),
+        ));
+        Ok(Self {
+            publisher,
+            sink,
+            channels,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn channel(&self, topic: &Topic) -> String {
+        format!("{}:{}", self.prefix, topic.key())
+    }
+}
+
+/// Reads the shared pub/sub connection and hands each message to the local subscribers of its
+/// channel; reconnects (and resubscribes) when the connection ends.
+async fn fan_out(
+    client: Client,
+    mut stream: redis::aio::PubSubStream,
+    sink: Arc<tokio::sync::Mutex<PubSubSink>>,
+    channels: Channels,
+) {
+    loop {
+        while let Some(message) = stream.next().await {
+            let Ok(event) = serde_json::from_slice::<BrokerEvent>(message.get_payload_bytes())
+            else {
+                tracing::warn!(
+                    channel = message.get_channel_name(),
+                    "unreadable broker message"
+                );
+                continue;
+            };
+            if let Some(sender) = lock(&channels).get(message.get_channel_name()) {
+                // No receiver left is fine: the next subscriber reuses the channel.
+                let _ = sender.send(event);
+            }
+        }
+        tracing::warn!("redis pub/sub connection lost; reconnecting");
+        stream = reconnect(&client, &sink, &channels).await;
+    }
+}
+
+async fn reconnect(
+    client: &Client,
+    sink: &tokio::sync::Mutex<PubSubSink>,
+    channels: &Channels,
+) -> redis::aio::PubSubStream {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        let Ok(pubsub) = client.get_async_pubsub().await else {
+            continue;
+        };
+        let (mut new_sink, stream) = pubsub.split();
+        let keys: Vec<String> = lock(channels).keys().cloned().collect();
+        if !keys.is_empty() && new_sink.subscribe(&keys).await.is_err() {
+            continue;
+        }
+        *sink.lock().await = new_sink;
+        tracing::info!(channels = keys.len(), "redis pub/sub reconnected");
+        return stream;
+    }
+}
+
+#[async_trait::async_trait]
+impl Broker for RedisBroker {
+    async fn publish(&self, topic: &Topic, event: BrokerEvent) -> Result<(), BrokerError> {
+        let payload = serde_json::to_vec(&event).map_err(|e| BrokerError(e.to_string()))?;
+        let mut connection = self.publisher.clone();
+        let _receivers: i64 = connection
+            .publish(self.channel(topic), payload)
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &Topic,
+    ) -> Result<BoxStream<'static, BrokerEvent>, BrokerError> {
+        let channel = self.channel(topic);
+        let (receiver, is_new) = {
+            let mut channels = lock(&self.channels);
+            match channels.get(&channel) {
+                Some(sender) => (sender.subscribe(), false),
+                None => {
+                    let (sender, receiver) = broadcast::channel(CHANNEL_CAPACITY);
+                    channels.insert(channel.clone(), sender);
+                    (receiver, true)
+                }
+            }
+        };
+        if is_new {
+            // Returns once Redis confirmed, so events published after this call arrive.
+            self.sink
+                .lock()
+                .await
+                .subscribe(&channel)
+                .await
+                .map_err(error)?;
+        }
+        Ok(BroadcastStream::new(receiver)
+            .filter_map(|item| async move { item.ok() })
+            .boxed())
+    }
+
+    async fn ping(&self) -> Result<(), BrokerError> {
+        let mut connection = self.publisher.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut connection)
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+}
