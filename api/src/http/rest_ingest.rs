@@ -113,30 +113,40 @@ pub fn routes(event_body_limit: usize) -> Router<HttpState> {
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(86_400));
     Router::new()
-        .route("/send/exec/code", post(code_execution))
-        .route("/send/exec/markdown", post(markdown_execution))
-        .route("/send/clickevent/cell", post(cell_click))
-        .route("/send/clickevent/notebook", post(notebook_click))
-        .route("/send/alter", post(alteration))
-        .route("/send/pending_update_interaction", post(pending_update))
+        .route("/send/exec/code", post(receive::<CodeExecutionBody>))
+        .route(
+            "/send/exec/markdown",
+            post(receive::<MarkdownExecutionBody>),
+        )
+        .route("/send/clickevent/cell", post(receive::<CellClickBody>))
+        .route(
+            "/send/clickevent/notebook",
+            post(receive::<NotebookClickBody>),
+        )
+        .route("/send/alter", post(receive::<AlterationBody>))
+        .route(
+            "/send/pending_update_interaction",
+            post(receive::<PendingUpdateBody>),
+        )
         .layer(DefaultBodyLimit::max(event_body_limit))
         .layer(cors)
 }
 
-/// Parses the body whatever its content type: old clients do not all send one.
-fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, AppError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge("event body over the size limit".into())
-        } else {
-            AppError::bad_input(rejection.body_text())
-        }
-    })?;
-    serde_json::from_slice(&body)
-        .map_err(|error| AppError::bad_input(format!("malformed event body: {error}")))
+/// An old client's body: the shared fields plus one kind's.
+trait LegacyBody: DeserializeOwned {
+    fn into_parts(self) -> (Source, EventKind);
 }
 
-async fn store(state: &HttpState, source: Source, kind: EventKind) -> Response {
+/// One handler for every route: parse the body whatever its content type (old clients do not
+/// all send one), then store it through the ingest service.
+async fn receive<B: LegacyBody>(
+    State(state): State<HttpState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (source, kind) = match parse::<B>(body) {
+        Ok(body) => body.into_parts(),
+        Err(error) => return error.into_response(),
+    };
     let event = EventInput {
         notebook_id: source.notebook_id,
         user_id: source.user_id,
@@ -149,110 +159,92 @@ async fn store(state: &HttpState, source: Source, kind: EventKind) -> Response {
     }
 }
 
-async fn code_execution(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: CodeExecutionBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::CodeExecution {
-        cell_id: body.cell_id,
-        orig_cell_id: body.orig_cell_id,
-        t_start: body.t_start,
-        t_finish: body.t_finish,
-        status: body.status,
-        cell_input: body.cell_input,
-        cell_output_model: body.cell_output_model,
-        cell_output_length: body.cell_output_length,
-        language_mimetype: body.language_mimetype,
-    };
-    store(&state, body.source, kind).await
+fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, AppError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge("event body over the size limit".into())
+        } else {
+            AppError::bad_input(rejection.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|error| AppError::bad_input(format!("malformed event body: {error}")))
 }
 
-async fn markdown_execution(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: MarkdownExecutionBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::MarkdownExecution {
-        cell_id: body.cell_id,
-        orig_cell_id: body.orig_cell_id,
-        time: body.time,
-        cell_content: body.cell_content,
-    };
-    store(&state, body.source, kind).await
+impl LegacyBody for CodeExecutionBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::CodeExecution {
+            cell_id: self.cell_id,
+            orig_cell_id: self.orig_cell_id,
+            t_start: self.t_start,
+            t_finish: self.t_finish,
+            status: self.status,
+            cell_input: self.cell_input,
+            cell_output_model: self.cell_output_model,
+            cell_output_length: self.cell_output_length,
+            language_mimetype: self.language_mimetype,
+        };
+        (self.source, kind)
+    }
 }
 
-async fn cell_click(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: CellClickBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::CellFocus {
-        cell_id: body.cell_id,
-        orig_cell_id: body.orig_cell_id,
-        click_type: body.click_type,
-        time: body.time,
-        click_duration: body.click_duration,
-    };
-    store(&state, body.source, kind).await
+impl LegacyBody for MarkdownExecutionBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::MarkdownExecution {
+            cell_id: self.cell_id,
+            orig_cell_id: self.orig_cell_id,
+            time: self.time,
+            cell_content: self.cell_content,
+        };
+        (self.source, kind)
+    }
 }
 
-async fn notebook_click(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: NotebookClickBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::NotebookFocus {
-        click_type: body.click_type,
-        time: body.time,
-        click_duration: body.click_duration,
-    };
-    store(&state, body.source, kind).await
+impl LegacyBody for CellClickBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::CellFocus {
+            cell_id: self.cell_id,
+            orig_cell_id: self.orig_cell_id,
+            click_type: self.click_type,
+            time: self.time,
+            click_duration: self.click_duration,
+        };
+        (self.source, kind)
+    }
 }
 
-async fn alteration(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: AlterationBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::CellAlteration {
-        cell_id: body.cell_id,
-        alteration_type: body.alteration_type,
-        time: body.time,
-    };
-    store(&state, body.source, kind).await
+impl LegacyBody for NotebookClickBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::NotebookFocus {
+            click_type: self.click_type,
+            time: self.time,
+            click_duration: self.click_duration,
+        };
+        (self.source, kind)
+    }
 }
 
-async fn pending_update(
-    State(state): State<HttpState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body: PendingUpdateBody = match parse(body) {
-        Ok(body) => body,
-        Err(error) => return error.into_response(),
-    };
-    let kind = EventKind::PendingUpdateInteraction {
-        cell_id: body.cell_id,
-        update_id: body.update_id,
-        action: body.action,
-        sender: body.sender,
-        sender_type: body.sender_type,
-        time: body.time,
-    };
-    store(&state, body.source, kind).await
+impl LegacyBody for AlterationBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::CellAlteration {
+            cell_id: self.cell_id,
+            alteration_type: self.alteration_type,
+            time: self.time,
+        };
+        (self.source, kind)
+    }
+}
+
+impl LegacyBody for PendingUpdateBody {
+    fn into_parts(self) -> (Source, EventKind) {
+        let kind = EventKind::PendingUpdateInteraction {
+            cell_id: self.cell_id,
+            update_id: self.update_id,
+            action: self.action,
+            sender: self.sender,
+            sender_type: self.sender_type,
+            time: self.time,
+        };
+        (self.source, kind)
+    }
 }
