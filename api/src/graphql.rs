@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod context;
 mod error_codes;
+pub mod groups;
 pub mod ingest;
 pub mod notebooks;
 pub mod scalars;
@@ -19,6 +20,7 @@ pub struct Query(
     system::SystemQuery,
     notebooks::NotebookQuery,
     auth::AuthQuery,
+    groups::GroupQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -26,6 +28,7 @@ pub struct Mutation(
     auth::AuthMutation,
     admin::AdminMutation,
     ingest::IngestMutation,
+    groups::GroupMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorizations;
+pub mod groups;
 pub mod ingest;
 pub mod notebooks;
 pub mod users;
