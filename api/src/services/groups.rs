@@ -3,7 +3,7 @@
 //! dashboard filters and the live teammate events share. A group is identified by its row id;
 //! its name is unique within its notebook.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use entity::{group_member, notebook, student_group};
@@ -14,6 +14,10 @@ use sea_orm::{
     sea_query::{IntoCondition, LockType},
 };
 use serde_json::json;
+
+mod roster;
+
+pub use roster::import_roster;
 
 use super::{audit, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -211,82 +215,12 @@ pub async fn delete(db: &DatabaseConnection, actor_id: i64, group_id: i64) -> Ap
     Ok(())
 }
 
-/// Applies a whole roster to notebook `notebook_public_id` in one transaction: each named group
-/// is created, or gets exactly the roster's members if it exists; with `replace_existing`, the
-/// notebook's groups the roster does not name are deleted. Returns the groups in roster order.
-pub async fn import_roster(
-    db: &DatabaseConnection,
-    actor_id: i64,
-    notebook_public_id: &str,
-    roster: &[RosterGroup],
-    replace_existing: bool,
-) -> AppResult<Vec<student_group::Model>> {
-    refuse_duplicate_names(roster)?;
-    let (txn, notebook) =
-        begin_on_notebook(db, notebook::Column::PublicId.eq(notebook_public_id)).await?;
-    let plan = RosterPlan::new(&list(&txn, notebook.id).await?, roster, replace_existing);
-    insert_groups(&txn, notebook.id, &plan.new_names).await?;
-    delete_memberships(&txn, &plan.kept_ids).await?;
-    delete_groups(&txn, &plan.deleted_ids).await?;
-    let groups = in_roster_order(list(&txn, notebook.id).await?, roster)?;
-    insert_members(
-        &txn,
-        groups.iter().zip(roster).map(|(g, r)| (g.id, &r.members)),
-    )
-    .await?;
-    let summary: Vec<_> = groups
-        .iter()
-        .zip(roster)
-        .map(|(g, r)| json!({ "group": g.id, "name": g.name, "memberCount": r.members.len() }))
-        .collect();
-    // Counts, not member lists: a roster may name millions of memberships, too many for one row.
-    let details = json!({
-        "notebook": notebook.public_id, "replaceExisting": replace_existing,
-        "groups": summary, "updated": plan.kept_ids, "deleted": plan.deleted_ids,
-    });
-    audit::record(&txn, Some(actor_id), "import_group_roster", details).await?;
-    txn.commit().await?;
-    Ok(groups)
-}
-
-/// What a roster changes among a notebook's existing groups.
-struct RosterPlan<'a> {
-    /// Roster names without a group yet.
-    new_names: Vec<&'a str>,
-    /// Existing groups the roster names: their members are replaced.
-    kept_ids: Vec<i64>,
-    /// Existing groups the roster does not name, when it replaces them.
-    deleted_ids: Vec<i64>,
-}
-
-impl<'a> RosterPlan<'a> {
-    fn new(existing: &[student_group::Model], roster: &'a [RosterGroup], replace: bool) -> Self {
-        let named: HashSet<&str> = roster.iter().map(|group| group.name.as_str()).collect();
-        let known: HashSet<&str> = existing.iter().map(|group| group.name.as_str()).collect();
-        let (kept, absent): (Vec<_>, Vec<_>) = existing
-            .iter()
-            .partition(|group| named.contains(group.name.as_str()));
-        Self {
-            new_names: roster
-                .iter()
-                .map(|group| group.name.as_str())
-                .filter(|name| !known.contains(name))
-                .collect(),
-            kept_ids: kept.iter().map(|group| group.id).collect(),
-            deleted_ids: match replace {
-                true => absent.iter().map(|group| group.id).collect(),
-                false => Vec::new(),
-            },
-        }
-    }
-}
-
 /// Starts a write transaction in which the notebook's groups cannot change under us, and returns
 /// the notebook (`NOT_FOUND` if none matches). SQLite takes its write lock at BEGIN (IMMEDIATE),
 /// so it never has to upgrade a read lock mid-way; PostgreSQL locks the notebook row, so changes
 /// to one notebook's groups run one after another. `NO KEY UPDATE` still lets events that
 /// reference the notebook be inserted meanwhile.
-async fn begin_on_notebook(
+pub(super) async fn begin_on_notebook(
     db: &DatabaseConnection,
     notebook: impl IntoCondition,
 ) -> AppResult<(DatabaseTransaction, notebook::Model)> {
@@ -326,7 +260,7 @@ async fn begin_on_group(
     Ok((txn, notebook, group))
 }
 
-async fn insert_groups(
+pub(super) async fn insert_groups(
     txn: &DatabaseTransaction,
     notebook_id: i64,
     names: &[&str],
@@ -349,7 +283,7 @@ async fn insert_groups(
 }
 
 /// Inserts the members of each group in multi-row statements.
-async fn insert_members<'a>(
+pub(super) async fn insert_members<'a>(
     txn: &DatabaseTransaction,
     groups: impl IntoIterator<Item = (i64, &'a BTreeSet<String>)>,
 ) -> AppResult<()> {
@@ -375,7 +309,10 @@ async fn insert_members<'a>(
     Ok(())
 }
 
-async fn delete_memberships(txn: &DatabaseTransaction, group_ids: &[i64]) -> AppResult<()> {
+pub(super) async fn delete_memberships(
+    txn: &DatabaseTransaction,
+    group_ids: &[i64],
+) -> AppResult<()> {
     for chunk in group_ids.chunks(IDS_PER_QUERY) {
         group_member::Entity::delete_many()
             .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
@@ -387,7 +324,7 @@ async fn delete_memberships(txn: &DatabaseTransaction, group_ids: &[i64]) -> App
 
 /// Deletes groups with their memberships. The memberships go explicitly rather than by the
 /// foreign key's cascade, which SQLite applies only when foreign keys are switched on.
-async fn delete_groups(txn: &DatabaseTransaction, group_ids: &[i64]) -> AppResult<()> {
+pub(super) async fn delete_groups(txn: &DatabaseTransaction, group_ids: &[i64]) -> AppResult<()> {
     delete_memberships(txn, group_ids).await?;
     for chunk in group_ids.chunks(IDS_PER_QUERY) {
         student_group::Entity::delete_many()
@@ -396,39 +333,6 @@ async fn delete_groups(txn: &DatabaseTransaction, group_ids: &[i64]) -> AppResul
             .await?;
     }
     Ok(())
-}
-
-fn refuse_duplicate_names(roster: &[RosterGroup]) -> AppResult<()> {
-    let mut seen = HashSet::with_capacity(roster.len());
-    match roster
-        .iter()
-        .find(|group| !seen.insert(group.name.as_str()))
-    {
-        Some(group) => Err(AppError::bad_input(format!(
-            "the roster names group {:?} more than once",
-            group.name
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// The notebook's groups matched to the roster's entries, in roster order.
-fn in_roster_order(
-    groups: Vec<student_group::Model>,
-    roster: &[RosterGroup],
-) -> AppResult<Vec<student_group::Model>> {
-    let mut by_name: HashMap<String, student_group::Model> = groups
-        .into_iter()
-        .map(|group| (group.name.clone(), group))
-        .collect();
-    roster
-        .iter()
-        .map(|entry| {
-            by_name.remove(&entry.name).ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("roster group missing after insert"))
-            })
-        })
-        .collect()
 }
 
 /// Sorted by name in Rust, so the order is bytewise whatever the database's collation.
