@@ -122,6 +122,12 @@ backend_tests! {
         // Admins may grant any notebook.
         let response = app.graphql_as(&admin, GRANT_NOTEBOOKS, vars).await;
         assert_eq!(response.data()["grantNotebooksToUser"]["changedCount"], 1);
+        // An unknown id looks the same as a hidden one, so ids cannot be probed.
+        let unknown = json!({ "u": "teacher", "n": ["nb-none"] });
+        let response = app.graphql_as(&superuser, GRANT_NOTEBOOKS, unknown.clone()).await;
+        assert_eq!(response.error_code(), "FORBIDDEN");
+        let response = app.graphql_as(&admin, GRANT_NOTEBOOKS, unknown).await;
+        assert_eq!(response.error_code(), "NOT_FOUND");
     }
 
     async fn admins_grant_and_revoke_superuser_and_superusers_are_forbidden(backend) {
@@ -187,6 +193,21 @@ backend_tests! {
         assert_eq!(unknown.error_code(), "FORBIDDEN");
         let unknown_for_admin = app.graphql_as(&admin, NOTEBOOK, json!({ "id": "nb-none" })).await;
         assert_eq!(unknown_for_admin.error_code(), "NOT_FOUND");
+    }
+
+    async fn a_revocation_reaches_an_open_websocket_at_the_next_operation(backend) {
+        let (app, _admin, superuser, user) = staffed_app(backend).await;
+        app.authorize("teacher", "nb-1").await;
+        let mut socket = app.websocket(json!({ "token": user })).await;
+        socket.subscribe("1", NOTEBOOK, json!({ "id": "nb-1" })).await;
+        let allowed = socket.receive().await;
+        assert_eq!(allowed["payload"]["data"]["notebook"]["id"], "nb-1", "{allowed}");
+        assert_eq!(socket.receive().await["type"], "complete");
+        let vars = json!({ "u": "teacher", "n": ["nb-1"] });
+        app.graphql_as(&superuser, REVOKE_NOTEBOOKS, vars).await.data();
+        socket.subscribe("2", NOTEBOOK, json!({ "id": "nb-1" })).await;
+        let denied = socket.receive().await;
+        assert_eq!(denied["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{denied}");
     }
 
     async fn the_guard_applies_over_the_websocket_with_the_init_token(backend) {

@@ -143,6 +143,9 @@ backend_tests! {
             .unwrap();
         let response = app.graphql(REFRESH, json!({ "t": expired_refresh.token })).await;
         assert_eq!(response.error_code(), "UNAUTHENTICATED");
+        // The kind is checked before expiry: an old refresh token is no access token either.
+        let as_access = app.graphql_as(&expired_refresh.token, ME, json!({})).await;
+        assert_eq!(as_access.error_code(), "UNAUTHENTICATED");
     }
 
     async fn a_bad_token_does_not_block_public_fields(backend) {

@@ -5,15 +5,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode, errors::ErrorKind,
-};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     config::Secret,
     error::{AppError, AppResult},
 };
+
+/// Slack for the clocks of several instances when checking expiry.
+pub const CLOCK_LEEWAY_SECS: i64 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,8 +50,9 @@ pub struct JwtKeys {
 impl JwtKeys {
     pub fn new(secret: &Secret, access_ttl: Duration, refresh_ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        // A little slack for clocks of several instances; expiry stays meaningful.
-        validation.leeway = 5;
+        // Expiry is checked by `verify` after the token type, so that a refresh token is
+        // refused as the wrong kind even once it has expired.
+        validation.validate_exp = false;
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
@@ -90,20 +92,19 @@ impl JwtKeys {
     /// Checks signature, expiry and type. An expired access token is `TOKEN_EXPIRED` (clients
     /// refresh on exactly that); everything else wrong is `UNAUTHENTICATED`.
     pub fn verify(&self, token: &str, expected: TokenType) -> AppResult<Claims> {
-        let claims = match decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => data.claims,
-            Err(error) => {
-                return Err(match (error.kind(), expected) {
-                    (ErrorKind::ExpiredSignature, TokenType::Access) => AppError::TokenExpired,
-                    (ErrorKind::ExpiredSignature, TokenType::Refresh) => {
-                        AppError::Unauthenticated("refresh token expired; log in again")
-                    }
-                    _ => AppError::Unauthenticated("invalid token"),
-                });
-            }
-        };
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthenticated("invalid token"))?
+            .claims;
         if claims.typ != expected {
             return Err(AppError::Unauthenticated("wrong kind of token"));
+        }
+        if Utc::now().timestamp() > claims.exp + CLOCK_LEEWAY_SECS {
+            return Err(match expected {
+                TokenType::Access => AppError::TokenExpired,
+                TokenType::Refresh => {
+                    AppError::Unauthenticated("refresh token expired; log in again")
+                }
+            });
         }
         Ok(claims)
     }

@@ -12,7 +12,7 @@ use entity::dashboard_user;
 use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 
-use super::{JwtKeys, Role, TokenType};
+use super::{JwtKeys, Role, TokenType, jwt::CLOCK_LEEWAY_SECS};
 use crate::{
     error::{AppError, AppResult},
     services,
@@ -27,7 +27,11 @@ pub enum TokenProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
     Anonymous,
-    User { user_id: i64 },
+    /// `expires_at` (unix seconds) is checked at every use: a websocket outlives its token.
+    User {
+        user_id: i64,
+        expires_at: i64,
+    },
     Rejected(TokenProblem),
 }
 
@@ -62,6 +66,7 @@ impl Viewer {
         match keys.verify(token, TokenType::Access) {
             Ok(claims) => Self::User {
                 user_id: claims.sub,
+                expires_at: claims.exp,
             },
             Err(AppError::TokenExpired) => Self::Rejected(TokenProblem::Expired),
             Err(_) => Self::Rejected(TokenProblem::Invalid),
@@ -70,7 +75,16 @@ impl Viewer {
 
     pub fn user_id(&self) -> AppResult<i64> {
         match self {
-            Self::User { user_id } => Ok(*user_id),
+            Self::User {
+                user_id,
+                expires_at,
+            } => {
+                if chrono::Utc::now().timestamp() > *expires_at + CLOCK_LEEWAY_SECS {
+                    Err(AppError::TokenExpired)
+                } else {
+                    Ok(*user_id)
+                }
+            }
             Self::Anonymous => Err(AppError::Unauthenticated("log in to use this field")),
             Self::Rejected(TokenProblem::Expired) => Err(AppError::TokenExpired),
             Self::Rejected(TokenProblem::Invalid) => {
@@ -84,16 +98,29 @@ impl Viewer {
 /// fields reads the user and each notebook's authorization once.
 pub struct RequestAuth {
     viewer: Viewer,
+    /// Off for websocket connections: they live for hours, and a revoked role or notebook must
+    /// take effect at the next operation, not at reconnect.
+    caching: bool,
     user: OnceCell<Arc<dashboard_user::Model>>,
     notebook_access: Mutex<HashMap<String, bool>>,
 }
 
 impl RequestAuth {
+    /// For one HTTP request: the user and notebook answers are read once and reused.
     pub fn new(viewer: Viewer) -> Self {
         Self {
             viewer,
+            caching: true,
             user: OnceCell::new(),
             notebook_access: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// For a websocket connection: every operation reads the current user and grants.
+    pub fn for_connection(viewer: Viewer) -> Self {
+        Self {
+            caching: false,
+            ..Self::new(viewer)
         }
     }
 
@@ -108,15 +135,16 @@ impl RequestAuth {
         db: &DatabaseConnection,
     ) -> AppResult<Arc<dashboard_user::Model>> {
         let user_id = self.viewer.user_id()?;
-        self.user
-            .get_or_try_init(|| async {
-                services::users::find_by_id(db, user_id)
-                    .await?
-                    .map(Arc::new)
-                    .ok_or(AppError::Unauthenticated("this user no longer exists"))
-            })
-            .await
-            .cloned()
+        let load = || async {
+            services::users::find_by_id(db, user_id)
+                .await?
+                .map(Arc::new)
+                .ok_or(AppError::Unauthenticated("this user no longer exists"))
+        };
+        if !self.caching {
+            return load().await;
+        }
+        self.user.get_or_try_init(load).await.cloned()
     }
 
     pub async fn require_role(
@@ -146,7 +174,10 @@ impl RequestAuth {
         if Role::from(user.role) == Role::Admin {
             return Ok(user);
         }
-        let cached = self.lock_access().get(notebook_id).copied();
+        let cached = match self.caching {
+            true => self.lock_access().get(notebook_id).copied(),
+            false => None,
+        };
         let allowed = match cached {
             Some(allowed) => allowed,
             None => {
@@ -167,5 +198,24 @@ impl RequestAuth {
         self.notebook_access
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_viewer_whose_token_expired_since_it_connected_is_token_expired() {
+        let expired = Viewer::User {
+            user_id: 1,
+            expires_at: chrono::Utc::now().timestamp() - CLOCK_LEEWAY_SECS - 1,
+        };
+        assert!(matches!(expired.user_id(), Err(AppError::TokenExpired)));
+        let valid = Viewer::User {
+            user_id: 1,
+            expires_at: chrono::Utc::now().timestamp() + 60,
+        };
+        assert!(matches!(valid.user_id(), Ok(1)));
     }
 }

@@ -100,7 +100,7 @@ pub async fn get_graphql(
                 .on_connection_init(move |payload| async move {
                     let viewer = Viewer::from_init_payload(&payload, &keys_state.jwt);
                     let mut data = Data::default();
-                    data.insert(RequestAuth::new(viewer));
+                    data.insert(RequestAuth::for_connection(viewer));
                     Ok(data)
                 })
                 .serve()

@@ -75,13 +75,14 @@ pub async fn change(
     }
     let mut notebook_ids = Vec::with_capacity(change.notebook_ids.len());
     for public_id in &change.notebook_ids {
-        let notebook = notebooks::get_by_public_id(&txn, public_id).await?;
+        // Authorization first: an unknown notebook is then FORBIDDEN, like an unauthorized one,
+        // so a superuser cannot probe which notebook ids exist.
         if actor.role != Role::Admin && !is_authorized(&txn, actor.id, public_id).await? {
             return Err(AppError::forbidden(
                 "you can only grant or revoke notebooks you are authorized for",
             ));
         }
-        notebook_ids.push(notebook.id);
+        notebook_ids.push(notebooks::get_by_public_id(&txn, public_id).await?.id);
     }
     let changed = match change.action {
         GrantAction::Grant => insert_pairs(&txn, &user_ids, &notebook_ids).await?,
