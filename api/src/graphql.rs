@@ -8,7 +8,6 @@ mod error_codes;
 pub mod groups;
 pub mod ingest;
 pub mod notebooks;
-pub mod scalars;
 pub mod system;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};

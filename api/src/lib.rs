@@ -17,6 +17,7 @@ pub mod services;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod validation;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

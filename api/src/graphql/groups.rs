@@ -21,16 +21,14 @@ use async_graphql::{
 use entity::{dashboard_user, student_group};
 use sea_orm::DatabaseConnection;
 
-use super::{
-    context::{app, request_auth},
-    scalars::bounded,
-};
+use super::context::{app, request_auth};
 use crate::{
     AppState,
     auth::NotebookGuard,
     error::{AppError, AppResult},
     pseudonym::Pseudonymizer,
     services::groups::{self, GroupInNotebook, RosterGroup},
+    validation::bounded,
 };
 
 /// Longest group name (bytes, after trimming): the column's width.

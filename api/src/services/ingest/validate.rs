@@ -12,6 +12,7 @@ use super::{DashboardInteractionInput, EventInput, EventKind, EventRows};
 use crate::{
     AppState,
     error::{AppError, AppResult},
+    validation::bounded,
 };
 
 /// Longest notebook, cell, update and sender id accepted.
@@ -20,10 +21,6 @@ const MAX_ID_LEN: usize = 128;
 const MAX_USER_ID_LEN: usize = 256;
 const MAX_MIMETYPE_LEN: usize = 128;
 const MAX_SIGNAL_ORIGIN_LEN: usize = 90;
-
-fn bounded(field: &str, value: &str, max: usize) -> AppResult<()> {
-    crate::graphql::scalars::bounded(field, value, max)
-}
 
 fn optional_bounded(field: &str, value: Option<&String>, max: usize) -> AppResult<()> {
     value.map_or(Ok(()), |value| bounded(field, value, max))

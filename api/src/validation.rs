@@ -1,4 +1,5 @@
-//! Input bounds shared by several domains.
+//! Input bounds shared by every entry point (GraphQL, the REST routes, the services), so one
+//! rule gives one message everywhere.
 
 use crate::error::{AppError, AppResult};
 
