@@ -8,10 +8,11 @@ COPY api/Cargo.toml api/Cargo.toml
 COPY entity/Cargo.toml entity/Cargo.toml
 COPY migration/Cargo.toml migration/Cargo.toml
 COPY tests/Cargo.toml tests/Cargo.toml
-RUN for crate in api entity migration tests; do mkdir -p $crate/src \
+COPY bench/Cargo.toml bench/Cargo.toml
+RUN for crate in api entity migration tests bench; do mkdir -p $crate/src \
       && echo 'fn main() {}' > $crate/src/main.rs && touch $crate/src/lib.rs; done \
     && cargo build --release -p api \
-    && rm -rf api/src entity/src migration/src tests/src
+    && rm -rf api/src entity/src migration/src tests/src bench/src
 COPY . .
 # Touch the sources so cargo rebuilds our crates over the stubs.
 RUN find api entity migration -name '*.rs' -exec touch {} + \

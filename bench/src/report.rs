@@ -1,0 +1,227 @@
+//! Figures of a run: throughput, latency percentiles, durability (rows against acknowledged
+//! events) and the process's resident memory.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use anyhow::Context;
+use entity::{cell_focus_event, code_execution};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::load::{LoadResult, Mode};
+
+/// Rows of the benchmark notebook in the tables the workloads write.
+pub async fn count_rows(db: &DatabaseConnection, notebook_id: i64) -> anyhow::Result<u64> {
+    let focus = cell_focus_event::Entity::find()
+        .filter(cell_focus_event::Column::NotebookId.eq(notebook_id))
+        .count(db)
+        .await
+        .context("counting cell_focus_events")?;
+    let executions = code_execution::Entity::find()
+        .filter(code_execution::Column::NotebookId.eq(notebook_id))
+        .count(db)
+        .await
+        .context("counting code_executions")?;
+    Ok(focus + executions)
+}
+
+/// `VmRSS` of this process in KiB.
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Samples `VmRSS` every 100 ms on its own thread (so a saturated runtime cannot delay it) and
+/// keeps the highest value.
+pub struct RssSampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: JoinHandle<()>,
+}
+
+impl RssSampler {
+    pub fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
+            std::thread::spawn(move || {
+                loop {
+                    if let Some(kib) = rss_kib() {
+                        peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        Self { stop, peak, thread }
+    }
+
+    /// Stops sampling; the peak in KiB.
+    pub fn finish(self) -> anyhow::Result<u64> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the RSS sampler panicked"))?;
+        Ok(self.peak.load(Ordering::Relaxed))
+    }
+}
+
+/// The p-th percentile (0..=100) of sorted latencies, nearest rank.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    mode: Mode,
+    backend: &'static str,
+    batch_size: usize,
+    concurrency: usize,
+    events_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    ok_requests: u64,
+    ok_events: u64,
+    errors: u64,
+    rows: u64,
+    idle_kib: u64,
+    peak_kib: u64,
+}
+
+impl RunReport {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        mode: Mode,
+        backend: &'static str,
+        batch_size: usize,
+        concurrency: usize,
+        result: &LoadResult,
+        rows: u64,
+        idle_kib: u64,
+        peak_kib: u64,
+    ) -> Self {
+        Self {
+            mode,
+            backend,
+            batch_size,
+            concurrency,
+            events_per_sec: result.ok_events as f64 / result.elapsed.as_secs_f64().max(1e-9),
+            p50_ms: ms(percentile(&result.latencies, 50.0)),
+            p99_ms: ms(percentile(&result.latencies, 99.0)),
+            ok_requests: result.ok_requests,
+            ok_events: result.ok_events,
+            errors: result.errors,
+            rows,
+            idle_kib,
+            peak_kib,
+        }
+    }
+
+    /// Acknowledged events that are not rows (a request that failed may still have been
+    /// committed, so extra rows are only suspicious when nothing failed).
+    fn lost(&self) -> u64 {
+        self.ok_events.saturating_sub(self.rows)
+    }
+
+    pub fn durability_problem(&self) -> Option<String> {
+        let unexplained_extra = self.rows > self.ok_events && self.errors == 0;
+        (self.lost() > 0 || unexplained_extra).then(|| {
+            format!(
+                "{} {} at {} clients: {} events acknowledged, {} rows",
+                self.mode.name(),
+                self.backend,
+                self.concurrency,
+                self.ok_events,
+                self.rows
+            )
+        })
+    }
+
+    pub fn line(&self, label: &str) -> String {
+        let batch = match self.mode {
+            Mode::Batch => format!(" batch={}", self.batch_size),
+            Mode::Graphql | Mode::Rest => String::new(),
+        };
+        let lost = self.lost();
+        format!(
+            "{label:<6} mode={}{batch} backend={} concurrency={} events/s={:.0} p50={:.2}ms p99={:.2}ms 2xx={} events={} errors={} rows={} lost: {lost}{} rss_idle={:.1}MiB rss_peak={:.1}MiB",
+            self.mode.name(),
+            self.backend,
+            self.concurrency,
+            self.events_per_sec,
+            self.p50_ms,
+            self.p99_ms,
+            self.ok_requests,
+            self.ok_events,
+            self.errors,
+            self.rows,
+            if lost > 0 {
+                " <-- ACKNOWLEDGED EVENTS LOST"
+            } else {
+                ""
+            },
+            mib(self.idle_kib),
+            mib(self.peak_kib),
+        )
+    }
+
+    /// Field-wise medians (counts are summed, memory peak is the highest).
+    pub fn median(runs: &[RunReport]) -> RunReport {
+        let median = |values: Vec<f64>| {
+            let mut values = values;
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied().unwrap_or(0.0)
+        };
+        let first = &runs[0];
+        RunReport {
+            events_per_sec: median(runs.iter().map(|r| r.events_per_sec).collect()),
+            p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
+            p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
+            ok_requests: runs.iter().map(|r| r.ok_requests).sum(),
+            ok_events: runs.iter().map(|r| r.ok_events).sum(),
+            errors: runs.iter().map(|r| r.errors).sum(),
+            rows: runs.iter().map(|r| r.rows).sum(),
+            peak_kib: runs.iter().map(|r| r.peak_kib).max().unwrap_or(0),
+            ..first.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::percentile;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let sorted: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&sorted, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&sorted, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&sorted[..1], 99.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+}
