@@ -8,7 +8,7 @@ use std::{
 
 use anyhow::Context;
 use api::{AppState, Application, Config, config::Secret};
-use sea_orm::{ConnectionTrait, Database};
+use tests::TempDatabase;
 use tokio::task::JoinHandle;
 
 use crate::Backend;
@@ -23,11 +23,6 @@ pub struct BenchServer {
     postgres: Option<TempDatabase>,
 }
 
-struct TempDatabase {
-    admin_url: String,
-    name: String,
-}
-
 impl BenchServer {
     pub async fn start(backend: Backend, admin_url: &str) -> anyhow::Result<Self> {
         let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -36,7 +31,7 @@ impl BenchServer {
             .with_context(|| format!("creating {}", data_dir.display()))?;
         let postgres = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => match TempDatabase::create(admin_url, &tag).await {
+            Backend::Postgres => match TempDatabase::create(admin_url, "bench").await {
                 Ok(database) => Some(database),
                 Err(error) => {
                     std::fs::remove_dir_all(&data_dir).ok();
@@ -49,7 +44,7 @@ impl BenchServer {
         config.data_dir = data_dir.clone();
         // SQLite: the default file `<data_dir>/analytics.sqlite` (WAL, synchronous FULL), as
         // deployed; never `:memory:`.
-        config.database_url = postgres.as_ref().map(TempDatabase::url);
+        config.database_url = postgres.as_ref().map(|database| database.url.clone());
         config.jwt_secret = Some(Secret::new("bench-jwt-secret"));
         config.secret_salt = Some(Secret::new("bench-salt"));
         let database_label = match &postgres {
@@ -105,70 +100,4 @@ async fn cleanup(data_dir: &Path, postgres: Option<&TempDatabase>) {
         );
     }
     std::fs::remove_dir_all(data_dir).ok();
-}
-
-impl TempDatabase {
-    async fn create(admin_url: &str, tag: &str) -> anyhow::Result<Self> {
-        let name = format!("bench_{tag}");
-        let admin = Database::connect(admin_url)
-            .await
-            .with_context(|| format!("connecting to {admin_url}"))?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .context("creating the benchmark database")?;
-        admin.close().await.ok();
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            name,
-        })
-    }
-
-    fn url(&self) -> String {
-        replace_database(&self.admin_url, &self.name)
-    }
-
-    async fn drop_database(&self) -> anyhow::Result<()> {
-        let admin = Database::connect(&self.admin_url).await?;
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        admin.execute_unprepared(&sql).await?;
-        admin.close().await.ok();
-        Ok(())
-    }
-}
-
-/// `postgres://u@h:p/db?x` with the database part replaced by `name`.
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{host_part}/{name}?{query}"),
-        None => format!("{host_part}/{name}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_database_name_is_replaced_and_options_kept() {
-        assert_eq!(
-            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "b1"),
-            "postgres://postgres@127.0.0.1:5432/b1"
-        );
-        assert_eq!(
-            super::replace_database("postgres://u@h/db?sslmode=disable", "b2"),
-            "postgres://u@h/b2?sslmode=disable"
-        );
-        assert_eq!(
-            super::replace_database("postgres://u@h", "b3"),
-            "postgres://u@h/b3"
-        );
-    }
 }

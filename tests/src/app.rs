@@ -57,7 +57,11 @@ impl TestApp {
             Backend::Sqlite => None,
             Backend::Postgres => {
                 let admin_url = std::env::var(postgres::ENV).expect("TEST_DATABASE_URL");
-                Some(TempDatabase::create(&admin_url).await)
+                Some(
+                    TempDatabase::create(&admin_url, "test")
+                        .await
+                        .expect("create a test database"),
+                )
             }
         };
         let data_dir = std::env::temp_dir().join(format!("api-test-{}", uuid::Uuid::new_v4()));

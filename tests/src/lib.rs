@@ -12,6 +12,7 @@ mod websocket;
 
 pub use app::{Backend, TestApp};
 pub use graphql::GraphQLResponse;
+pub use postgres::TempDatabase;
 pub use websocket::WsClient;
 
 /// Declares tests that run on every backend: each `async fn name(backend) { … }` becomes a

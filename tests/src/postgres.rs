@@ -1,4 +1,5 @@
-//! A fresh PostgreSQL database per test, dropped when the test's app is dropped.
+//! A fresh PostgreSQL database per test (and per benchmark run), dropped when it goes out of
+//! scope.
 
 use sea_orm::{ConnectionTrait, Database};
 
@@ -6,27 +7,38 @@ pub const ENV: &str = "TEST_DATABASE_URL";
 
 pub struct TempDatabase {
     admin_url: String,
-    name: String,
+    pub name: String,
     pub url: String,
 }
 
 impl TempDatabase {
-    pub async fn create(admin_url: &str) -> Self {
-        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
+    /// Creates database `<prefix>_<uuid>` on the server of `admin_url`.
+    pub async fn create(admin_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url).await?;
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create test database");
+            .await?;
         admin.close().await.ok();
-        Self {
+        Ok(Self {
             admin_url: admin_url.to_owned(),
             url: replace_database(admin_url, &name),
             name,
-        }
+        })
     }
+
+    /// Drops the database now (also done on drop, for tests that fail before they get here).
+    pub async fn drop_database(&self) -> anyhow::Result<()> {
+        drop_database(&self.admin_url, &self.name).await
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let admin = Database::connect(admin_url).await?;
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    admin.execute_unprepared(&sql).await?;
+    admin.close().await.ok();
+    Ok(())
 }
 
 impl Drop for TempDatabase {
@@ -37,17 +49,11 @@ impl Drop for TempDatabase {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()
-                .expect("runtime for dropping the test database");
-            runtime.block_on(async move {
-                let admin = Database::connect(&admin_url).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                admin.execute_unprepared(&sql).await.ok()?;
-                admin.close().await.ok()
-            })
+                .build()?;
+            runtime.block_on(drop_database(&admin_url, &name))
         })
         .join();
-        if !matches!(dropped, Ok(Some(()))) {
+        if !matches!(dropped, Ok(Ok(()))) {
             eprintln!("warning: test database {} was not dropped", self.name);
         }
     }
