@@ -1,5 +1,5 @@
-//! Subcommands other than `serve`: migrations, schema export and user administration (so
-//! nobody edits the database by hand to make the first admin).
+//! Subcommands other than `serve`: migrations, schema export, user administration (so
+//! nobody edits the database by hand to make the first admin) and notebook uploads.
 
 use std::io::Read;
 
@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     Config,
     auth::password,
-    config::{CliRole, MigrateAction, UserAction},
+    config::{CliRole, MigrateAction, NotebookAction, UserAction},
     db,
     graphql::auth::check_credentials_shape,
     services,
@@ -64,6 +64,52 @@ pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
             let details = json!({ "user": username_hash, "role": role_word(role) });
             services::audit::record(&state.db, None, "cli_set_role", details).await?;
             println!("user {username_hash} now has role {}", role_word(role));
+        }
+    }
+    Ok(())
+}
+
+pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    match action {
+        NotebookAction::Upload {
+            file,
+            name,
+            as_user,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let uploader = match as_user {
+                Some(username) => {
+                    let hash = state.pseudonyms.pseudonymize(&username);
+                    Some(services::users::get_by_username_hash(&state.db, &hash).await?)
+                }
+                None => None,
+            };
+            let file_name = file.file_name().unwrap_or_default().to_string_lossy();
+            let upload = services::notebooks::NotebookUpload {
+                bytes: &bytes,
+                file_name: &file_name,
+                name: name.as_deref(),
+                uploader: uploader.as_ref(),
+            };
+            let uploaded = services::notebooks::upload(&state.db, &state.storage, upload).await?;
+            let notebook = uploaded.notebook;
+            println!(
+                "uploaded {} version {} ({}); download: /notebooks/{}/download",
+                notebook.public_id,
+                notebook.version,
+                notebook.name,
+                services::notebooks::archive::percent_encode(&notebook.public_id)
+            );
+        }
+        NotebookAction::List => {
+            for notebook in services::notebooks::list(&state.db).await? {
+                println!(
+                    "{}\tv{}\t{}",
+                    notebook.public_id, notebook.version, notebook.name
+                );
+            }
         }
     }
     Ok(())

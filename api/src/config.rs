@@ -78,6 +78,27 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Upload and list notebooks.
+    Notebook {
+        #[command(subcommand)]
+        action: NotebookAction,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum NotebookAction {
+    /// Upload an `.ipynb` as `uploadNotebook` does: tag, store, register (or add a version).
+    Upload {
+        file: PathBuf,
+        /// Display name; default: the file name without `.ipynb`.
+        #[arg(long)]
+        name: Option<String>,
+        /// Upload as this dashboard user (authorized for the notebook afterwards).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// List registered notebooks: id, version, name.
+    List,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -163,8 +184,62 @@ pub struct Config {
     /// Let anyone create a plain dashboard user through the `signup` mutation.
     #[arg(long, env = "SIGNUP_ENABLED", default_value_t = false, global = true)]
     pub signup_enabled: bool,
+    /// Base URL clients reach this server at (e.g. `https://analytics.example.org`), used in
+    /// the download links the API returns; unset gives links relative to the server.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Config,
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// S3-compatible object storage for notebook files; used instead of `STORAGE_DIR` when
+/// `S3_BUCKET` is set.
+#[derive(Debug, Clone, Default, Args)]
+pub struct S3Config {
+    #[arg(long, env = "S3_BUCKET", global = true)]
+    pub bucket: Option<String>,
+    /// Key prefix inside the bucket, so deployments can share one.
+    #[arg(
+        long = "s3-prefix",
+        env = "S3_PREFIX",
+        default_value = "",
+        global = true
+    )]
+    pub prefix: String,
+    /// Endpoint of a non-AWS store (MinIO, Ceph, …); unset means AWS.
+    #[arg(long = "s3-endpoint", env = "S3_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+    #[arg(
+        long = "s3-region",
+        env = "S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub region: String,
+    #[arg(
+        long = "s3-access-key-id",
+        env = "AWS_ACCESS_KEY_ID",
+        hide_env_values = true,
+        global = true
+    )]
+    pub access_key_id: Option<Secret>,
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_access_key: Option<Secret>,
+    /// Allow a plain-http endpoint (a local MinIO); never for a store across a network.
+    #[arg(
+        long = "s3-allow-http",
+        env = "S3_ALLOW_HTTP",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +257,9 @@ pub struct Limits {
     pub access_token_ttl_secs: u64,
     #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl_secs: u64,
+    /// Largest multipart request (a notebook upload), enforced while reading (bytes).
+    #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub upload_limit: usize,
     /// Dashboards are told to refresh at most once per this many milliseconds per notebook.
     #[arg(
         long,
@@ -208,12 +286,15 @@ impl Config {
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             signup_enabled: false,
+            public_url: None,
+            s3: S3Config::default(),
             limits: Limits {
                 batch_body_limit: 16 * 1024 * 1024,
                 event_body_limit: 1024 * 1024,
                 batch_max_events: 1000,
                 access_token_ttl_secs: 30 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
+                upload_limit: 20 * 1024 * 1024,
                 refresh_throttle_ms: 5000,
             },
         }

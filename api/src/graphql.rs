@@ -28,6 +28,7 @@ pub struct Mutation(
     admin::AdminMutation,
     ingest::IngestMutation,
     groups::GroupMutation,
+    notebooks::NotebookMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

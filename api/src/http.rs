@@ -1,14 +1,15 @@
 //! The HTTP edge: one router for GraphQL (POST executes, GET serves GraphiQL or upgrades to the
-//! subscription websocket, all on `/graphql`), health probes and GraphiQL's own assets.
+//! subscription websocket, all on `/graphql`), notebook downloads, health probes and
+//! GraphiQL's own assets.
 
 mod graphiql;
 mod graphql;
 mod health;
+mod notebooks;
 mod rest_ingest;
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
     http::{HeaderValue, Method, header},
     routing::get,
 };
@@ -29,7 +30,6 @@ pub struct HttpState {
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
-    let body_limit = DefaultBodyLimit::max(app.config.limits.batch_body_limit);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let state = HttpState { app, schema };
     Router::new()
@@ -37,9 +37,9 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
-        .layer(body_limit)
         .layer(cors)
         .merge(rest_ingest)
+        .route("/notebooks/{id}/download", get(notebooks::download))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

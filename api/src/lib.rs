@@ -97,7 +97,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Duration::from_secs(config.limits.access_token_ttl_secs),
         Duration::from_secs(config.limits.refresh_token_ttl_secs),
     );
-    let storage = NotebookStorage::local(&config.storage_dir())?;
+    let storage = NotebookStorage::from_config(&config)?;
     let dummy_password_hash = auth::password::hash(secrets::random_hex(16)).await?;
     // SQLite admits one writer at a time; PostgreSQL overlaps a few commits.
     let writers = if config.database_url().starts_with("postgres") {

@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { action } => api::cli::migrate(&cli.config, action).await,
         Command::ExportSchema { path } => api::cli::export_schema(&path),
         Command::User { action } => api::cli::user(cli.config, action).await,
+        Command::Notebook { action } => api::cli::notebook(cli.config, action).await,
     }
 }
 

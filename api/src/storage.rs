@@ -1,15 +1,18 @@
 //! Object storage for notebook files. `object_store` is the seam: a local directory by default,
-//! memory in tests, and S3-compatible stores can be plugged in by the notebooks issue without
-//! touching callers.
+//! any S3-compatible store when `S3_BUCKET` is set, memory in unit tests.
 
 use std::{path::Path, sync::Arc};
 
+use anyhow::Context;
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, memory::InMemory,
-    path::Path as ObjectPath,
+    ObjectStore, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem,
+    memory::InMemory, path::Path as ObjectPath, prefix::PrefixStore,
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    config::{Config, S3Config},
+    error::{AppError, AppResult},
+};
 
 #[derive(Clone)]
 pub struct NotebookStorage {
@@ -17,6 +20,38 @@ pub struct NotebookStorage {
 }
 
 impl NotebookStorage {
+    /// The store the configuration names: S3 when `S3_BUCKET` is set, else `STORAGE_DIR`.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        match &config.s3.bucket {
+            Some(bucket) => Self::s3(bucket, &config.s3),
+            None => Self::local(&config.storage_dir()),
+        }
+    }
+
+    fn s3(bucket: &str, s3: &S3Config) -> anyhow::Result<Self> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_allow_http(s3.allow_http);
+        if !s3.region.is_empty() {
+            builder = builder.with_region(&s3.region);
+        }
+        if let Some(endpoint) = &s3.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let (Some(key), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+            builder = builder
+                .with_access_key_id(key.expose())
+                .with_secret_access_key(secret.expose());
+        }
+        let store = builder.build().context("configuring the S3 store")?;
+        let store: Arc<dyn ObjectStore> = if s3.prefix.is_empty() {
+            Arc::new(store)
+        } else {
+            Arc::new(PrefixStore::new(store, s3.prefix.as_str()))
+        };
+        Ok(Self { store })
+    }
+
     /// Files under `dir`, created if missing.
     pub fn local(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
@@ -37,6 +72,14 @@ impl NotebookStorage {
             .await
             .map_err(AppError::internal)?;
         Ok(())
+    }
+
+    /// Removes an object nobody points at (an upload whose registration failed). Best effort:
+    /// an orphan file costs disk space, never correctness.
+    pub async fn delete_orphan(&self, key: &str) {
+        if let Err(error) = self.store.delete(&ObjectPath::from(key)).await {
+            tracing::warn!(%error, storage.key = key, "could not delete an orphaned notebook file");
+        }
     }
 
     /// The stored bytes, or `NOT_FOUND` when the object is missing.

@@ -15,5 +15,6 @@ pub mod markdown_execution;
 pub mod notebook;
 pub mod notebook_authorization;
 pub mod notebook_focus_event;
+pub mod notebook_version;
 pub mod pending_update_interaction;
 pub mod student_group;

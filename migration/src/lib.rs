@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_users_and_notebooks;
 mod m20261122_000002_events;
 mod m20261122_000003_groups_and_audit;
+mod m20261124_000004_notebook_versions;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_users_and_notebooks::Migration),
             Box::new(m20261122_000002_events::Migration),
             Box::new(m20261122_000003_groups_and_audit::Migration),
+            Box::new(m20261124_000004_notebook_versions::Migration),
         ]
     }
 }

@@ -42,6 +42,13 @@ pub struct TestApp {
     _database: Option<TempDatabase>,
 }
 
+/// The upload mutation with every field the tests read.
+pub const UPLOAD_NOTEBOOK: &str = r#"mutation($file: Upload!, $name: String) {
+    uploadNotebook(file: $file, name: $name) {
+        version taggedNotebook
+        notebook { id name version downloadUrl cellOrder { cellId cellType }
+                   versions { number uploadedBy downloadUrl } } } }"#;
+
 /// Salt of every test app, so tests can compute expected pseudonyms.
 pub const TEST_SALT: &str = "test-salt";
 
@@ -131,6 +138,41 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("POST /graphql");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("JSON response");
+        GraphQLResponse { status, body }
+    }
+
+    /// Sends `uploadNotebook` as a GraphQL multipart request (with the CSRF header when
+    /// `csrf_header`), the way `curl -F` or a dashboard would.
+    pub async fn upload_notebook(
+        &self,
+        token: Option<&str>,
+        file_name: &str,
+        bytes: Vec<u8>,
+        name: Option<&str>,
+        csrf_header: bool,
+    ) -> GraphQLResponse {
+        let operations = json!({
+            "query": UPLOAD_NOTEBOOK,
+            "variables": { "file": null, "name": name },
+        });
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str("application/x-ipynb+json")
+            .expect("mime type");
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part("0", file);
+        let mut request = self.client.post(self.url("/graphql")).multipart(form);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if csrf_header {
+            request = request.header("Apollo-Require-Preflight", "true");
+        }
+        let response = request.send().await.expect("POST /graphql multipart");
         let status = response.status().as_u16();
         let body = response.json().await.expect("JSON response");
         GraphQLResponse { status, body }

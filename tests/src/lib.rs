@@ -10,7 +10,7 @@ mod graphql;
 mod postgres;
 mod websocket;
 
-pub use app::{Backend, TestApp};
+pub use app::{Backend, TestApp, UPLOAD_NOTEBOOK};
 pub use graphql::GraphQLResponse;
 pub use postgres::TempDatabase;
 pub use websocket::WsClient;

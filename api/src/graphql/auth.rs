@@ -195,6 +195,6 @@ async fn me(
         pseudonym: user.username_hash.clone(),
         username,
         role: user.role.into(),
-        notebooks: notebooks.into_iter().map(Notebook::from).collect(),
+        notebooks: Notebook::load_many(app, notebooks).await?,
     })
 }

@@ -2,15 +2,19 @@
 //! websocket when it is an upgrade.
 //!
 //! Our own handler rather than the stock one: only `application/json` bodies are executed
-//! (no `text/plain`/form bodies, which browsers send cross-site without preflight), GET never
-//! runs operations, batching is off, and the body size is bounded.
+//! (no `text/plain`/form bodies, which browsers send cross-site without preflight), multipart
+//! uploads only with a CSRF header, GET never runs operations, batching is off, and the body
+//! size is bounded while reading (`BATCH_BODY_LIMIT` for JSON, `UPLOAD_LIMIT` for uploads).
 
-use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::{
+    Data, ParseRequestError,
+    http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions, receive_body},
+};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json,
-    body::Bytes,
-    extract::{FromRequestParts, State, WebSocketUpgrade, rejection::BytesRejection},
+    body::{Body, Bytes},
+    extract::{FromRequestParts, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -26,38 +30,28 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 pub async fn post_graphql(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    if !is_json(&headers) {
-        return graphql_error(
+    let limits = &state.app.config.limits;
+    let request = match request_kind(&headers) {
+        Some(RequestKind::Json) => json_request(body, limits.batch_body_limit).await,
+        Some(RequestKind::Multipart) if !has_csrf_header(&headers) => Err((
+            StatusCode::BAD_REQUEST,
+            AppError::bad_input(
+                "multipart requests need an `Apollo-Require-Preflight` or `x-csrf-token` header",
+            ),
+        )),
+        Some(RequestKind::Multipart) => {
+            multipart_request(&headers, body, limits.upload_limit).await
+        }
+        None => Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::bad_input("send GraphQL requests as application/json"),
-        );
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return graphql_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                AppError::PayloadTooLarge(format!(
-                    "request body over {} bytes",
-                    state.app.config.limits.batch_body_limit
-                )),
-            );
-        }
-        Err(rejection) => {
-            return graphql_error(
-                rejection.status(),
-                AppError::bad_input(rejection.body_text()),
-            );
-        }
+        )),
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request = match request {
         Ok(request) => request,
-        Err(error) => {
-            let message = format!("not a GraphQL request: {error}");
-            return graphql_error(StatusCode::BAD_REQUEST, AppError::bad_input(message));
-        }
+        Err((status, error)) => return graphql_error(status, error),
     };
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -70,6 +64,88 @@ pub async fn post_graphql(
         .headers_mut()
         .insert(header::CONTENT_TYPE, response_content_type(&headers));
     http_response
+}
+
+type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
+
+enum RequestKind {
+    Json,
+    Multipart,
+}
+
+fn request_kind(headers: &HeaderMap) -> Option<RequestKind> {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())?
+        .trim();
+    if mime.eq_ignore_ascii_case("application/json")
+        || mime.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)
+    {
+        Some(RequestKind::Json)
+    } else if mime.eq_ignore_ascii_case("multipart/form-data") {
+        Some(RequestKind::Multipart)
+    } else {
+        None
+    }
+}
+
+/// Browsers send `multipart/form-data` cross-site without a preflight; a header no simple
+/// request may carry proves the request passed CORS (the rule Apollo Server and others apply).
+fn has_csrf_header(headers: &HeaderMap) -> bool {
+    ["apollo-require-preflight", "x-csrf-token"]
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|value| !value.is_empty()))
+}
+
+/// The whole body, refused with 413 as soon as it grows past `limit` (never buffered beyond).
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, (StatusCode, AppError)> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                AppError::PayloadTooLarge(format!("request body over {limit} bytes")),
+            )
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                AppError::bad_input("the request body could not be read"),
+            )
+        }
+    })
+}
+
+async fn json_request(body: Body, limit: usize) -> RequestResult {
+    let body = read_limited(body, limit).await?;
+    serde_json::from_slice(&body).map_err(|error| {
+        let message = format!("not a GraphQL request: {error}");
+        (StatusCode::BAD_REQUEST, AppError::bad_input(message))
+    })
+}
+
+/// The GraphQL multipart request spec: one operation, at most one file of at most `limit`.
+async fn multipart_request(headers: &HeaderMap, body: Body, limit: usize) -> RequestResult {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let body = read_limited(body, limit).await?;
+    let options = MultipartOptions::default()
+        .max_file_size(limit)
+        .max_num_files(1);
+    receive_body(content_type, futures::io::Cursor::new(body), options)
+        .await
+        .map_err(|error| match error {
+            ParseRequestError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                AppError::PayloadTooLarge(format!("upload over {limit} bytes")),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                AppError::bad_input(format!("not a GraphQL multipart request: {other}")),
+            ),
+        })
 }
 
 pub async fn get_graphql(
@@ -105,18 +181,6 @@ pub async fn get_graphql(
                 })
                 .serve()
                 .await;
-        })
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json")
-                || mime.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON)
         })
 }
 

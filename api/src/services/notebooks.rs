@@ -1,5 +1,13 @@
-//! Registered notebooks, and the cache that lets ingest check a notebook exists without a query
+//! Registered notebooks: upload and versions, the cell order the dashboards follow, stored
+//! files for download, and the cache that lets ingest check a notebook exists without a query
 //! per event.
+
+pub mod archive;
+pub mod tagging;
+mod upload;
+
+pub use tagging::NotebookCell;
+pub use upload::{NotebookUpload, UploadedNotebook, upload};
 
 use std::{
     collections::HashMap,
@@ -7,8 +15,10 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::notebook;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use entity::{dashboard_user, notebook, notebook_version};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 use super::is_unique_violation;
 use crate::error::{AppError, AppResult};
@@ -57,6 +67,81 @@ pub async fn register(
             error.into()
         }
     })
+}
+
+/// Every registered notebook, by public id.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<notebook::Model>> {
+    Ok(notebook::Entity::find()
+        .order_by_asc(notebook::Column::PublicId)
+        .all(db)
+        .await?)
+}
+
+/// Every version of each notebook in `notebook_ids`, oldest first, with the uploader's
+/// pseudonym (one query, whatever the number of notebooks).
+pub async fn versions_of(
+    db: &impl ConnectionTrait,
+    notebook_ids: &[i64],
+) -> AppResult<Vec<(notebook_version::Model, Option<String>)>> {
+    let rows = notebook_version::Entity::find()
+        .filter(notebook_version::Column::NotebookId.is_in(notebook_ids.iter().copied()))
+        .order_by_asc(notebook_version::Column::NotebookId)
+        .order_by_asc(notebook_version::Column::Version)
+        .find_also_related(dashboard_user::Entity)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, user)| (version, user.map(|user| user.username_hash)))
+        .collect())
+}
+
+/// The cells of a version row in notebook order.
+pub fn cells_of(version: &notebook_version::Model) -> AppResult<Vec<NotebookCell>> {
+    serde_json::from_value(version.cell_order.clone()).map_err(AppError::internal)
+}
+
+/// The original cell ids of the notebook's current version, in order (empty when no file was
+/// ever uploaded): the default cell order of the dashboards.
+pub async fn current_cell_order(
+    db: &impl ConnectionTrait,
+    notebook_row_id: i64,
+) -> AppResult<Vec<String>> {
+    let latest = notebook_version::Entity::find()
+        .filter(notebook_version::Column::NotebookId.eq(notebook_row_id))
+        .order_by_desc(notebook_version::Column::Version)
+        .one(db)
+        .await?;
+    Ok(match latest {
+        Some(version) => cells_of(&version)?
+            .into_iter()
+            .map(|cell| cell.cell_id)
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+/// The stored file of a notebook: its latest version, or `version`. `NOT_FOUND` when the
+/// notebook, the version or the file does not exist.
+pub async fn stored_file(
+    db: &impl ConnectionTrait,
+    storage: &crate::storage::NotebookStorage,
+    public_id: &str,
+    version: Option<i32>,
+) -> AppResult<(notebook::Model, Vec<u8>)> {
+    let notebook = get_by_public_id(db, public_id).await?;
+    let key = match version {
+        None => notebook.storage_key.clone(),
+        Some(number) => notebook_version::Entity::find()
+            .filter(notebook_version::Column::NotebookId.eq(notebook.id))
+            .filter(notebook_version::Column::Version.eq(number))
+            .one(db)
+            .await?
+            .map(|version| version.storage_key),
+    };
+    let key = key.ok_or_else(|| AppError::not_found("no stored file for this notebook version"))?;
+    let bytes = storage.get(&key).await?;
+    Ok((notebook, bytes))
 }
 
 /// Public notebook id → row id, for notebooks known to exist. Only hits are cached, so a notebook
