@@ -246,3 +246,44 @@ backend_tests! {
         assert_eq!(anonymous.error_code(), "UNAUTHENTICATED");
     }
 }
+
+/// `TEST_S3_ENDPOINT`: an S3-compatible server (CI starts moto) to store notebooks in.
+fn s3_endpoint() -> Option<String> {
+    let endpoint = std::env::var("TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if endpoint.is_none() {
+        eprintln!("S3 storage test skipped: TEST_S3_ENDPOINT is not set");
+    }
+    endpoint
+}
+
+backend_tests! {
+    async fn notebooks_are_stored_in_and_downloaded_from_an_s3_bucket(backend) {
+        let Some(endpoint) = s3_endpoint() else { return };
+        let bucket = format!("notebooks-{}", uuid::Uuid::new_v4().simple());
+        // moto accepts an unsigned bucket creation; a real store would be provisioned by ops.
+        let created = reqwest::Client::new().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+        assert!(created.status().is_success(), "create bucket: {}", created.status());
+        let app = TestApp::spawn_with(backend, |config| {
+            config.s3.bucket = Some(bucket.clone());
+            config.s3.endpoint = Some(endpoint.clone());
+            config.s3.prefix = "deployment-a".into();
+            config.s3.region = "us-east-1".into();
+            config.s3.allow_http = true;
+            config.s3.access_key_id = Some(api::config::Secret::new("testing"));
+            config.s3.secret_access_key = Some(api::config::Secret::new("testing"));
+        }).await;
+        let token = app.user_token("teacher", Role::Superuser).await;
+        let response = upload(&app, &token, LESSON_44, None).await;
+        let data = &response.data()["uploadNotebook"];
+        let (status, _, entries) = download(&app, data["notebook"]["downloadUrl"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
+        let stored: Value = serde_json::from_slice(&entries[0].1).unwrap();
+        assert_eq!(&stored, &data["taggedNotebook"]);
+        assert!(!app.state.config.storage_dir().join("versions").exists(), "nothing on local disk");
+        let listing = reqwest::Client::new().get(format!("{endpoint}/{bucket}?list-type=2")).send().await.unwrap();
+        let listing = listing.text().await.unwrap();
+        assert!(listing.contains("<Key>deployment-a/versions/"), "{listing}");
+    }
+}
