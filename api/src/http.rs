@@ -1,7 +1,8 @@
 //! The HTTP edge: one router for GraphQL (POST executes, GET serves GraphiQL or upgrades to the
-//! subscription websocket, all on `/graphql`), notebook downloads, health probes and
-//! GraphiQL's own assets.
+//! subscription websocket, all on `/graphql`), CSV exports, notebook downloads, health probes
+//! and GraphiQL's own assets.
 
+mod exports;
 mod graphiql;
 mod graphql;
 mod health;
@@ -36,6 +37,14 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route(
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
+        )
+        .route(
+            "/export/notebooks/{id}/events.csv",
+            get(exports::notebook_events),
+        )
+        .route(
+            "/export/dashboard-interactions.csv",
+            get(exports::dashboard_interactions),
         )
         .layer(cors)
         .merge(rest_ingest)

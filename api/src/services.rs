@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorizations;
+pub mod exports;
 pub mod groups;
 pub mod ingest;
 pub mod notebooks;
