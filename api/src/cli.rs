@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     Config,
     auth::password,
-    config::{CliRole, MigrateAction, NotebookAction, UserAction},
+    config::{CliRole, DemoClassArgs, MigrateAction, NotebookAction, UserAction},
     db,
     graphql::auth::check_credentials_shape,
     services,
@@ -112,6 +112,47 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
             }
         }
     }
+    Ok(())
+}
+
+pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let class = services::demo::DemoClass {
+        notebook_id: args.notebook_id,
+        students: args.students,
+        cells: args.cells,
+        events: args.events,
+        sessions: args.sessions,
+        end: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0),
+        seed: args.seed,
+    };
+    let started = std::time::Instant::now();
+    let summary = services::demo::load(
+        &state.db,
+        &state.storage,
+        &state.pseudonyms,
+        &class,
+        |written| {
+            eprint!("\r{written} / {} events", class.events);
+        },
+    )
+    .await?;
+    eprintln!();
+    if let Some(username) = args.teacher {
+        let hash = state.pseudonyms.pseudonymize(&username);
+        let user = services::users::get_by_username_hash(&state.db, &hash).await?;
+        services::authorizations::grant_one(&state.db, user.id, summary.notebook_row_id).await?;
+    }
+    println!(
+        "loaded notebook {} with {} students, {} groups and {} events in {:.0} s; \
+         its last session started at {}",
+        class.notebook_id,
+        class.students,
+        summary.groups,
+        summary.events,
+        started.elapsed().as_secs_f64(),
+        summary.last_session_start.to_rfc3339()
+    );
     Ok(())
 }
 

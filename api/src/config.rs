@@ -83,6 +83,28 @@ pub enum Command {
         #[command(subcommand)]
         action: NotebookAction,
     },
+    /// Load a synthetic class (notebook, groups, every event kind) to try the dashboards on.
+    DemoClass(DemoClassArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoClassArgs {
+    #[arg(long, default_value_t = 300)]
+    pub students: usize,
+    #[arg(long, default_value_t = 60)]
+    pub cells: usize,
+    #[arg(long, default_value_t = 1_500_000)]
+    pub events: usize,
+    /// Weekly two-hour sessions the events are spread over; the last one ends now.
+    #[arg(long, default_value_t = 10)]
+    pub sessions: usize,
+    #[arg(long, default_value = "demo-class")]
+    pub notebook_id: String,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// An existing dashboard user to authorize for the demo notebook.
+    #[arg(long)]
+    pub teacher: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

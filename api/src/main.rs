@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
         Command::ExportSchema { path } => api::cli::export_schema(&path),
         Command::User { action } => api::cli::user(cli.config, action).await,
         Command::Notebook { action } => api::cli::notebook(cli.config, action).await,
+        Command::DemoClass(args) => api::cli::demo_class(cli.config, args).await,
     }
 }
 

@@ -274,9 +274,14 @@ impl GroupMutation {
     ) -> async_graphql::Result<Vec<Group>> {
         let (app, actor) = teacher_of(ctx, &notebook_id).await?;
         let roster = roster(&app.pseudonyms, groups).await?;
-        let models =
-            groups::import_roster(&app.db, actor.id, &notebook_id, &roster, replace_existing)
-                .await?;
+        let models = groups::import_roster(
+            &app.db,
+            Some(actor.id),
+            &notebook_id,
+            &roster,
+            replace_existing,
+        )
+        .await?;
         Ok(Group::many(app, &notebook_id, models))
     }
 }

@@ -19,9 +19,10 @@ use crate::{
 /// Applies a whole roster to notebook `notebook_public_id` in one transaction: each named group
 /// is created, or gets exactly the roster's members if it exists; with `replace_existing`, the
 /// notebook's groups the roster does not name are deleted. Returns the groups in roster order.
+/// `actor_id` is the dashboard user for the audit log; `None` for the command line.
 pub async fn import_roster(
     db: &DatabaseConnection,
-    actor_id: i64,
+    actor_id: Option<i64>,
     notebook_public_id: &str,
     roster: &[RosterGroup],
     replace_existing: bool,
@@ -49,7 +50,7 @@ pub async fn import_roster(
         "notebook": notebook.public_id, "replaceExisting": replace_existing,
         "groups": summary, "updated": plan.kept_ids, "deleted": plan.deleted_ids,
     });
-    audit::record(&txn, Some(actor_id), "import_group_roster", details).await?;
+    audit::record(&txn, actor_id, "import_group_roster", details).await?;
     txn.commit().await?;
     Ok(groups)
 }
