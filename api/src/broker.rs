@@ -2,7 +2,9 @@
 //! in-process broker serves one instance (and tests); a Redis broker for several instances
 //! plugs in behind the same trait. Topic names are built here and nowhere else.
 
+pub mod live;
 mod memory;
+pub mod presence;
 mod redis;
 mod throttle;
 
@@ -19,12 +21,37 @@ use serde::{Deserialize, Serialize};
 pub enum Topic {
     /// Dashboards of one notebook (by its public id) should refresh.
     DashboardRefresh { notebook_id: String },
+    /// Everything for the teachers' dashboards of a notebook (presence, chat).
+    Teachers { notebook_id: String },
+    /// Everything for the students of a notebook (pushed updates, chat, teammates); each
+    /// session keeps only what is addressed to it.
+    Students { notebook_id: String },
 }
 
 impl Topic {
+    pub fn students(notebook_id: &str) -> Self {
+        Self::Students {
+            notebook_id: notebook_id.to_owned(),
+        }
+    }
+
+    pub fn teachers(notebook_id: &str) -> Self {
+        Self::Teachers {
+            notebook_id: notebook_id.to_owned(),
+        }
+    }
+
+    pub fn refresh(notebook_id: &str) -> Self {
+        Self::DashboardRefresh {
+            notebook_id: notebook_id.to_owned(),
+        }
+    }
+
     pub fn key(&self) -> String {
         match self {
             Self::DashboardRefresh { notebook_id } => format!("notebook:{notebook_id}:refresh"),
+            Self::Teachers { notebook_id } => format!("notebook:{notebook_id}:teachers"),
+            Self::Students { notebook_id } => format!("notebook:{notebook_id}:students"),
         }
     }
 }
@@ -33,7 +60,32 @@ impl Topic {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum BrokerEvent {
-    DashboardRefresh { notebook_id: String },
+    DashboardRefresh {
+        notebook_id: String,
+    },
+    /// A student's first connection opened (`connected`) or last one closed.
+    StudentPresence {
+        notebook_id: String,
+        user: String,
+        connected: bool,
+    },
+    /// A cell (or several) pushed to `recipients` (student pseudonyms), or to every connected
+    /// student when `None`.
+    PushedUpdate {
+        notebook_id: String,
+        recipients: Option<Vec<String>>,
+        update: live::PushedUpdate,
+    },
+    Chat {
+        notebook_id: String,
+        message: live::ChatMessage,
+    },
+    /// Told only to `recipients`: the subject's teammates.
+    Teammate {
+        notebook_id: String,
+        recipients: Vec<String>,
+        event: live::TeammateEvent,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

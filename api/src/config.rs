@@ -279,6 +279,17 @@ pub struct Limits {
     pub access_token_ttl_secs: u64,
     #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl_secs: u64,
+    /// A live connection whose instance stopped renewing it is gone after this many seconds.
+    #[arg(long, env = "PRESENCE_LEASE_SECS", default_value_t = 30, global = true)]
+    pub presence_lease_secs: u64,
+    /// Students' locations older than this many seconds are not shown to teammates.
+    #[arg(
+        long,
+        env = "LOCATION_FRESHNESS_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub location_freshness_secs: u64,
     /// Largest multipart request (a notebook upload), enforced while reading (bytes).
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
     pub upload_limit: usize,
@@ -317,6 +328,8 @@ impl Config {
                 access_token_ttl_secs: 30 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 upload_limit: 20 * 1024 * 1024,
+                presence_lease_secs: 30,
+                location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,
             },
         }

@@ -7,10 +7,11 @@ pub mod context;
 mod error_codes;
 pub mod groups;
 pub mod ingest;
+pub mod live;
 pub mod notebooks;
 pub mod system;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::AppState;
 
@@ -20,6 +21,7 @@ pub struct Query(
     notebooks::NotebookQuery,
     auth::AuthQuery,
     groups::GroupQuery,
+    live::LiveQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -29,13 +31,21 @@ pub struct Mutation(
     ingest::IngestMutation,
     groups::GroupMutation,
     notebooks::NotebookMutation,
+    live::LiveMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(live::LiveSubscription);
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(error_codes::ErrorCodes)
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(error_codes::ErrorCodes)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {

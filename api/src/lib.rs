@@ -29,7 +29,10 @@ pub use state::AppState;
 
 use crate::{
     auth::JwtKeys,
-    broker::{Broker, MemoryBroker, RedisBroker, RefreshThrottle},
+    broker::{
+        Broker, MemoryBroker, RedisBroker, RefreshThrottle,
+        presence::{MemoryPresence, Presence},
+    },
     pseudonym::Pseudonymizer,
     services::{ingest::IngestWriter, notebooks::NotebookIds},
     state::AppStateInner,
@@ -87,7 +90,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate_up(&db)
         .await
         .context("migrating the database")?;
-    let broker = build_broker(&config).await?;
+    let (broker, presence) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
         Arc::clone(&broker),
         Duration::from_millis(config.limits.refresh_throttle_ms),
@@ -111,6 +114,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config,
         db,
         broker,
+        presence,
         refresh,
         jwt,
         storage,
@@ -120,15 +124,21 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     }))
 }
 
-async fn build_broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
+async fn build_broker(config: &Config) -> anyhow::Result<(Arc<dyn Broker>, Arc<dyn Presence>)> {
+    let lease = Duration::from_secs(config.limits.presence_lease_secs);
+    let freshness = Duration::from_secs(config.limits.location_freshness_secs);
     match &config.redis_url {
         Some(url) => {
             let broker = RedisBroker::connect(url, &config.redis_key_prefix)
                 .await
                 .context("connecting to Redis")?;
-            Ok(Arc::new(broker))
+            let presence = broker.presence(lease, freshness);
+            Ok((Arc::new(broker), Arc::new(presence)))
         }
-        None => Ok(Arc::new(MemoryBroker::new())),
+        None => Ok((
+            Arc::new(MemoryBroker::new()),
+            Arc::new(MemoryPresence::new(freshness)),
+        )),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod exports;
 pub mod groups;
 pub mod ingest;
+pub mod live;
 pub mod notebooks;
 pub mod users;
 

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::JwtKeys,
-    broker::{Broker, RefreshThrottle},
+    broker::{Broker, RefreshThrottle, presence::Presence},
     config::Config,
     pseudonym::Pseudonymizer,
     services::{ingest::IngestWriter, notebooks::NotebookIds},
@@ -21,6 +21,7 @@ pub struct AppStateInner {
     pub config: Config,
     pub db: DatabaseConnection,
     pub broker: Arc<dyn Broker>,
+    pub presence: Arc<dyn Presence>,
     pub refresh: RefreshThrottle,
     pub jwt: JwtKeys,
     pub pseudonyms: Pseudonymizer,
@@ -35,6 +36,17 @@ pub struct AppStateInner {
 impl AppState {
     pub fn new(inner: AppStateInner) -> Self {
         Self(Arc::new(inner))
+    }
+}
+
+impl AppState {
+    /// The narrow handles the live services need.
+    pub fn live(&self) -> crate::services::live::Live {
+        crate::services::live::Live {
+            db: self.db.clone(),
+            broker: Arc::clone(&self.broker),
+            presence: Arc::clone(&self.presence),
+        }
     }
 }
 

@@ -1,11 +1,15 @@
-//! `bench`: load generator for the ingest path. It runs the real `api::Application` in this
-//! process (fresh database), drives it over loopback HTTP with many client tasks, and checks
-//! afterwards that every acknowledged event is a row in the database.
+//! `bench`: load generators. `ingest` runs the real `api::Application` in this process (fresh
+//! database), drives it over loopback HTTP with many client tasks, and checks afterwards that
+//! every acknowledged event is a row in the database. `dashboards` runs the `api` binary as a
+//! child process on a synthetic class and times every dashboard query and the CSV export.
 //!
 //! ```sh
 //! cargo run --release -p bench -- ingest --backend sqlite --mode graphql --concurrency 1,16,64
+//! cargo build --release -p api -p bench && target/release/bench dashboards --backend postgres
 //! ```
 
+mod child;
+mod dashboards;
 mod load;
 mod report;
 mod server;
@@ -35,6 +39,30 @@ struct Cli {
 enum Command {
     /// Ingest throughput, latency, durability (rows = acknowledged events) and memory.
     Ingest(IngestArgs),
+    /// Latency of every dashboard query and the CSV export on a synthetic class, with the
+    /// server (`api`, built beside `bench`) in its own process.
+    Dashboards(DashboardArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct DashboardArgs {
+    #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+    backend: Backend,
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    #[arg(long, default_value_t = 300)]
+    students: usize,
+    #[arg(long, default_value_t = 60)]
+    cells: usize,
+    /// Class sizes (events); one class and one set of measurements per size.
+    #[arg(long, value_delimiter = ',', default_value = "150000,1500000")]
+    events: Vec<usize>,
+    #[arg(long, default_value_t = 50)]
+    repeats: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +119,20 @@ async fn main() -> anyhow::Result<()> {
     api::telemetry::init(api::config::LogFormat::Pretty);
     match cli.command {
         Command::Ingest(args) => ingest(args).await,
+        Command::Dashboards(args) => {
+            for events in args.events {
+                let run = dashboards::DashboardRun {
+                    backend: args.backend,
+                    admin_url: args.database_url.clone(),
+                    students: args.students,
+                    cells: args.cells,
+                    events,
+                    repeats: args.repeats,
+                };
+                dashboards::run(&run).await?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -64,6 +64,20 @@ impl RedisBroker {
         })
     }
 
+    /// Presence kept in the same Redis, under the same prefix.
+    pub fn presence(
+        &self,
+        lease: Duration,
+        location_freshness: Duration,
+    ) -> super::presence::RedisPresence {
+        super::presence::RedisPresence::new(
+            self.publisher.clone(),
+            &self.prefix,
+            lease,
+            location_freshness,
+        )
+    }
+
     fn channel(&self, topic: &Topic) -> String {
         format!("{}:{}", self.prefix, topic.key())
     }

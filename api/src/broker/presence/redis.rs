@@ -1,0 +1,207 @@
+//! Presence shared by every instance through Redis. Each connection is a member of a sorted set
+//! per (notebook, role, user) scored by its lease expiry; a second set per (notebook, role)
+//! holds each user's latest expiry, so "who is connected" is one range query. Every change runs
+//! as one Lua script, so concurrent joins and leaves on several instances cannot interleave.
+//! Locations are plain keys that expire after the freshness limit.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::Utc;
+use redis::{AsyncCommands, Script, aio::ConnectionManager};
+
+use super::{Connection, Location, Presence, PresenceRole};
+use crate::broker::BrokerError;
+
+/// Adds or renews a connection; returns 1 when the user had no other live connection.
+const JOIN: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local existed = redis.call('ZCARD', KEYS[1])
+local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if existed == 0 or (existed == 1 and mine) then return 1 end
+return 0
+";
+
+/// Removes a connection; returns 1 when it was the user's last live one.
+const LEAVE: &str = r"
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local left = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #left == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return removed
+end
+redis.call('ZADD', KEYS[2], left[2], ARGV[3])
+return 0
+";
+
+pub struct RedisPresence {
+    connection: ConnectionManager,
+    prefix: String,
+    lease: Duration,
+    freshness: Duration,
+    join: Script,
+    leave: Script,
+}
+
+fn error(error: redis::RedisError) -> BrokerError {
+    BrokerError(error.to_string())
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+impl RedisPresence {
+    pub fn new(
+        connection: ConnectionManager,
+        prefix: &str,
+        lease: Duration,
+        freshness: Duration,
+    ) -> Self {
+        Self {
+            connection,
+            prefix: prefix.to_owned(),
+            lease,
+            freshness,
+            join: Script::new(JOIN),
+            leave: Script::new(LEAVE),
+        }
+    }
+
+    fn users_key(&self, notebook_id: &str, role: PresenceRole) -> String {
+        format!(
+            "{}:presence:{notebook_id}:{}:users",
+            self.prefix,
+            role.word()
+        )
+    }
+
+    fn keys(&self, connection: &Connection) -> (String, String) {
+        let users = self.users_key(&connection.notebook_id, connection.role);
+        (format!("{users}:{}", connection.user), users)
+    }
+
+    fn location_key(&self, notebook_id: &str, user: &str) -> String {
+        format!("{}:location:{notebook_id}:{user}", self.prefix)
+    }
+
+    async fn run_join(&self, connection: &Connection) -> Result<bool, BrokerError> {
+        let (conns, users) = self.keys(connection);
+        let now = now_ms();
+        let lease_ms = self.lease.as_millis() as i64;
+        let first: i64 = self
+            .join
+            .key(conns)
+            .key(users)
+            .arg(&connection.id)
+            .arg(now)
+            .arg(now + lease_ms)
+            .arg(&connection.user)
+            // The keys outlive one lease so a renewal that comes late still finds them.
+            .arg(lease_ms * 4)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(error)?;
+        Ok(first == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl Presence for RedisPresence {
+    async fn join(&self, connection: &Connection) -> Result<bool, BrokerError> {
+        self.run_join(connection).await
+    }
+
+    async fn renew(&self, connection: &Connection) -> Result<(), BrokerError> {
+        self.run_join(connection).await.map(|_| ())
+    }
+
+    async fn leave(&self, connection: &Connection) -> Result<bool, BrokerError> {
+        let (conns, users) = self.keys(connection);
+        let last: i64 = self
+            .leave
+            .key(conns)
+            .key(users)
+            .arg(&connection.id)
+            .arg(now_ms())
+            .arg(&connection.user)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(error)?;
+        Ok(last == 1)
+    }
+
+    async fn connected(
+        &self,
+        notebook_id: &str,
+        role: PresenceRole,
+    ) -> Result<Vec<String>, BrokerError> {
+        let mut users: Vec<String> = self
+            .connection
+            .clone()
+            .zrangebyscore(self.users_key(notebook_id, role), now_ms(), "+inf")
+            .await
+            .map_err(error)?;
+        users.sort();
+        Ok(users)
+    }
+
+    async fn set_location(
+        &self,
+        notebook_id: &str,
+        user: &str,
+        location: &Location,
+    ) -> Result<(), BrokerError> {
+        let value = serde_json::to_string(location).map_err(|e| BrokerError(e.to_string()))?;
+        let options = redis::SetOptions::default()
+            .with_expiration(redis::SetExpiry::PX(self.freshness.as_millis() as u64));
+        let _: () = self
+            .connection
+            .clone()
+            .set_options(self.location_key(notebook_id, user), value, options)
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn clear_location(&self, notebook_id: &str, user: &str) -> Result<(), BrokerError> {
+        let _: i64 = self
+            .connection
+            .clone()
+            .del(self.location_key(notebook_id, user))
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn locations(
+        &self,
+        notebook_id: &str,
+        users: &[String],
+    ) -> Result<HashMap<String, Location>, BrokerError> {
+        if users.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<String> = users
+            .iter()
+            .map(|user| self.location_key(notebook_id, user))
+            .collect();
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(error)?;
+        Ok(users
+            .iter()
+            .zip(values)
+            .filter_map(|(user, value)| {
+                let location = serde_json::from_str(&value?).ok()?;
+                Some((user.clone(), location))
+            })
+            .collect())
+    }
+}

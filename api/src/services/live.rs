@@ -1,0 +1,235 @@
+//! The live features (were Socket.IO): sessions that hold presence while a subscription is
+//! open, pushed updates with their `OVERRIDE` records, chat, and students' locations and
+//! teammates. Messages go through the broker, so they reach sockets on every instance;
+//! presence and locations live in the presence store, never in SQL.
+
+mod overrides;
+mod session;
+
+pub use session::{Session, SessionKind};
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    broker::{
+        Broker, BrokerEvent, Topic,
+        live::{ChatMessage, PushedCell, PushedUpdate, TeammateEvent},
+        presence::{Location, Presence, PresenceRole},
+    },
+    error::{AppError, AppResult},
+    services::groups,
+};
+
+/// What the live services need: the database, the broker and the presence store.
+#[derive(Clone)]
+pub struct Live {
+    pub db: DatabaseConnection,
+    pub broker: Arc<dyn Broker>,
+    pub presence: Arc<dyn Presence>,
+}
+
+/// A notebook as the live services address it: row id for SQL, public id for topics.
+#[derive(Debug, Clone)]
+pub struct LiveNotebook {
+    pub row_id: i64,
+    pub public_id: String,
+}
+
+fn unavailable(error: crate::broker::BrokerError) -> AppError {
+    AppError::internal(anyhow::Error::new(error))
+}
+
+impl Live {
+    pub async fn publish(&self, topic: Topic, event: BrokerEvent) -> AppResult<()> {
+        self.broker
+            .publish(&topic, event)
+            .await
+            .map_err(unavailable)
+    }
+
+    pub async fn connected_students(&self, notebook_id: &str) -> AppResult<Vec<String>> {
+        self.presence
+            .connected(notebook_id, PresenceRole::Student)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Pushes `cells` to `recipients` (student pseudonyms) or to every connected student, and
+    /// records an `OVERRIDE` for each update a recipient had postponed on one of those cells.
+    pub async fn push_update(
+        &self,
+        notebook: &LiveNotebook,
+        teacher: &str,
+        cells: Vec<PushedCell>,
+        recipients: Option<Vec<String>>,
+        hint: Option<String>,
+    ) -> AppResult<PushedUpdate> {
+        let targets = match &recipients {
+            Some(list) => list.clone(),
+            None => self.connected_students(&notebook.public_id).await?,
+        };
+        let update = PushedUpdate {
+            update_id: uuid::Uuid::new_v4().to_string(),
+            cells,
+            hint,
+            sender: teacher.to_owned(),
+            sender_type: "teacher".into(),
+            sent_at: Utc::now(),
+        };
+        overrides::record(&self.db, notebook, &update, &targets).await?;
+        let event = BrokerEvent::PushedUpdate {
+            notebook_id: notebook.public_id.clone(),
+            recipients,
+            update: update.clone(),
+        };
+        self.publish(Topic::students(&notebook.public_id), event)
+            .await?;
+        Ok(update)
+    }
+
+    /// A student shares a cell with their connected teammates; returns how many got it.
+    pub async fn share_with_teammates(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+        cell: PushedCell,
+        hint: Option<String>,
+    ) -> AppResult<usize> {
+        let recipients = self.connected_teammates(notebook, student).await?;
+        if recipients.is_empty() {
+            return Ok(0);
+        }
+        let update = PushedUpdate {
+            update_id: uuid::Uuid::new_v4().to_string(),
+            cells: vec![cell],
+            hint,
+            sender: student.to_owned(),
+            sender_type: "teammate".into(),
+            sent_at: Utc::now(),
+        };
+        let count = recipients.len();
+        let event = BrokerEvent::PushedUpdate {
+            notebook_id: notebook.public_id.clone(),
+            recipients: Some(recipients),
+            update,
+        };
+        self.publish(Topic::students(&notebook.public_id), event)
+            .await?;
+        Ok(count)
+    }
+
+    /// A chat message from `from`: to one student when `to_student` is set (teachers), else to
+    /// the notebook's teachers (students).
+    pub async fn chat(
+        &self,
+        notebook_id: &str,
+        from: &str,
+        to_student: Option<String>,
+        text: String,
+    ) -> AppResult<ChatMessage> {
+        let topic = match to_student {
+            Some(_) => Topic::students(notebook_id),
+            None => Topic::teachers(notebook_id),
+        };
+        let message = ChatMessage {
+            from: from.to_owned(),
+            to_student,
+            text,
+            sent_at: Utc::now(),
+        };
+        let event = BrokerEvent::Chat {
+            notebook_id: notebook_id.to_owned(),
+            message: message.clone(),
+        };
+        self.publish(topic, event).await?;
+        Ok(message)
+    }
+
+    /// Teammates of `student` with a live connection.
+    pub async fn connected_teammates(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+    ) -> AppResult<Vec<String>> {
+        let teammates = groups::teammates(&self.db, notebook.row_id, student).await?;
+        let connected: BTreeSet<String> = self
+            .connected_students(&notebook.public_id)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(teammates
+            .into_iter()
+            .filter(|user| connected.contains(user))
+            .collect())
+    }
+
+    /// Where the connected teammates of `student` are (locations fresher than the limit).
+    pub async fn teammate_locations(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+    ) -> AppResult<Vec<(String, Location)>> {
+        let teammates = self.connected_teammates(notebook, student).await?;
+        let found = self
+            .presence
+            .locations(&notebook.public_id, &teammates)
+            .await
+            .map_err(unavailable)?;
+        let mut list: Vec<(String, Location)> = found.into_iter().collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(list)
+    }
+
+    /// Records where `student` is (or clears it) and tells their teammates.
+    pub async fn set_location(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+        location: Option<Location>,
+    ) -> AppResult<()> {
+        let event = match location {
+            Some(location) => {
+                self.presence
+                    .set_location(&notebook.public_id, student, &location)
+                    .await
+                    .map_err(unavailable)?;
+                TeammateEvent::LocationUpdated {
+                    user: student.to_owned(),
+                    location,
+                }
+            }
+            None => {
+                self.presence
+                    .clear_location(&notebook.public_id, student)
+                    .await
+                    .map_err(unavailable)?;
+                TeammateEvent::LocationCleared {
+                    user: student.to_owned(),
+                }
+            }
+        };
+        self.tell_teammates(notebook, student, event).await
+    }
+
+    pub async fn tell_teammates(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+        event: TeammateEvent,
+    ) -> AppResult<()> {
+        let recipients = groups::teammates(&self.db, notebook.row_id, student).await?;
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let event = BrokerEvent::Teammate {
+            notebook_id: notebook.public_id.clone(),
+            recipients,
+            event,
+        };
+        self.publish(Topic::students(&notebook.public_id), event)
+            .await
+    }
+}

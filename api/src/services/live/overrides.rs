@@ -1,0 +1,120 @@
+//! `OVERRIDE` records: when a push replaces an update a student had postponed (`UPDATE_LATER`
+//! on the same cell, another update id, not resolved since), the server records one `OVERRIDE`
+//! per affected student and postponed update, exactly once, however many pushes race: the
+//! check and the insert run in one transaction that holds the notebook's lock.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    enums::{PendingUpdateAction as Action, SenderType},
+    notebook, pending_update_interaction as interaction,
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, sea_query::LockType,
+};
+
+use super::LiveNotebook;
+use crate::{broker::live::PushedUpdate, error::AppResult};
+
+/// Students per `IN (…)` list.
+const USERS_PER_QUERY: usize = 1000;
+
+/// Records the overrides `update` causes for `targets`; returns how many were written.
+pub async fn record(
+    db: &DatabaseConnection,
+    notebook: &LiveNotebook,
+    update: &PushedUpdate,
+    targets: &[String],
+) -> AppResult<usize> {
+    if targets.is_empty() || update.cells.is_empty() {
+        return Ok(0);
+    }
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let txn = db.begin_with_options(options).await?;
+    notebook::Entity::find_by_id(notebook.row_id)
+        .lock(LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?;
+    let mut history = Vec::new();
+    for chunk in targets.chunks(USERS_PER_QUERY) {
+        history.extend(
+            interaction::Entity::find()
+                .filter(interaction::Column::NotebookId.eq(notebook.row_id))
+                .filter(interaction::Column::UserId.is_in(chunk.iter().cloned()))
+                .order_by_asc(interaction::Column::Time)
+                .order_by_asc(interaction::Column::Id)
+                .all(&txn)
+                .await?,
+        );
+    }
+    let cells: BTreeSet<&str> = update.cells.iter().map(|c| c.cell_id.as_str()).collect();
+    let postponed = still_postponed(&history, &cells, &update.update_id);
+    let rows: Vec<interaction::ActiveModel> = postponed
+        .iter()
+        .map(|(user, cell, old_update)| interaction::ActiveModel {
+            notebook_id: Set(notebook.row_id),
+            user_id: Set(user.clone()),
+            cell_id: Set(Some(cell.clone())),
+            update_id: Set(Some(old_update.clone())),
+            action: Set(Action::Override),
+            sender: Set(Some(update.sender.clone())),
+            sender_type: Set(Some(SenderType::Teacher)),
+            time: Set(update.sent_at),
+            ..Default::default()
+        })
+        .collect();
+    let written = rows.len();
+    if !rows.is_empty() {
+        interaction::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// (student, cell, update id) of every `UPDATE_LATER` on one of `cells` for another update
+/// than `new_update` that nothing resolved afterwards: no answer to that update (`UPDATE_NOW`,
+/// `APPLY_SINGLE`, `REMOVE_SINGLE`, an earlier `OVERRIDE`) and no later `UPDATE_ALL` /
+/// `DELETE_ALL`. `history` is in time order.
+fn still_postponed(
+    history: &[interaction::Model],
+    cells: &BTreeSet<&str>,
+    new_update: &str,
+) -> Vec<(String, String, String)> {
+    let mut pending: HashMap<(String, String), (String, DateTime<Utc>)> = HashMap::new();
+    for row in history {
+        let user = row.user_id.clone();
+        match (row.action, &row.update_id, &row.cell_id) {
+            (Action::UpdateLater, Some(update), Some(cell))
+                if update != new_update && cells.contains(cell.as_str()) =>
+            {
+                pending.insert((user, update.clone()), (cell.clone(), row.time));
+            }
+            (Action::UpdateAll | Action::DeleteAll, _, _) => {
+                pending.retain(|(pending_user, _), (_, since)| {
+                    *pending_user != user || *since > row.time
+                });
+            }
+            (
+                Action::UpdateNow | Action::ApplySingle | Action::RemoveSingle | Action::Override,
+                Some(update),
+                _,
+            ) => {
+                pending.remove(&(user, update.clone()));
+            }
+            _ => {}
+        }
+    }
+    let mut list: Vec<(String, String, String)> = pending
+        .into_iter()
+        .map(|((user, update), (cell, _))| (user, cell, update))
+        .collect();
+    list.sort();
+    list
+}

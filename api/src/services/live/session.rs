@@ -1,0 +1,126 @@
+//! A live session: one open subscription holding one presence connection. Opening it joins
+//! presence (announcing a student's first connection to the teachers and their teammates) and
+//! starts renewing the lease; dropping it, which happens when the subscription ends for any
+//! reason, stops the renewals and leaves (announcing a student's last connection).
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::{Live, LiveNotebook, unavailable};
+use crate::{
+    broker::{
+        BrokerEvent, Topic,
+        live::TeammateEvent,
+        presence::{Connection, PresenceRole},
+    },
+    error::AppResult,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Student,
+    Teacher,
+}
+
+pub struct Session {
+    live: Live,
+    notebook: LiveNotebook,
+    connection: Connection,
+    renewals: JoinHandle<()>,
+}
+
+impl Session {
+    pub async fn open(
+        live: &Live,
+        notebook: LiveNotebook,
+        kind: SessionKind,
+        user: String,
+        lease: Duration,
+    ) -> AppResult<Self> {
+        let role = match kind {
+            SessionKind::Student => PresenceRole::Student,
+            SessionKind::Teacher => PresenceRole::Teacher,
+        };
+        let connection = Connection {
+            notebook_id: notebook.public_id.clone(),
+            role,
+            user,
+            id: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let first = live.presence.join(&connection).await.map_err(unavailable)?;
+        if first && role == PresenceRole::Student {
+            announce(live, &notebook, &connection.user, true).await;
+        }
+        let renewals = tokio::spawn(renew(live.clone(), connection.clone(), lease));
+        Ok(Self {
+            live: live.clone(),
+            notebook,
+            connection,
+            renewals,
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.renewals.abort();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (live, notebook, connection) = (
+            self.live.clone(),
+            self.notebook.clone(),
+            self.connection.clone(),
+        );
+        runtime.spawn(async move {
+            match live.presence.leave(&connection).await {
+                Ok(true) if connection.role == PresenceRole::Student => {
+                    announce(&live, &notebook, &connection.user, false).await;
+                }
+                Ok(_) => {}
+                // The lease ends the connection anyway.
+                Err(error) => tracing::warn!(%error, "could not leave presence"),
+            }
+        });
+    }
+}
+
+/// Renews the lease three times per lease period, so one late renewal never drops a live
+/// connection.
+async fn renew(live: Live, connection: Connection, lease: Duration) {
+    let period = (lease / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(period).await;
+        if let Err(error) = live.presence.renew(&connection).await {
+            tracing::warn!(%error, "could not renew a presence lease");
+        }
+    }
+}
+
+/// Tells the notebook's teachers and the student's teammates that the student came or left.
+/// A failure is logged, not returned: presence itself is recorded either way.
+async fn announce(live: &Live, notebook: &LiveNotebook, student: &str, connected: bool) {
+    let presence = BrokerEvent::StudentPresence {
+        notebook_id: notebook.public_id.clone(),
+        user: student.to_owned(),
+        connected,
+    };
+    if let Err(error) = live
+        .publish(Topic::teachers(&notebook.public_id), presence)
+        .await
+    {
+        tracing::warn!(error = ?error, "could not announce a student's presence");
+    }
+    let event = match connected {
+        true => TeammateEvent::Connected {
+            user: student.to_owned(),
+        },
+        false => TeammateEvent::Disconnected {
+            user: student.to_owned(),
+        },
+    };
+    if let Err(error) = live.tell_teammates(notebook, student, event).await {
+        tracing::warn!(error = ?error, "could not tell teammates");
+    }
+}

@@ -1,0 +1,201 @@
+//! `bench dashboards`: p50/p99 of every dashboard query on a synthetic class (`api
+//! demo-class`), at each class size, with the server in its own process; then the CSV export's
+//! throughput and the server's peak RSS growth while it streams.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::{
+    Backend,
+    child::{BenchDatabase, rss_kib},
+};
+
+const NOTEBOOK: &str = "demo-class";
+const USER: &str = "bench-admin";
+const PASSWORD: &str = "bench-admin-password";
+
+pub struct DashboardRun {
+    pub backend: Backend,
+    pub admin_url: String,
+    pub students: usize,
+    pub cells: usize,
+    pub events: usize,
+    /// Timed repetitions of each query (after three unmeasured ones).
+    pub repeats: usize,
+}
+
+pub async fn run(run: &DashboardRun) -> anyhow::Result<()> {
+    let database = BenchDatabase::create(run.backend, &run.admin_url).await?;
+    let outcome = measure(run, &database).await;
+    database.drop_all().await;
+    outcome
+}
+
+async fn measure(run: &DashboardRun, database: &BenchDatabase) -> anyhow::Result<()> {
+    let loaded = Instant::now();
+    let students = run.students.to_string();
+    let cells = run.cells.to_string();
+    let events = run.events.to_string();
+    let summary = database
+        .run(
+            &[
+                "demo-class",
+                "--students",
+                &students,
+                "--cells",
+                &cells,
+                "--events",
+                &events,
+            ],
+            &[],
+        )
+        .await?;
+    let last_session = summary
+        .rsplit("started at ")
+        .next()
+        .map(str::trim)
+        .context("demo-class printed no session start")?
+        .to_owned();
+    database
+        .run(
+            &["user", "create", "--username", USER, "--role", "admin"],
+            &[("USER_PASSWORD", PASSWORD)],
+        )
+        .await?;
+    println!(
+        "# bench dashboards: {} students, {} cells, {} events on {} (loaded in {:.0} s); window: the last session (after {last_session})",
+        run.students,
+        run.cells,
+        run.events,
+        run.backend.name(),
+        loaded.elapsed().as_secs_f64()
+    );
+    let (server, base) = database.serve().await?;
+    let pid = server.id().context("server pid")?;
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let token = login(&client, &base).await?;
+    for (name, query, variables) in queries(&last_session) {
+        let timings = time_query(&client, &base, &token, &query, &variables, run.repeats).await?;
+        println!("{}", latency_line(name, &timings));
+    }
+    export(&client, &base, &token, pid).await?;
+    drop(server);
+    Ok(())
+}
+
+/// (name, query, variables) of every dashboard aggregate, over the last session.
+pub fn queries(after: &str) -> Vec<(&'static str, String, Value)> {
+    let _window = after;
+    let notebook = json!({ "nb": NOTEBOOK });
+    let field =
+        |selection: &str| format!("query($nb: ID!) {{ notebook(id: $nb) {{ {selection} }} }}");
+    vec![(
+        "notebook with cell order",
+        field("name cellOrder { cellId }"),
+        notebook,
+    )]
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let query =
+        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }";
+    let body = graphql(
+        client,
+        base,
+        None,
+        query,
+        &json!({ "u": USER, "p": PASSWORD }),
+    )
+    .await?;
+    body["data"]["login"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no access token")
+}
+
+async fn graphql(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: &Value,
+) -> anyhow::Result<Value> {
+    let mut request = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request.send().await?.json().await?;
+    if body.get("errors").is_some() {
+        bail!("query failed: {body}");
+    }
+    Ok(body)
+}
+
+async fn time_query(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    variables: &Value,
+    repeats: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    for _ in 0..3 {
+        graphql(client, base, Some(token), query, variables).await?;
+    }
+    let mut timings = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let started = Instant::now();
+        graphql(client, base, Some(token), query, variables).await?;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    Ok(timings)
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn latency_line(name: &str, sorted: &[Duration]) -> String {
+    format!(
+        "{name:<32} p50 {:>7.2} ms  p99 {:>7.2} ms  (n = {})",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        sorted.len()
+    )
+}
+
+/// Streams the whole notebook's events CSV, sampling the server's RSS as it goes.
+async fn export(client: &reqwest::Client, base: &str, token: &str, pid: u32) -> anyhow::Result<()> {
+    let baseline = rss_kib(pid).context("server RSS")?;
+    let started = Instant::now();
+    let response = client
+        .get(format!("{base}/export/notebooks/{NOTEBOOK}/events.csv"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("export failed: {}", response.status());
+    }
+    let mut body = response.bytes_stream();
+    let (mut bytes, mut peak) = (0u64, baseline);
+    while let Some(chunk) = body.next().await {
+        bytes += chunk?.len() as u64;
+        peak = peak.max(rss_kib(pid).unwrap_or(0));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "csv export: {:.1} MB in {seconds:.2} s = {:.1} MB/s; server RSS {:.1} MiB before, peak growth {:.1} MiB",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / seconds,
+        baseline as f64 / 1024.0,
+        peak.saturating_sub(baseline) as f64 / 1024.0
+    );
+    Ok(())
+}
