@@ -9,8 +9,8 @@ mod redis;
 mod throttle;
 
 pub use memory::MemoryBroker;
-pub use redis::RedisBroker;
-pub use throttle::RefreshThrottle;
+pub use redis::{RedisBroker, RedisRefreshGate};
+pub use throttle::{GateAnswer, LocalGate, RefreshGate, RefreshThrottle};
 
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,7 @@ pub use state::AppState;
 use crate::{
     auth::JwtKeys,
     broker::{
-        Broker, MemoryBroker, RedisBroker, RefreshThrottle,
+        Broker, LocalGate, MemoryBroker, RedisBroker, RefreshGate, RefreshThrottle,
         presence::{MemoryPresence, Presence},
     },
     pseudonym::Pseudonymizer,
@@ -90,9 +90,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate_up(&db)
         .await
         .context("migrating the database")?;
-    let (broker, presence) = build_broker(&config).await?;
+    let (broker, presence, gate) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
         Arc::clone(&broker),
+        gate,
         Duration::from_millis(config.limits.refresh_throttle_ms),
     );
     let jwt = JwtKeys::new(
@@ -124,7 +125,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     }))
 }
 
-async fn build_broker(config: &Config) -> anyhow::Result<(Arc<dyn Broker>, Arc<dyn Presence>)> {
+/// The broker, the presence store and the refresh gate: in process, or shared through Redis.
+type LiveBackends = (Arc<dyn Broker>, Arc<dyn Presence>, Arc<dyn RefreshGate>);
+
+async fn build_broker(config: &Config) -> anyhow::Result<LiveBackends> {
     let lease = Duration::from_secs(config.limits.presence_lease_secs);
     let freshness = Duration::from_secs(config.limits.location_freshness_secs);
     match &config.redis_url {
@@ -133,11 +137,13 @@ async fn build_broker(config: &Config) -> anyhow::Result<(Arc<dyn Broker>, Arc<d
                 .await
                 .context("connecting to Redis")?;
             let presence = broker.presence(lease, freshness);
-            Ok((Arc::new(broker), Arc::new(presence)))
+            let gate = broker.refresh_gate();
+            Ok((Arc::new(broker), Arc::new(presence), Arc::new(gate)))
         }
         None => Ok((
             Arc::new(MemoryBroker::new()),
             Arc::new(MemoryPresence::new(freshness)),
+            Arc::new(LocalGate),
         )),
     }
 }

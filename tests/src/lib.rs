@@ -7,11 +7,13 @@
 
 mod app;
 mod graphql;
+mod instance;
 mod postgres;
 mod websocket;
 
 pub use app::{Backend, TestApp, UPLOAD_NOTEBOOK};
 pub use graphql::GraphQLResponse;
+pub use instance::Instance;
 pub use postgres::TempDatabase;
 pub use websocket::WsClient;
 

@@ -34,7 +34,24 @@ impl TestApp {
 
     /// Opens the socket without the init handshake.
     pub async fn websocket_unacknowledged(&self) -> WsClient {
-        let mut request = format!("ws://{}/graphql", self.addr)
+        WsClient::open(self.addr).await
+    }
+}
+
+impl WsClient {
+    /// A graphql-transport-ws socket to the server at `addr` (any instance), acknowledged.
+    pub async fn connect(addr: std::net::SocketAddr, init_payload: Value) -> Self {
+        let mut client = Self::open(addr).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": init_payload }))
+            .await;
+        let ack = client.receive().await;
+        assert_eq!(ack["type"], "connection_ack", "got {ack}");
+        client
+    }
+
+    async fn open(addr: std::net::SocketAddr) -> Self {
+        let mut request = format!("ws://{addr}/graphql")
             .into_client_request()
             .expect("websocket request");
         request.headers_mut().insert(

@@ -14,7 +14,7 @@ use redis::{AsyncCommands, Client, aio::ConnectionManager, aio::PubSubSink};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::{Broker, BrokerError, BrokerEvent, Topic};
+use super::{Broker, BrokerError, BrokerEvent, GateAnswer, RefreshGate, Topic};
 
 const CHANNEL_CAPACITY: usize = 256;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -78,6 +78,15 @@ impl RedisBroker {
         )
     }
 
+    /// The refresh gate shared by every instance using this Redis and prefix.
+    pub fn refresh_gate(&self) -> RedisRefreshGate {
+        RedisRefreshGate {
+            connection: self.publisher.clone(),
+            prefix: self.prefix.clone(),
+            script: redis::Script::new(OPEN_GATE),
+        }
+    }
+
     fn channel(&self, topic: &Topic) -> String {
         format!("{}:{}", self.prefix, topic.key())
     }
@@ -131,6 +140,46 @@ async fn reconnect(
         *sink.lock().await = new_sink;
         tracing::info!(channels = keys.len(), "redis pub/sub reconnected");
         return stream;
+    }
+}
+
+/// Opens the gate (value: when, in ms) if closed; else returns when it was opened and how long
+/// it stays closed.
+const OPEN_GATE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0, 0} end
+return {0, tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('PTTL', KEYS[1])}
+";
+
+pub struct RedisRefreshGate {
+    connection: ConnectionManager,
+    prefix: String,
+    script: redis::Script,
+}
+
+#[async_trait::async_trait]
+impl RefreshGate for RedisRefreshGate {
+    async fn try_open(
+        &self,
+        notebook_id: &str,
+        period: Duration,
+        data_since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<GateAnswer, BrokerError> {
+        let key = format!("{}:refresh-gate:{notebook_id}", self.prefix);
+        let (opened, opened_at, ttl_ms): (i64, i64, i64) = self
+            .script
+            .key(key)
+            .arg(chrono::Utc::now().timestamp_millis())
+            .arg(period.as_millis() as u64)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(error)?;
+        Ok(if opened == 1 {
+            GateAnswer::Open
+        } else if opened_at >= data_since.timestamp_millis() {
+            GateAnswer::Covered
+        } else {
+            GateAnswer::RetryIn(Duration::from_millis(ttl_ms.clamp(1, 60_000) as u64))
+        })
     }
 }
 

@@ -2,7 +2,12 @@
 //! edge of a burst AND once more after it (the old server only fired on the leading edge, so a
 //! quiet period after a burst could leave a dashboard stale).
 //!
-//! Per-process state: the Redis broker of the multi-instance issue shares it across instances.
+//! Each process throttles its own notifications first; every signal it then decides to send
+//! passes a [`RefreshGate`], which with Redis is shared by all instances (`SET NX PX`), so a
+//! burst spread over several instances still gives one signal per period. An instance that
+//! finds the gate closed looks at when it was opened: if after its own data, that signal
+//! covers it; otherwise it tries again when the gate reopens, so the trailing edge is never
+//! lost.
 
 use std::{
     collections::HashMap,
@@ -10,9 +15,47 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::{Broker, BrokerEvent, Topic};
+use super::{Broker, BrokerError, BrokerEvent, Topic};
+
+/// The outcome of asking the shared gate for the right to send a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateAnswer {
+    /// This instance sends now.
+    Open,
+    /// Another instance sent after our data arrived: nothing to do.
+    Covered,
+    /// Another instance sent before our data: try again after this long.
+    RetryIn(Duration),
+}
+
+/// Who may send a notebook's refresh signal right now, across every instance.
+#[async_trait::async_trait]
+pub trait RefreshGate: Send + Sync + 'static {
+    async fn try_open(
+        &self,
+        notebook_id: &str,
+        period: Duration,
+        data_since: DateTime<Utc>,
+    ) -> Result<GateAnswer, BrokerError>;
+}
+
+/// One instance: the local throttle is the whole story.
+pub struct LocalGate;
+
+#[async_trait::async_trait]
+impl RefreshGate for LocalGate {
+    async fn try_open(
+        &self,
+        _notebook_id: &str,
+        _period: Duration,
+        _data_since: DateTime<Utc>,
+    ) -> Result<GateAnswer, BrokerError> {
+        Ok(GateAnswer::Open)
+    }
+}
 
 #[derive(Clone)]
 pub struct RefreshThrottle {
@@ -21,6 +64,7 @@ pub struct RefreshThrottle {
 
 struct Inner {
     broker: Arc<dyn Broker>,
+    gate: Arc<dyn RefreshGate>,
     period: Duration,
     slots: Mutex<HashMap<String, Slot>>,
 }
@@ -31,10 +75,11 @@ struct Slot {
 }
 
 impl RefreshThrottle {
-    pub fn new(broker: Arc<dyn Broker>, period: Duration) -> Self {
+    pub fn new(broker: Arc<dyn Broker>, gate: Arc<dyn RefreshGate>, period: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 broker,
+                gate,
                 period,
                 slots: Mutex::new(HashMap::new()),
             }),
@@ -53,13 +98,14 @@ impl RefreshThrottle {
                 let due = slot.last_sent + period;
                 let inner = Arc::clone(&self.inner);
                 let id = notebook_id.to_owned();
+                let since = Utc::now();
                 tokio::spawn(async move {
                     tokio::time::sleep_until(due).await;
                     if let Some(slot) = inner.lock_slots().get_mut(&id) {
                         slot.last_sent = Instant::now();
                         slot.trailing_scheduled = false;
                     }
-                    inner.send(id).await;
+                    inner.send(id, since).await;
                 });
             }
             _ => {
@@ -75,7 +121,8 @@ impl RefreshThrottle {
                 slots.retain(|_, slot| slot.trailing_scheduled || now < slot.last_sent + period);
                 let inner = Arc::clone(&self.inner);
                 let id = notebook_id.to_owned();
-                tokio::spawn(async move { inner.send(id).await });
+                let since = Utc::now();
+                tokio::spawn(async move { inner.send(id, since).await });
             }
         }
     }
@@ -88,7 +135,26 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn send(&self, notebook_id: String) {
+    /// Sends once the shared gate allows it, unless another instance's signal covers
+    /// `data_since`.
+    async fn send(&self, notebook_id: String, data_since: DateTime<Utc>) {
+        // Each retry waits for the gate to reopen, so a handful always suffices.
+        for _ in 0..5 {
+            match self
+                .gate
+                .try_open(&notebook_id, self.period, data_since)
+                .await
+            {
+                Ok(GateAnswer::Open) => break,
+                Ok(GateAnswer::Covered) => return,
+                Ok(GateAnswer::RetryIn(wait)) => tokio::time::sleep(wait).await,
+                Err(error) => {
+                    // Better a signal too many than a stale dashboard.
+                    tracing::warn!(%error, "refresh gate unavailable; sending anyway");
+                    break;
+                }
+            }
+        }
         let topic = Topic::DashboardRefresh {
             notebook_id: notebook_id.clone(),
         };
@@ -147,7 +213,7 @@ mod tests {
             notebook_id: "nb".into(),
         };
         let mut stream = broker.subscribe(&topic).await.expect("subscribe");
-        let throttle = RefreshThrottle::new(broker, PERIOD);
+        let throttle = RefreshThrottle::new(broker, Arc::new(LocalGate), PERIOD);
         let start = Instant::now();
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
