@@ -63,8 +63,13 @@ impl BenchDatabase {
 
     /// `api serve` on a free port; returns the child and its address.
     pub async fn serve(&self) -> anyhow::Result<(Child, String)> {
+        self.serve_with(&[]).await
+    }
+
+    /// `api serve` with extra environment (`REDIS_URL`, limits).
+    pub async fn serve_with(&self, envs: &[(&str, &str)]) -> anyhow::Result<(Child, String)> {
         let mut child = self
-            .command(&["serve", "--bind", "127.0.0.1:0"], &[])?
+            .command(&["serve", "--bind", "127.0.0.1:0"], envs)?
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)

@@ -10,6 +10,7 @@
 
 mod child;
 mod dashboards;
+mod live;
 mod load;
 mod report;
 mod server;
@@ -42,6 +43,28 @@ enum Command {
     /// Latency of every dashboard query and the CSV export on a synthetic class, with the
     /// server (`api`, built beside `bench`) in its own process.
     Dashboards(DashboardArgs),
+    /// Student subscriptions on one server process: RSS, push and refresh latencies.
+    Live(LiveArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct LiveArgs {
+    #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+    backend: Backend,
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    #[arg(long, default_value_t = 1000)]
+    students: usize,
+    /// Pushes and refreshes measured.
+    #[arg(long, default_value_t = 30)]
+    samples: usize,
+    /// Use the Redis broker at this URL (default: in-process).
+    #[arg(long)]
+    redis_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -119,6 +142,18 @@ async fn main() -> anyhow::Result<()> {
     api::telemetry::init(api::config::LogFormat::Pretty);
     match cli.command {
         Command::Ingest(args) => ingest(args).await,
+        Command::Live(args) => {
+            let database = child::BenchDatabase::create(args.backend, &args.database_url).await?;
+            let run = live::LiveRun {
+                database: &database,
+                students: args.students,
+                samples: args.samples,
+                redis_url: args.redis_url,
+            };
+            let outcome = live::run(&run).await;
+            database.drop_all().await;
+            outcome
+        }
         Command::Dashboards(args) => {
             for events in args.events {
                 let run = dashboards::DashboardRun {
