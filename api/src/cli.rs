@@ -17,7 +17,11 @@ use crate::{
 };
 
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = db::connect(&config.database_url()).await?;
+    let db = db::connect_with_retry(
+        &config.database_url(),
+        db::DbTimeouts::from_limits(&config.limits),
+    )
+    .await?;
     match action {
         MigrateAction::Up => Migrator::up(&db, None).await?,
         MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,

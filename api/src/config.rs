@@ -279,6 +279,39 @@ pub struct Limits {
     pub access_token_ttl_secs: u64,
     #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl_secs: u64,
+    /// Longest wait for a database connection from the pool before `UNAVAILABLE` (ms).
+    #[arg(
+        long,
+        env = "DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
+    /// Longest a PostgreSQL statement may run before it is cancelled (ms).
+    #[arg(
+        long,
+        env = "DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub db_statement_timeout_ms: u64,
+    /// At start, how long to keep retrying an unreachable database before giving up (s).
+    #[arg(
+        long,
+        env = "DB_CONNECT_RETRY_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub db_connect_retry_secs: u64,
+    /// An ingest request not committed within this many ms is answered `UNAVAILABLE` and
+    /// never committed later.
+    #[arg(
+        long,
+        env = "INGEST_DEADLINE_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub ingest_deadline_ms: u64,
     /// A live connection whose instance stopped renewing it is gone after this many seconds.
     #[arg(long, env = "PRESENCE_LEASE_SECS", default_value_t = 30, global = true)]
     pub presence_lease_secs: u64,
@@ -328,6 +361,10 @@ impl Config {
                 access_token_ttl_secs: 30 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 upload_limit: 20 * 1024 * 1024,
+                db_acquire_timeout_ms: 3000,
+                db_statement_timeout_ms: 10_000,
+                db_connect_retry_secs: 30,
+                ingest_deadline_ms: 5000,
                 presence_lease_secs: 30,
                 location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,

@@ -8,9 +8,61 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
-pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+/// How long requests wait for the database, and how long the start keeps trying.
+#[derive(Debug, Clone, Copy)]
+pub struct DbTimeouts {
+    pub acquire: Duration,
+    pub statement: Duration,
+    pub connect_retry: Duration,
+}
+
+impl DbTimeouts {
+    pub fn from_limits(limits: &crate::config::Limits) -> Self {
+        Self {
+            acquire: Duration::from_millis(limits.db_acquire_timeout_ms),
+            statement: Duration::from_millis(limits.db_statement_timeout_ms),
+            connect_retry: Duration::from_secs(limits.db_connect_retry_secs),
+        }
+    }
+}
+
+impl Default for DbTimeouts {
+    fn default() -> Self {
+        Self::from_limits(&crate::config::Config::defaults().limits)
+    }
+}
+
+/// Connects, retrying with backoff for `timeouts.connect_retry` while the database cannot be
+/// reached (a server starting beside its database, or a short outage), logging each failure.
+pub async fn connect_with_retry(
+    url: &str,
+    timeouts: DbTimeouts,
+) -> anyhow::Result<DatabaseConnection> {
+    let started = std::time::Instant::now();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match connect(url, timeouts).await {
+            Ok(db) => return Ok(db),
+            Err(error) if started.elapsed() + backoff < timeouts.connect_retry => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "database unreachable at start"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(error.context("the database stayed unreachable")),
+        }
+    }
+}
+
+pub async fn connect(url: &str, timeouts: DbTimeouts) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(timeouts.acquire)
+        .connect_timeout(timeouts.acquire);
     if is_sqlite_memory(url) {
         // The whole database lives in the one connection: never let the pool drop it.
         options
@@ -29,7 +81,16 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .create_if_missing(true)
         });
     } else {
-        options.max_connections(32).min_connections(2);
+        // A statement that outlives the timeout is cancelled by the server itself, so a hung
+        // query never holds a connection (and a request) forever.
+        // 0 disables it (PostgreSQL's own meaning).
+        let statement_timeout = format!("{}ms", timeouts.statement.as_millis());
+        options
+            .max_connections(32)
+            .min_connections(2)
+            .map_sqlx_postgres_opts(move |opts| {
+                opts.options([("statement_timeout", statement_timeout.as_str())])
+            });
     }
     Ok(Database::connect(options).await?)
 }
@@ -41,4 +102,25 @@ fn is_sqlite_memory(url: &str) -> bool {
 pub async fn migrate_up(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+/// Applies pending migrations. On PostgreSQL they run on a connection of their own without the
+/// statement timeout (an index over millions of rows takes longer than a request may);
+/// SQLite has no statement timeout, and an in-memory database exists only in `db`.
+pub async fn migrate(
+    url: &str,
+    db: &DatabaseConnection,
+    timeouts: DbTimeouts,
+) -> anyhow::Result<()> {
+    if !url.starts_with("postgres") {
+        return migrate_up(db).await;
+    }
+    let unbounded = DbTimeouts {
+        statement: Duration::ZERO,
+        ..timeouts
+    };
+    let migrations = connect(url, unbounded).await?;
+    let result = migrate_up(&migrations).await;
+    migrations.close().await.ok();
+    result
 }

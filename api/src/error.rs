@@ -27,6 +27,10 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     PayloadTooLarge(String),
+    /// A dependency (the database) cannot be reached right now; retrying later may succeed.
+    Unavailable {
+        retry_after_secs: u64,
+    },
     /// The error of one element of a batch; the whole batch was refused.
     InBatch {
         index: usize,
@@ -46,6 +50,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::Unavailable { .. } => "UNAVAILABLE",
             Self::InBatch { error, .. } => error.code(),
             Self::Internal(_) => "INTERNAL",
         }
@@ -60,6 +65,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::InBatch { error, .. } => error.status(),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +112,9 @@ impl AppError {
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
+            Self::Unavailable { retry_after_secs } => {
+                format!("the database is unavailable; retry in {retry_after_secs} s")
+            }
             Self::InBatch { index, error } => format!("event {index}: {}", error.message()),
             Self::Internal(_) => "internal error".into(),
         }
@@ -129,9 +138,54 @@ impl From<AppError> for anyhow::Error {
     }
 }
 
+impl AppError {
+    /// The seconds a client should wait before retrying, for the codes that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } | Self::Unavailable { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            Self::InBatch { error, .. } => error.retry_after(),
+            _ => None,
+        }
+    }
+
+    pub fn unavailable() -> Self {
+        Self::Unavailable {
+            retry_after_secs: 2,
+        }
+    }
+}
+
+/// Whether a database error means the database could not be reached (pool timeout, refused or
+/// broken connection), as opposed to a statement it refused.
+pub fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            matches!(
+                error.as_ref(),
+                Sqlx::Io(_)
+                    | Sqlx::PoolTimedOut
+                    | Sqlx::PoolClosed
+                    | Sqlx::WorkerCrashed
+                    | Sqlx::Tls(_)
+                    | Sqlx::Protocol(_)
+            )
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Internal(error.into())
+        if is_connection_failure(&error) {
+            tracing::warn!(error = %error, "database unreachable");
+            Self::unavailable()
+        } else {
+            Self::Internal(error.into())
+        }
     }
 }
 
@@ -142,10 +196,7 @@ impl From<AppError> for async_graphql::Error {
             AppError::InBatch { index, .. } => Some(*index),
             _ => None,
         };
-        let retry_after = match &error {
-            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        };
+        let retry_after = error.retry_after();
         async_graphql::Error::new(error.public_message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(index) = index {
@@ -158,12 +209,20 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
-/// REST routes answer `{"error": {"code", "message"}}` with the matching status.
+/// REST routes answer `{"error": {"code", "message"}}` with the matching status, and
+/// `Retry-After` when waiting helps.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after();
         let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -205,6 +264,7 @@ mod tests {
                 "PAYLOAD_TOO_LARGE",
                 413,
             ),
+            (AppError::unavailable(), "UNAVAILABLE", 503),
             (
                 AppError::internal(anyhow::anyhow!("db down")),
                 "INTERNAL",

@@ -86,8 +86,9 @@ impl Application {
 /// Builds the state without binding a port (commands that do not serve use this too).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let secrets = secrets::resolve(&config)?;
-    let db = db::connect(&config.database_url()).await?;
-    db::migrate_up(&db)
+    let timeouts = db::DbTimeouts::from_limits(&config.limits);
+    let db = db::connect_with_retry(&config.database_url(), timeouts).await?;
+    db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
     let (broker, presence, gate) = build_broker(&config).await?;
@@ -109,7 +110,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     } else {
         1
     };
-    let ingest = IngestWriter::start(db.clone(), writers);
+    let deadline = Duration::from_millis(config.limits.ingest_deadline_ms);
+    let ingest = IngestWriter::start(db.clone(), writers, deadline);
     Ok(AppState::new(AppStateInner {
         pseudonyms: Pseudonymizer::new(secrets.secret_salt),
         config,

@@ -6,12 +6,14 @@
 //! test. Logs are printed only when `TEST_LOG` is set.
 
 mod app;
+mod fault_proxy;
 mod graphql;
 mod instance;
 mod postgres;
 mod websocket;
 
 pub use app::{Backend, TestApp, UPLOAD_NOTEBOOK};
+pub use fault_proxy::FaultProxy;
 pub use graphql::GraphQLResponse;
 pub use instance::Instance;
 pub use postgres::TempDatabase;

@@ -2,6 +2,10 @@
 //! subscriptions of the process share ONE pub/sub connection whose messages are fanned out
 //! locally to every subscriber (never a Redis connection per websocket). When that connection
 //! drops, it is re-established with backoff and every channel is subscribed again.
+//!
+//! Redis is not needed to start or to serve: the server starts while Redis is unreachable
+//! (connecting in the background), commands fail fast with a timeout instead of hanging, and
+//! subscriptions made meanwhile are registered and start receiving once Redis is back.
 
 use std::{
     collections::HashMap,
@@ -10,7 +14,10 @@ use std::{
 };
 
 use futures::{StreamExt, stream::BoxStream};
-use redis::{AsyncCommands, Client, aio::ConnectionManager, aio::PubSubSink};
+use redis::{
+    AsyncCommands, Client,
+    aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink},
+};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -19,11 +26,16 @@ use super::{Broker, BrokerError, BrokerEvent, GateAnswer, RefreshGate, Topic};
 const CHANNEL_CAPACITY: usize = 256;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// Longest wait for Redis to answer a command or accept a connection.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+
 type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<BrokerEvent>>>>;
+/// The pub/sub connection's command half; `None` while Redis is unreachable.
+type Sink = Arc<tokio::sync::Mutex<Option<PubSubSink>>>;
 
 pub struct RedisBroker {
     publisher: ConnectionManager,
-    sink: Arc<tokio::sync::Mutex<PubSubSink>>,
+    sink: Sink,
     channels: Channels,
     /// Namespaces every key, so deployments (or tests) sharing one Redis never cross-talk.
     prefix: String,
@@ -42,14 +54,31 @@ fn error(error: redis::RedisError) -> BrokerError {
 }
 
 impl RedisBroker {
+    /// Fails only for a malformed URL: an unreachable Redis is connected to in the background.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, BrokerError> {
         let client = Client::open(url).map_err(error)?;
-        let publisher = ConnectionManager::new(client.clone())
-            .await
-            .map_err(error)?;
-        let (sink, stream) = client.get_async_pubsub().await.map_err(error)?.split();
-        let sink = Arc::new(tokio::sync::Mutex::new(sink));
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1);
+        let publisher =
+            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(error)?;
+        let sink: Sink = Arc::default();
         let channels: Channels = Arc::default();
+        let first = tokio::time::timeout(COMMAND_TIMEOUT, client.get_async_pubsub()).await;
+        let stream = match first {
+            Ok(Ok(pubsub)) => {
+                let (new_sink, stream) = pubsub.split();
+                *sink.lock().await = Some(new_sink);
+                Some(stream)
+            }
+            _ => {
+                tracing::warn!(
+                    "Redis unreachable at start: live features degraded until it answers"
+                );
+                None
+            }
+        };
         tokio::spawn(fan_out(
             client,
             stream,
@@ -96,10 +125,14 @@ impl RedisBroker {
 /// channel; reconnects (and resubscribes) when the connection ends.
 async fn fan_out(
     client: Client,
-    mut stream: redis::aio::PubSubStream,
-    sink: Arc<tokio::sync::Mutex<PubSubSink>>,
+    stream: Option<redis::aio::PubSubStream>,
+    sink: Sink,
     channels: Channels,
 ) {
+    let mut stream = match stream {
+        Some(stream) => stream,
+        None => reconnect(&client, &sink, &channels).await,
+    };
     loop {
         while let Some(message) = stream.next().await {
             let Ok(event) = serde_json::from_slice::<BrokerEvent>(message.get_payload_bytes())
@@ -116,20 +149,18 @@ async fn fan_out(
             }
         }
         tracing::warn!("redis pub/sub connection lost; reconnecting");
+        *sink.lock().await = None;
         stream = reconnect(&client, &sink, &channels).await;
     }
 }
 
-async fn reconnect(
-    client: &Client,
-    sink: &tokio::sync::Mutex<PubSubSink>,
-    channels: &Channels,
-) -> redis::aio::PubSubStream {
+async fn reconnect(client: &Client, sink: &Sink, channels: &Channels) -> redis::aio::PubSubStream {
     let mut backoff = Duration::from_millis(100);
     loop {
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        let Ok(pubsub) = client.get_async_pubsub().await else {
+        let Ok(Ok(pubsub)) = tokio::time::timeout(COMMAND_TIMEOUT, client.get_async_pubsub()).await
+        else {
             continue;
         };
         let (mut new_sink, stream) = pubsub.split();
@@ -137,7 +168,7 @@ async fn reconnect(
         if !keys.is_empty() && new_sink.subscribe(&keys).await.is_err() {
             continue;
         }
-        *sink.lock().await = new_sink;
+        *sink.lock().await = Some(new_sink);
         tracing::info!(channels = keys.len(), "redis pub/sub reconnected");
         return stream;
     }
@@ -212,13 +243,14 @@ impl Broker for RedisBroker {
             }
         };
         if is_new {
-            // Returns once Redis confirmed, so events published after this call arrive.
-            self.sink
-                .lock()
-                .await
-                .subscribe(&channel)
-                .await
-                .map_err(error)?;
+            // Returns once Redis confirmed, so events published after this call arrive. While
+            // Redis is down the channel stays registered and is subscribed on reconnection.
+            if let Some(sink) = self.sink.lock().await.as_mut() {
+                tokio::time::timeout(COMMAND_TIMEOUT, sink.subscribe(&channel))
+                    .await
+                    .map_err(|_| BrokerError("Redis did not confirm a subscription".into()))?
+                    .map_err(error)?;
+            }
         }
         Ok(BroadcastStream::new(receiver)
             .filter_map(|item| async move { item.ok() })

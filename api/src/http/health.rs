@@ -1,27 +1,40 @@
-//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the database, and the
-//! broker when one is configured, answer).
+//! Probes that tell the truth. `/healthz`: the process serves (always 200 while it can answer).
+//! `/readyz`: the database answers within a second (503 otherwise, so a load balancer sends
+//! traffic elsewhere); the broker is reported too, but Redis being down only makes the
+//! instance "degraded" (ingest and queries work without it), never unready: a Redis blip must
+//! not pull every replica out at once. Both answer within about a second either way.
+
+use std::time::Duration;
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
 use super::HttpState;
 
+const PROBE_TIMEOUT: Duration = Duration::from_millis(900);
+
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
-    let database = state.app.db.ping().await.is_ok();
-    let broker = state.app.broker.ping().await.is_ok();
-    let status = if database && broker {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let app = &state.app;
+    let (database, broker) = tokio::join!(
+        tokio::time::timeout(PROBE_TIMEOUT, app.db.ping()),
+        tokio::time::timeout(PROBE_TIMEOUT, app.broker.ping()),
+    );
+    let database = matches!(database, Ok(Ok(())));
+    let broker = matches!(broker, Ok(Ok(())));
+    let (status, word) = match (database, broker) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     };
+    let state_of = |up: bool| if up { "up" } else { "down" };
     let body = json!({
-        "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "database": database,
-        "broker": broker,
+        "status": word,
+        "database": state_of(database),
+        "broker": state_of(broker),
     });
     (status, Json(body))
 }

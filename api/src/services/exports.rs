@@ -17,7 +17,8 @@ use entity::{
 };
 use futures::TryStreamExt;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Select, TransactionTrait,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -106,24 +107,45 @@ pub fn events_csv(
 ) -> CsvChunks {
     let (mut sink, chunks) = CsvSink::channel();
     tokio::spawn(async move {
-        let result = write_events(&db, notebook_id, &kinds, window, &mut sink).await;
+        let result = async {
+            let txn = unbounded_read(&db).await?;
+            write_events(&txn, notebook_id, &kinds, window, &mut sink).await?;
+            txn.commit().await.map_err(ExportStop::from)
+        }
+        .await;
         sink.finish("events", result).await;
     });
     chunks
+}
+
+/// A read transaction without the statement timeout: an export of a large notebook to a slow
+/// client legitimately takes longer than any request.
+async fn unbounded_read(db: &DatabaseConnection) -> Result<DatabaseTransaction, ExportStop> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
+    }
+    Ok(txn)
 }
 
 /// Every dashboard interaction in `window`, of all notebooks, as CSV with a header line.
 pub fn dashboard_interactions_csv(db: DatabaseConnection, window: Window) -> CsvChunks {
     let (mut sink, chunks) = CsvSink::channel();
     tokio::spawn(async move {
-        let result = write_interactions(&db, window, &mut sink).await;
+        let result = async {
+            let txn = unbounded_read(&db).await?;
+            write_interactions(&txn, window, &mut sink).await?;
+            txn.commit().await.map_err(ExportStop::from)
+        }
+        .await;
         sink.finish("dashboard interactions", result).await;
     });
     chunks
 }
 
 async fn write_events(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     notebook_id: i64,
     kinds: &[ExportKind],
     window: Window,
@@ -137,7 +159,7 @@ async fn write_events(
 }
 
 async fn write_interactions(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     window: Window,
     sink: &mut CsvSink,
 ) -> Result<(), ExportStop> {
@@ -166,7 +188,7 @@ async fn write_interactions(
 }
 
 async fn write_kind(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     notebook_id: i64,
     kind: ExportKind,
     window: Window,
@@ -207,7 +229,7 @@ fn in_window<E: EntityTrait>(
 }
 
 async fn copy_rows<E>(
-    db: &DatabaseConnection,
+    db: &DatabaseTransaction,
     query: Select<E>,
     sink: &mut CsvSink,
 ) -> Result<(), ExportStop>

@@ -2,11 +2,21 @@
 //! whatever has arrived, from many requests, in one transaction and then answers each of them.
 //! Every answered request is committed (durability per request), while the database sees one
 //! transaction per burst instead of one per event — the shape of PostgreSQL's own WAL flush.
+//!
+//! Every request has a deadline. A request still queued at its deadline is answered
+//! `UNAVAILABLE` and never written; a transaction that would commit a request past its
+//! deadline is rolled back and retried without it. So a client told "unavailable" can retry
+//! without risking a duplicate, and rows refused during an outage are not committed after it.
+//! When the database cannot be reached, the whole batch fails at once instead of being retried
+//! request by request.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::{
+    sync::{Mutex, mpsc, oneshot},
+    time::Instant,
+};
 
 use super::EventRows;
 use crate::error::{AppError, AppResult};
@@ -16,40 +26,62 @@ const MAX_ROWS_PER_COMMIT: usize = 5000;
 /// Requests waiting for a writer; past this, callers wait to enqueue (backpressure).
 const QUEUE_CAPACITY: usize = 4096;
 
+/// How much longer than the deadline a request waits for the writer's answer, so that the
+/// writer (which knows whether it committed) is the one that decides.
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
+
 struct Job {
     rows: EventRows,
     done: oneshot::Sender<AppResult<()>>,
+    deadline: Instant,
+}
+
+impl Job {
+    fn expired(&self, now: Instant) -> bool {
+        now >= self.deadline || self.done.is_closed()
+    }
 }
 
 #[derive(Clone)]
 pub struct IngestWriter {
     queue: mpsc::Sender<Job>,
+    deadline: Duration,
 }
 
 impl IngestWriter {
     /// Starts `writers` tasks sharing one queue (SQLite has one writer at a time anyway; on
     /// PostgreSQL a few overlap one commit's flush with the next batch's inserts).
-    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
+    pub fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
             tokio::spawn(run(db.clone(), Arc::clone(&receiver)));
         }
-        Self { queue }
+        Self { queue, deadline }
     }
 
-    /// Returns once `rows` are committed (or failed; then nothing of them is stored).
+    /// Returns once `rows` are committed, or with an error (then nothing of them is stored,
+    /// now or later): `UNAVAILABLE` when the deadline passed first.
     pub async fn write(&self, rows: EventRows) -> AppResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
+        let deadline = Instant::now() + self.deadline;
         let (done, answer) = oneshot::channel();
         let stopped = || AppError::internal(anyhow::anyhow!("ingest writer stopped"));
-        self.queue
-            .send(Job { rows, done })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let job = Job {
+            rows,
+            done,
+            deadline,
+        };
+        match tokio::time::timeout_at(deadline, self.queue.send(job)).await {
+            Ok(sent) => sent.map_err(|_| stopped())?,
+            Err(_) => return Err(AppError::unavailable()),
+        }
+        match tokio::time::timeout_at(deadline + ANSWER_GRACE, answer).await {
+            Ok(answer) => answer.map_err(|_| stopped())?,
+            Err(_) => Err(AppError::unavailable()),
+        }
     }
 }
 
@@ -77,36 +109,89 @@ async fn next_batch(receiver: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
     Some(jobs)
 }
 
-async fn commit(db: &DatabaseConnection, mut jobs: Vec<Job>) {
-    if jobs.len() == 1 {
-        if let Some(job) = jobs.pop() {
-            let result = write_rows(db, job.rows).await;
-            // The caller may have gone away (client disconnected): nothing to tell then.
-            let _ = job.done.send(result);
+async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
+    let mut jobs = answer_expired(jobs);
+    while !jobs.is_empty() {
+        let mut all = EventRows::default();
+        for job in &jobs {
+            all.append(&mut job.rows.clone());
         }
-        return;
-    }
-    let mut all = EventRows::default();
-    for job in &jobs {
-        all.append(&mut job.rows.clone());
-    }
-    if write_rows(db, all).await.is_ok() {
-        for job in jobs {
-            let _ = job.done.send(Ok(()));
+        let first_deadline = jobs.iter().map(|job| job.deadline).min();
+        match write_rows(db, all, first_deadline).await {
+            Ok(()) => {
+                for job in jobs {
+                    // The caller may have gone away (client disconnected): nothing to tell then.
+                    let _ = job.done.send(Ok(()));
+                }
+                return;
+            }
+            // Some request reached its deadline first: nothing was committed; go again
+            // without it.
+            Err(WriteError::PastDeadline) => jobs = answer_expired(jobs),
+            Err(WriteError::Failed(AppError::Unavailable { .. })) => {
+                for job in jobs {
+                    let _ = job.done.send(Err(AppError::unavailable()));
+                }
+                return;
+            }
+            Err(WriteError::Failed(_)) if jobs.len() > 1 => return isolate(db, jobs).await,
+            Err(WriteError::Failed(error)) => {
+                if let Some(job) = jobs.pop() {
+                    let _ = job.done.send(Err(error));
+                }
+                return;
+            }
         }
-        return;
     }
-    // One job's rows failed the shared transaction (nothing was stored): write each job on its
-    // own so only the faulty one fails.
-    for job in jobs {
-        let result = write_rows(db, job.rows).await;
+}
+
+/// One job's rows failed the shared transaction (nothing was stored): write each job on its own
+/// so only the faulty one fails.
+async fn isolate(db: &DatabaseConnection, jobs: Vec<Job>) {
+    for job in answer_expired(jobs) {
+        let result = match write_rows(db, job.rows.clone(), Some(job.deadline)).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::PastDeadline) => Err(AppError::unavailable()),
+            Err(WriteError::Failed(error)) => Err(error),
+        };
         let _ = job.done.send(result);
     }
 }
 
-async fn write_rows(db: &DatabaseConnection, rows: EventRows) -> AppResult<()> {
+/// Answers `UNAVAILABLE` to the jobs past their deadline (or whose caller left) and returns the
+/// others.
+fn answer_expired(jobs: Vec<Job>) -> Vec<Job> {
+    let now = Instant::now();
+    let (expired, live): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|job| job.expired(now));
+    for job in expired {
+        let _ = job.done.send(Err(AppError::unavailable()));
+    }
+    live
+}
+
+enum WriteError {
+    PastDeadline,
+    Failed(AppError),
+}
+
+impl From<sea_orm::DbErr> for WriteError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// Inserts `rows` in one transaction, committing only if `deadline` has not passed.
+async fn write_rows(
+    db: &DatabaseConnection,
+    rows: EventRows,
+    deadline: Option<Instant>,
+) -> Result<(), WriteError> {
     let txn = db.begin().await?;
     rows.insert(&txn).await?;
+    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        // Dropping the transaction rolls it back.
+        return Err(WriteError::PastDeadline);
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -1,0 +1,153 @@
+//! Faults injected for real through a TCP proxy: PostgreSQL cut under concurrent ingest (fast
+//! `UNAVAILABLE` / 503 within the deadline, no late commits, recovery without a restart), and
+//! a server that starts and ingests while Redis is unreachable, reporting itself degraded.
+
+use std::time::{Duration, Instant};
+
+use entity::cell_focus_event;
+use futures::future::join_all;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tests::{Backend, FaultProxy, TestApp};
+
+const NOTEBOOK: &str = "nb-faults";
+const DEADLINE_MS: u64 = 1500;
+
+fn click(n: usize) -> Value {
+    json!({ "notebookId": NOTEBOOK, "userId": format!("student-{n}"), "cellId": "c", "origCellId": "c",
+        "clickType": "ON", "time": "2026-11-24T10:00:00Z" })
+}
+
+/// One click over GraphQL; `Ok(true)` accepted, `Ok(false)` refused as unavailable.
+async fn ingest(app: &TestApp, n: usize) -> Result<bool, String> {
+    let mutation = "mutation($e: CellFocusInput!) { recordCellFocus(event: $e) { acceptedCount } }";
+    let response = app.graphql(mutation, json!({ "e": click(n) })).await;
+    if response.errors().is_empty() {
+        return Ok(true);
+    }
+    match response.error_code().as_str() {
+        "UNAVAILABLE" => Ok(false),
+        other => Err(format!("{other}: {}", response.body)),
+    }
+}
+
+/// The same over the old REST route: 200 accepted, 503 with `Retry-After` refused.
+async fn ingest_rest(app: &TestApp, n: usize) -> Result<bool, String> {
+    let body = json!({ "notebook_id": NOTEBOOK, "user_id": format!("rest-{n}"), "cell_id": "c",
+        "orig_cell_id": "c", "click_type": "ON", "time": "2026-11-24T10:00:00.000Z", "click_duration": null });
+    let response = app
+        .client
+        .post(app.url("/send/clickevent/cell"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    match response.status().as_u16() {
+        200 => Ok(true),
+        503 if response.headers().contains_key("retry-after") => Ok(false),
+        other => Err(format!(
+            "HTTP {other}: {}",
+            response.text().await.unwrap_or_default()
+        )),
+    }
+}
+
+async fn stored(app: &TestApp) -> u64 {
+    cell_focus_event::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+fn postgres_target() -> std::net::SocketAddr {
+    "127.0.0.1:5432".parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_database_cut_under_ingest_fails_fast_commits_nothing_late_and_recovers() {
+    if !Backend::postgres_available() {
+        return;
+    }
+    let proxy = FaultProxy::start(postgres_target()).await;
+    let proxy_addr = proxy.addr.to_string();
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        let url = config.database_url.clone().unwrap();
+        config.database_url = Some(url.replace("127.0.0.1:5432", &proxy_addr));
+        config.limits.db_acquire_timeout_ms = 500;
+        config.limits.ingest_deadline_ms = DEADLINE_MS;
+    })
+    .await;
+    app.register_notebook(NOTEBOOK).await;
+    let mut accepted = 0;
+    for n in 0..10 {
+        accepted += usize::from(ingest(&app, n).await.unwrap());
+    }
+    assert_eq!(accepted, 10);
+
+    proxy.cut();
+    let started = Instant::now();
+    let graphql = (100..116).map(|n| ingest(&app, n));
+    let rest = (200..216).map(|n| ingest_rest(&app, n));
+    let (graphql, rest) = tokio::join!(join_all(graphql), join_all(rest));
+    let answered_within = started.elapsed();
+    for result in graphql.iter().chain(rest.iter()) {
+        accepted += usize::from(*result.as_ref().unwrap());
+    }
+    assert!(
+        answered_within < Duration::from_millis(DEADLINE_MS + 1500),
+        "every request answered within its deadline: {answered_within:?}"
+    );
+    assert!(
+        graphql.iter().chain(rest.iter()).any(|r| r == &Ok(false)),
+        "refusals while cut"
+    );
+
+    proxy.restore();
+    let restored = Instant::now();
+    let mut n = 300;
+    loop {
+        n += 1;
+        if ingest(&app, n).await.unwrap() {
+            accepted += 1;
+            break;
+        }
+        assert!(
+            restored.elapsed() < Duration::from_secs(2),
+            "ingest healthy within 2 s of the restore"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Nothing refused during the outage is committed afterwards.
+    tokio::time::sleep(Duration::from_millis(DEADLINE_MS + 500)).await;
+    assert_eq!(stored(&app).await as usize, accepted);
+}
+
+#[tokio::test]
+async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is_degraded() {
+    // A port nobody listens on: Redis "down" for the whole test.
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.redis_url = Some("redis://127.0.0.1:9".into());
+    })
+    .await;
+    app.register_notebook(NOTEBOOK).await;
+    let started = Instant::now();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "readiness answers fast"
+    );
+    assert_eq!(ready.status().as_u16(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "status": "degraded", "database": "up", "broker": "down" })
+    );
+    let started = Instant::now();
+    assert_eq!(ingest(&app, 1).await, Ok(true));
+    assert_eq!(ingest_rest(&app, 2).await, Ok(true));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "ingest does not wait for Redis"
+    );
+    assert_eq!(stored(&app).await, 2);
+}
