@@ -151,3 +151,73 @@ async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is
     );
     assert_eq!(stored(&app).await, 2);
 }
+
+#[tokio::test]
+async fn cutting_redis_fails_no_ingest_and_live_features_resume_after_the_restore() {
+    let Some(redis) = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!("Redis fault test skipped: TEST_REDIS_URL is not set");
+        return;
+    };
+    let target = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = FaultProxy::start(target.parse().expect("host:port of TEST_REDIS_URL")).await;
+    let proxied = format!("redis://{}", proxy.addr);
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.redis_url = Some(proxied)).await;
+    app.register_notebook(NOTEBOOK).await;
+
+    proxy.cut();
+    let started = Instant::now();
+    let results = join_all((0..20).map(|n| ingest(&app, n))).await;
+    assert!(results.iter().all(|r| r == &Ok(true)), "{results:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ingest does not wait for Redis"
+    );
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "degraded");
+
+    proxy.restore();
+    // Live again: a student session opens and receives a push once Redis answers.
+    let session = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "alice") {
+        ... on PushedUpdate { updateId } } }"#;
+    let token = app.user_token("teacher", api::auth::Role::Admin).await;
+    let push = r#"mutation($nb: ID!) { pushUpdate(notebookId: $nb,
+        cells: [{ cellId: "c", cellType: "code", source: "" }]) { updateId } }"#;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut socket = app.websocket(json!({})).await;
+        socket
+            .subscribe("s", session, json!({ "nb": NOTEBOOK }))
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pushed = app
+            .graphql_as(&token, push, json!({ "nb": NOTEBOOK }))
+            .await;
+        if pushed.errors().is_empty() {
+            let update = pushed.data()["pushUpdate"]["updateId"].clone();
+            let message = socket.receive().await;
+            if message["payload"]["data"]["studentSession"]["updateId"] == update {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "live features never resumed: {}",
+            pushed.body
+        );
+    }
+    assert_eq!(stored(&app).await, 20);
+}
