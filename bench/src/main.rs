@@ -10,6 +10,7 @@
 
 mod child;
 mod dashboards;
+mod kill;
 mod live;
 mod load;
 mod report;
@@ -45,6 +46,30 @@ enum Command {
     Dashboards(DashboardArgs),
     /// Student subscriptions on one server process: RSS, push and refresh latencies.
     Live(LiveArgs),
+    /// Ingest load against an `api` child process killed with SIGKILL midway: acknowledged
+    /// events must all be stored.
+    Kill(KillArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct KillArgs {
+    #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+    backend: Backend,
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    #[arg(long, value_enum, default_value_t = Mode::Rest)]
+    mode: Mode,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 6)]
+    seconds: u64,
+    /// When the server is killed (ms after the load starts).
+    #[arg(long, default_value_t = 3000)]
+    kill_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,6 +167,19 @@ async fn main() -> anyhow::Result<()> {
     api::telemetry::init(api::config::LogFormat::Pretty);
     match cli.command {
         Command::Ingest(args) => ingest(args).await,
+        Command::Kill(args) => {
+            let database = child::BenchDatabase::create(args.backend, &args.database_url).await?;
+            let run = kill::KillRun {
+                database: &database,
+                mode: args.mode,
+                concurrency: args.concurrency,
+                seconds: args.seconds,
+                kill_after: Duration::from_millis(args.kill_after_ms),
+            };
+            let outcome = kill::run(&run).await;
+            database.drop_all().await;
+            outcome
+        }
         Command::Live(args) => {
             let database = child::BenchDatabase::create(args.backend, &args.database_url).await?;
             let run = live::LiveRun {
