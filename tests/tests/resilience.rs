@@ -153,7 +153,8 @@ async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is
 }
 
 #[tokio::test]
-async fn cutting_redis_fails_no_ingest_and_live_features_resume_after_the_restore() {
+async fn with_redis_cut_from_the_start_no_ingest_fails_and_live_features_resume_after_the_restore()
+{
     let Some(redis) = std::env::var("TEST_REDIS_URL")
         .ok()
         .filter(|url| !url.is_empty())
@@ -167,10 +168,10 @@ async fn cutting_redis_fails_no_ingest_and_live_features_resume_after_the_restor
         .to_owned();
     let proxy = FaultProxy::start(target.parse().expect("host:port of TEST_REDIS_URL")).await;
     let proxied = format!("redis://{}", proxy.addr);
+    // Redis is cut before the server starts, and stays cut while students send events.
+    proxy.cut();
     let app = TestApp::spawn_with(Backend::Sqlite, |config| config.redis_url = Some(proxied)).await;
     app.register_notebook(NOTEBOOK).await;
-
-    proxy.cut();
     let started = Instant::now();
     let results = join_all((0..20).map(|n| ingest(&app, n))).await;
     assert!(results.iter().all(|r| r == &Ok(true)), "{results:?}");
