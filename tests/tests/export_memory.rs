@@ -4,7 +4,7 @@
 
 use api::auth::Role;
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
 use serde_json::json;
 use tests::{Backend, TestApp};
 
@@ -52,11 +52,17 @@ async fn fill(app: &TestApp) {
         Backend::Sqlite => DatabaseBackend::Sqlite,
         Backend::Postgres => DatabaseBackend::Postgres,
     };
-    app.state
-        .db
-        .execute_raw(Statement::from_string(backend, copies))
+    // One big statement: exempt it from the server's statement timeout like a migration.
+    let txn = app.state.db.begin().await.unwrap();
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await
+            .unwrap();
+    }
+    txn.execute_raw(Statement::from_string(backend, copies))
         .await
         .unwrap();
+    txn.commit().await.unwrap();
 }
 
 /// Streams the export, discarding chunks, and returns (CSV bytes, largest RSS growth seen).

@@ -1,6 +1,8 @@
 //! Gives every error a stable `extensions.code`. Resolver errors already carry one (AppError);
 //! what is left are async-graphql's own parse, validation and input-coercion errors (a bad enum
-//! word, an unparsable time), all caused by the request itself: `BAD_USER_INPUT`.
+//! word, an unparsable time), all caused by the request itself: `BAD_USER_INPUT`. Any other
+//! error without a code comes from inside a resolver (a library error turned into a string): it
+//! is logged once and masked as `INTERNAL`, so internal text never reaches a client.
 
 use std::sync::Arc;
 
@@ -28,7 +30,50 @@ impl Extension for ErrorCodes {
 
 fn ensure_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
+    if extensions.get("code").is_some() {
+        return;
+    }
+    // Errors before execution have no path; argument coercion inside execution says so.
+    let caused_by_request = error.path.is_empty()
+        || error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value for argument");
+    if caused_by_request {
         extensions.set("code", "BAD_USER_INPUT");
+    } else {
+        tracing::error!(error = %error.message, "internal error without a code");
+        extensions.set("code", "INTERNAL");
+        error.message = "internal error".into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{PathSegment, Pos};
+
+    use super::*;
+
+    fn code_of(error: &ServerError) -> Option<String> {
+        match error.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn request_errors_are_bad_input_and_resolver_strings_are_masked() {
+        let mut parse = ServerError::new("Unknown field \"x\"", Some(Pos::default()));
+        ensure_code(&mut parse);
+        assert_eq!(code_of(&parse).as_deref(), Some("BAD_USER_INPUT"));
+
+        let mut leaked = ServerError::new("connection to 10.0.0.5 refused", None);
+        leaked.path = vec![PathSegment::Field("notebook".into())];
+        ensure_code(&mut leaked);
+        assert_eq!(code_of(&leaked).as_deref(), Some("INTERNAL"));
+        assert_eq!(leaked.message, "internal error");
+
+        let mut coercion = ServerError::new("Failed to parse \"DateTime\": bad", None);
+        coercion.path = vec![PathSegment::Field("recordCellFocus".into())];
+        ensure_code(&mut coercion);
+        assert_eq!(code_of(&coercion).as_deref(), Some("BAD_USER_INPUT"));
     }
 }
