@@ -17,4 +17,5 @@ pub mod notebook_authorization;
 pub mod notebook_focus_event;
 pub mod notebook_version;
 pub mod pending_update_interaction;
+pub mod pushed_update;
 pub mod student_group;

@@ -7,6 +7,7 @@ mod m20261122_000001_users_and_notebooks;
 mod m20261122_000002_events;
 mod m20261122_000003_groups_and_audit;
 mod m20261124_000004_notebook_versions;
+mod m20261124_000005_pushed_updates;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_events::Migration),
             Box::new(m20261122_000003_groups_and_audit::Migration),
             Box::new(m20261124_000004_notebook_versions::Migration),
+            Box::new(m20261124_000005_pushed_updates::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use api::{auth::Role, broker::presence::PresenceRole};
-use entity::{enums::PendingUpdateAction, pending_update_interaction};
+use entity::{enums::PendingUpdateAction, pending_update_interaction, pushed_update};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, WsClient, backend_tests};
@@ -161,6 +161,10 @@ backend_tests! {
         let row = &overrides[0];
         assert_eq!((row.user_id.as_str(), row.cell_id.as_deref(), row.update_id.as_deref()), (alice.as_str(), Some("c1"), Some("u-old")));
         assert_eq!(row.sender.as_deref(), Some(app.pseudonym("teacher").as_str()));
+        // Every push is recorded with its own time, one row per cell.
+        let pushes = pushed_update::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(pushes.len(), 6);
+        assert_eq!(pushes.iter().filter(|push| push.cell_id == "c1").count(), 5);
     }
 
     async fn teammate_events_and_locations_reach_only_members_of_the_same_groups(backend) {

@@ -1,14 +1,16 @@
 //! `OVERRIDE` records: when a push replaces an update a student had postponed (`UPDATE_LATER`
 //! on the same cell, another update id, not resolved since), the server records one `OVERRIDE`
 //! per affected student and postponed update, exactly once, however many pushes race: the
-//! check and the insert run in one transaction that holds the notebook's lock.
+//! check and the insert run in one transaction that holds the notebook's lock. The push itself
+//! is recorded in the same transaction (one row per cell, with the push time), for the
+//! pending-update statistics.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
     enums::{PendingUpdateAction as Action, SenderType},
-    notebook, pending_update_interaction as interaction,
+    notebook, pending_update_interaction as interaction, pushed_update,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -21,14 +23,15 @@ use crate::{broker::live::PushedUpdate, error::AppResult};
 /// Students per `IN (…)` list.
 const USERS_PER_QUERY: usize = 1000;
 
-/// Records the overrides `update` causes for `targets`; returns how many were written.
+/// Records the push and the overrides it causes for `targets`; returns how many overrides were
+/// written.
 pub async fn record(
     db: &DatabaseConnection,
     notebook: &LiveNotebook,
     update: &PushedUpdate,
     targets: &[String],
 ) -> AppResult<usize> {
-    if targets.is_empty() || update.cells.is_empty() {
+    if update.cells.is_empty() {
         return Ok(0);
     }
     let options = TransactionOptions {
@@ -39,6 +42,21 @@ pub async fn record(
     notebook::Entity::find_by_id(notebook.row_id)
         .lock(LockType::NoKeyUpdate)
         .one(&txn)
+        .await?;
+    let pushes: Vec<pushed_update::ActiveModel> = update
+        .cells
+        .iter()
+        .map(|cell| pushed_update::ActiveModel {
+            notebook_id: Set(notebook.row_id),
+            update_id: Set(update.update_id.clone()),
+            cell_id: Set(cell.cell_id.clone()),
+            sender: Set(update.sender.clone()),
+            pushed_at: Set(update.sent_at),
+            ..Default::default()
+        })
+        .collect();
+    pushed_update::Entity::insert_many(pushes)
+        .exec_without_returning(&txn)
         .await?;
     let mut history = Vec::new();
     for chunk in targets.chunks(USERS_PER_QUERY) {
