@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod context;
+pub mod dashboards;
 mod error_codes;
 pub mod groups;
 pub mod ingest;

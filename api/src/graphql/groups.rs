@@ -83,7 +83,11 @@ pub struct Group {
 
 impl Group {
     /// API groups of one notebook sharing one members loader.
-    fn many(app: &AppState, notebook_id: &str, models: Vec<student_group::Model>) -> Vec<Self> {
+    pub(crate) fn many(
+        app: &AppState,
+        notebook_id: &str,
+        models: Vec<student_group::Model>,
+    ) -> Vec<Self> {
         let members = members_loader(app);
         models
             .into_iter()

@@ -24,6 +24,7 @@ pub struct NotebookMutation;
 
 /// A registered notebook.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Notebook {
     /// The `unianalytics_notebook_id` students' events carry.
     pub id: ID,

@@ -1,0 +1,83 @@
+//! `AnalyticsFilter`, the one filter input of every dashboard aggregate, and its resolution into
+//! the services' `Scope` (group ids checked against the notebook, "live only" resolved through
+//! presence).
+
+use async_graphql::{ID, InputObject};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    AppState,
+    broker::presence::PresenceRole,
+    error::{AppError, AppResult},
+    services::dashboards::{self, Scope},
+};
+
+/// Which events a dashboard aggregate reads. Every bound applies to the event's time; a code
+/// execution's time is its finish time (`tFinish`).
+#[derive(InputObject, Default, Clone)]
+pub struct AnalyticsFilter {
+    /// Only events strictly after this time.
+    pub after: Option<DateTime<Utc>>,
+    /// Only events at or before this time. Must be later than `after`.
+    pub until: Option<DateTime<Utc>>,
+    /// Only students connected to the notebook now (open live subscriptions). Ignored when
+    /// `until` is set: a window that has ended is history.
+    #[graphql(default = false)]
+    pub live_only: bool,
+    /// Only members of at least one of these groups. Every id must be a group of this notebook
+    /// (else `BAD_USER_INPUT`, the same answer for an unknown id). An empty list, like null,
+    /// does not restrict.
+    pub groups: Option<Vec<ID>>,
+}
+
+impl AnalyticsFilter {
+    /// The group row ids, `BAD_USER_INPUT` for an id that is not a number.
+    pub(super) fn group_ids(&self) -> AppResult<Vec<i64>> {
+        let mut ids = self
+            .groups
+            .iter()
+            .flatten()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| AppError::bad_input(format!("`{}` is not a group id", id.0)))
+            })
+            .collect::<AppResult<Vec<i64>>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+/// The scope `filter` selects in notebook (`public_id`, `row_id`).
+pub(super) async fn resolve(
+    app: &AppState,
+    public_id: &str,
+    row_id: i64,
+    filter: Option<AnalyticsFilter>,
+) -> AppResult<Scope> {
+    let filter = filter.unwrap_or_default();
+    if let (Some(after), Some(until)) = (filter.after, filter.until)
+        && after >= until
+    {
+        return Err(AppError::bad_input("`until` must be later than `after`"));
+    }
+    let groups = filter.group_ids()?;
+    dashboards::check_groups(&app.db, row_id, &groups).await?;
+    let students = if filter.live_only && filter.until.is_none() {
+        let connected = app
+            .presence
+            .connected(public_id, PresenceRole::Student)
+            .await
+            .map_err(AppError::internal)?;
+        Some(connected)
+    } else {
+        None
+    };
+    Ok(Scope {
+        notebook_id: row_id,
+        after: filter.after,
+        until: filter.until,
+        groups,
+        students,
+    })
+}

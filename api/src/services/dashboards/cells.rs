@@ -1,0 +1,188 @@
+//! Per-cell aggregates: executions and focus counts, time spent (OFF focus durations), the raw
+//! durations, and where students are (their latest ON focus).
+
+use std::collections::BTreeMap;
+
+use sea_orm::{ConnectionTrait, QueryResult};
+
+use super::{Scope, round_micro, sql::Sql};
+use crate::error::AppResult;
+
+/// OFF durations above this many seconds are outliers (a tab left open overnight).
+pub const MAX_DURATION_SECS: f64 = 5000.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellActivity {
+    pub cell_id: String,
+    pub execution_count: i64,
+    pub ok_execution_count: i64,
+    /// Cell focus events, ON and OFF.
+    pub focus_count: i64,
+    /// ON focus events only (times the cell was entered).
+    pub focus_on_count: i64,
+}
+
+/// Execution and focus counts per original cell, for every cell with at least one of either.
+pub async fn executions_per_cell(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> AppResult<Vec<CellActivity>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    // A UNION of both tables' counts, not a join: a cell executed but never focused (or the
+    // reverse) still has its row.
+    sql.push(
+        "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
+         CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
+         CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM ( \
+         SELECT orig_cell_id AS cell, COUNT(*) AS executions, \
+         SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS ok, 0 AS focus, 0 AS focus_on \
+         FROM code_executions WHERE ",
+    )
+    .scope(scope, "t_finish")
+    .push(
+        " GROUP BY orig_cell_id UNION ALL \
+         SELECT orig_cell_id, 0, 0, COUNT(*), SUM(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END) \
+         FROM cell_focus_events WHERE ",
+    )
+    .scope(scope, "time")
+    .push(" GROUP BY orig_cell_id) AS per_kind GROUP BY cell");
+    let mut cells = db
+        .query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(CellActivity {
+                cell_id: row.try_get("", "cell")?,
+                execution_count: row.try_get("", "executions")?,
+                ok_execution_count: row.try_get("", "ok")?,
+                focus_count: row.try_get("", "focus")?,
+                focus_on_count: row.try_get("", "focus_on")?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    cells.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
+    Ok(cells)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimePerCell {
+    /// Distinct students with at least one kept duration, on any cell.
+    pub total_student_count: i64,
+    pub cells: Vec<CellTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellTime {
+    pub cell_id: String,
+    /// Mean over students of each student's mean kept duration, in seconds.
+    pub average_duration: f64,
+    pub student_count: i64,
+}
+
+/// The OFF focus events whose duration counts: a duration, at most [`MAX_DURATION_SECS`].
+fn kept_durations(sql: &mut Sql, scope: &Scope) {
+    sql.push(
+        "SELECT orig_cell_id, user_id, click_duration, time, id FROM cell_focus_events WHERE ",
+    )
+    .scope(scope, "time")
+    .push(" AND click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ")
+    .bind(MAX_DURATION_SECS);
+}
+
+pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<TimePerCell> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("WITH kept AS (");
+    kept_durations(&mut sql, scope);
+    sql.push(
+        "), per_student AS (SELECT orig_cell_id, user_id, AVG(click_duration) AS average \
+         FROM kept GROUP BY orig_cell_id, user_id) \
+         SELECT orig_cell_id AS cell, AVG(average) AS average, COUNT(*) AS students, \
+         (SELECT COUNT(DISTINCT user_id) FROM kept) AS total \
+         FROM per_student GROUP BY orig_cell_id",
+    );
+    let rows = db.query_all_raw(sql.build()).await?;
+    let total_student_count = match rows.first() {
+        Some(row) => row.try_get("", "total")?,
+        None => 0,
+    };
+    let mut cells = rows
+        .iter()
+        .map(|row| {
+            Ok(CellTime {
+                cell_id: row.try_get("", "cell")?,
+                average_duration: round_micro(row.try_get("", "average")?),
+                student_count: row.try_get("", "students")?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    cells.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
+    Ok(TimePerCell {
+        total_student_count,
+        cells,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellDurations {
+    pub cell_id: String,
+    /// Kept OFF durations in seconds, by event time (then arrival).
+    pub durations: Vec<f64>,
+}
+
+/// The durations [`time_per_cell`] averages, per cell.
+pub async fn focus_durations(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> AppResult<Vec<CellDurations>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    kept_durations(&mut sql, scope);
+    sql.push(" ORDER BY time, id");
+    let mut cells: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for row in db.query_all_raw(sql.build()).await? {
+        let cell: String = row.try_get("", "orig_cell_id")?;
+        cells
+            .entry(cell)
+            .or_default()
+            .push(row.try_get("", "click_duration")?);
+    }
+    Ok(cells
+        .into_iter()
+        .map(|(cell_id, durations)| CellDurations { cell_id, durations })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellStudents {
+    pub cell_id: String,
+    pub student_count: i64,
+}
+
+/// Per cell, the students whose latest ON focus (by time, then arrival) is on it.
+pub async fn student_locations(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> AppResult<Vec<CellStudents>> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT orig_cell_id AS cell, COUNT(*) AS students FROM (SELECT orig_cell_id, \
+         ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest \
+         FROM cell_focus_events WHERE ",
+    )
+    .scope(scope, "time")
+    .push(" AND click_type = 'ON') AS ranked WHERE latest = 1 GROUP BY orig_cell_id");
+    let mut cells = db
+        .query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(cell_students)
+        .collect::<AppResult<Vec<_>>>()?;
+    cells.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
+    Ok(cells)
+}
+
+fn cell_students(row: &QueryResult) -> AppResult<CellStudents> {
+    Ok(CellStudents {
+        cell_id: row.try_get("", "cell")?,
+        student_count: row.try_get("", "students")?,
+    })
+}

@@ -1,0 +1,249 @@
+//! The execution progress series: per UTC minute of a window, where students are in the
+//! teacher's cell order (the position of the cell of each student's latest execution), as
+//! mean, median and quartiles.
+//!
+//! One statement reduces the executions to the latest one per (student, minute) in the
+//! database; its rows, sorted by (student, minute), are read once: each student's row opens a
+//! position that holds until their next row, recorded as +1/−1 at those minutes. A sweep over
+//! the minutes then keeps a histogram of positions, from which each point's statistics are
+//! read. Work is rows + minutes × cells, never minutes × students queries, and nothing is
+//! cached, so every input (filter, groups, cell order) is honoured on every call.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::TryStreamExt;
+use sea_orm::{DatabaseConnection, StreamTrait};
+
+use super::{Scope, sql::Sql};
+use crate::error::{AppError, AppResult};
+
+/// Longest series: one day of minutes.
+pub const MAX_MINUTES: i64 = 24 * 60;
+
+pub struct ProgressRequest {
+    pub start: DateTime<Utc>,
+    /// Later than `now` is read as `now`.
+    pub end: DateTime<Utc>,
+    /// Original cell ids; a cell's position is its first occurrence, from 1.
+    pub cell_order: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressPoint {
+    /// Start of the UTC minute.
+    pub minute: DateTime<Utc>,
+    pub mean: f64,
+    pub median: f64,
+    pub first_quartile: f64,
+    pub third_quartile: f64,
+    pub student_count: i64,
+}
+
+/// The whole UTC minutes from `start`'s to `end`'s, and the capped end.
+struct Grid {
+    first: DateTime<Utc>,
+    minutes: usize,
+    end: DateTime<Utc>,
+}
+
+fn grid(request: &ProgressRequest) -> AppResult<Grid> {
+    let end = request.end.min(request.now);
+    if request.start >= end {
+        return Err(AppError::bad_input(
+            "the progress window must start before its end and before now",
+        ));
+    }
+    let first = floor_minute(request.start);
+    let minutes = (floor_minute(end) - first).num_minutes() + 1;
+    if minutes > MAX_MINUTES {
+        return Err(AppError::bad_input(format!(
+            "the progress window spans {minutes} minutes; at most {MAX_MINUTES} are allowed"
+        )));
+    }
+    Ok(Grid {
+        first,
+        minutes: usize::try_from(minutes).unwrap_or(0),
+        end,
+    })
+}
+
+fn floor_minute(time: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = time.timestamp().div_euclid(60) * 60;
+    DateTime::from_timestamp(seconds, 0).unwrap_or(time)
+}
+
+pub async fn execution_progress(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    request: &ProgressRequest,
+) -> AppResult<Vec<ProgressPoint>> {
+    let grid = grid(request)?;
+    let mut positions: HashMap<&str, usize> = HashMap::new();
+    for (index, cell) in request.cell_order.iter().enumerate() {
+        positions.entry(cell.as_str()).or_insert(index + 1);
+    }
+    let mut sweep = Sweep::new(grid.minutes);
+    let mut rows = db.stream_raw(statement(db, scope, request, &grid)).await?;
+    while let Some(row) = rows.try_next().await? {
+        let user: String = row.try_get("", "user_id")?;
+        let minute: String = row.try_get("", "minute")?;
+        let cell: String = row.try_get("", "orig_cell_id")?;
+        let index = minute_index(&grid, &minute)?;
+        if let (Some(index), Some(&position)) = (index, positions.get(cell.as_str())) {
+            sweep.row(user, index, position);
+        }
+    }
+    Ok(sweep.points(&grid, request.cell_order.len()))
+}
+
+/// Latest execution per (student, minute) of the cells in the order, inside the window.
+fn statement(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    request: &ProgressRequest,
+    grid: &Grid,
+) -> sea_orm::Statement {
+    let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(db));
+    sql.push("SELECT user_id, minute, orig_cell_id FROM (SELECT user_id, orig_cell_id, ")
+        .minute_of("t_finish")
+        .push(" AS minute, ROW_NUMBER() OVER (PARTITION BY user_id, ")
+        .minute_of("t_finish")
+        .push(" ORDER BY t_finish DESC, id DESC) AS latest FROM code_executions WHERE ")
+        .scope(scope, "t_finish")
+        .push(" AND t_finish > ")
+        .bind(request.start)
+        .push(" AND t_finish <= ")
+        .bind(grid.end)
+        .push(" AND orig_cell_id IN ")
+        .bind_list(request.cell_order.iter().cloned())
+        .push(") AS per_minute WHERE latest = 1 ORDER BY user_id, minute");
+    sql.build()
+}
+
+/// `YYYY-MM-DDTHH:MM` → minute of the grid (`None` outside it, which the window excludes).
+fn minute_index(grid: &Grid, minute: &str) -> AppResult<Option<usize>> {
+    let time = chrono::NaiveDateTime::parse_from_str(&format!("{minute}:00"), "%Y-%m-%dT%H:%M:%S")
+        .map_err(|error| AppError::internal(anyhow::anyhow!("minute `{minute}`: {error}")))?
+        .and_utc();
+    let offset = (time - grid.first).num_minutes();
+    Ok(usize::try_from(offset).ok().filter(|&i| i < grid.minutes))
+}
+
+/// Position changes per minute, built from rows sorted by (student, minute).
+struct Sweep {
+    changes: Vec<Vec<(usize, i64)>>,
+    /// The current student, the minute of their last row and its position.
+    open: Option<(String, usize, usize)>,
+}
+
+impl Sweep {
+    fn new(minutes: usize) -> Self {
+        Self {
+            changes: vec![Vec::new(); minutes],
+            open: None,
+        }
+    }
+
+    fn row(&mut self, user: String, minute: usize, position: usize) {
+        if let Some((previous, from, held)) = self.open.take() {
+            let until = (previous == user).then_some(minute);
+            self.hold(from, held, until);
+        }
+        self.open = Some((user, minute, position));
+    }
+
+    /// `position` counts from minute `from` until `until` (exclusive) or the end.
+    fn hold(&mut self, from: usize, position: usize, until: Option<usize>) {
+        self.changes[from].push((position, 1));
+        if let Some(until) = until {
+            self.changes[until].push((position, -1));
+        }
+    }
+
+    fn points(mut self, grid: &Grid, cells: usize) -> Vec<ProgressPoint> {
+        if let Some((_, from, held)) = self.open.take() {
+            self.hold(from, held, None);
+        }
+        let mut histogram = vec![0i64; cells + 1];
+        let (mut count, mut sum) = (0i64, 0i64);
+        let mut points = Vec::new();
+        for (index, changes) in self.changes.iter().enumerate() {
+            for &(position, delta) in changes {
+                histogram[position] += delta;
+                count += delta;
+                sum += delta * i64::try_from(position).unwrap_or(0);
+            }
+            if count > 0 {
+                let minute = grid.first + TimeDelta::minutes(i64::try_from(index).unwrap_or(0));
+                points.push(point(minute, &histogram, count, sum));
+            }
+        }
+        points
+    }
+}
+
+fn point(minute: DateTime<Utc>, histogram: &[i64], count: i64, sum: i64) -> ProgressPoint {
+    let nth = |k: i64| -> f64 {
+        let mut seen = 0;
+        for (position, &students) in histogram.iter().enumerate() {
+            seen += students;
+            if seen > k {
+                return position as f64;
+            }
+        }
+        0.0
+    };
+    let (first_quartile, median, third_quartile) = quartiles_exclusive(count, nth);
+    ProgressPoint {
+        minute,
+        mean: sum as f64 / count as f64,
+        median,
+        first_quartile,
+        third_quartile,
+        student_count: count,
+    }
+}
+
+/// (q1, median, q3) of `n ≥ 1` sorted values read through `nth` (0-based), as Python's
+/// `statistics.quantiles(data, n=4, method='exclusive')` and `statistics.median`: one value
+/// gives it three times; with two or more, the quartiles interpolate (or extrapolate) at
+/// (n + 1)·i/4.
+pub fn quartiles_exclusive(n: i64, nth: impl Fn(i64) -> f64) -> (f64, f64, f64) {
+    let median = if n % 2 == 1 {
+        nth(n / 2)
+    } else {
+        (nth(n / 2 - 1) + nth(n / 2)) / 2.0
+    };
+    if n == 1 {
+        return (median, median, median);
+    }
+    let quartile = |i: i64| {
+        let m = n + 1;
+        let j = (i * m / 4).clamp(1, n - 1);
+        let delta = i * m - j * 4;
+        (nth(j - 1) * (4 - delta) as f64 + nth(j) * delta as f64) / 4.0
+    };
+    (quartile(1), median, quartile(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quartiles_exclusive;
+
+    fn of(data: &[f64]) -> (f64, f64, f64) {
+        quartiles_exclusive(data.len() as i64, |k| data[k as usize])
+    }
+
+    #[test]
+    fn quartiles_match_pythons_exclusive_method() {
+        // Values from Python 3.12: statistics.quantiles(d, n=4) and statistics.median(d).
+        assert_eq!(of(&[3.0]), (3.0, 3.0, 3.0));
+        assert_eq!(of(&[1.0, 2.0]), (0.75, 1.5, 2.25));
+        assert_eq!(of(&[1.0, 2.0, 4.0]), (1.0, 2.0, 4.0));
+        assert_eq!(of(&[1.0, 2.0, 3.0, 4.0]), (1.25, 2.5, 3.75));
+        assert_eq!(of(&[1.0, 1.0, 2.0, 5.0, 9.0]), (1.0, 2.0, 7.0));
+        assert_eq!(of(&[1.0, 2.0, 2.0, 3.0, 5.0, 8.0, 9.0]), (2.0, 3.0, 8.0));
+    }
+}

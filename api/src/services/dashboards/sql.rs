@@ -1,0 +1,110 @@
+//! A small SQL text builder: statements are written as SQL (window functions and CTEs read
+//! better that way than through a query builder) while every value is bound, with the
+//! placeholder style of the connection's backend. Also renders a [`Scope`] as a condition.
+
+use sea_orm::{DbBackend, Statement, Value};
+
+use super::Scope;
+
+pub(super) struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            text: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => {
+                let placeholder = format!("${}", self.values.len());
+                self.text.push_str(&placeholder);
+            }
+            _ => self.text.push('?'),
+        }
+        self
+    }
+
+    /// `(v1, v2, …)`; `(NULL)` for no values, which `IN` never matches.
+    pub fn bind_list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.text.push('(');
+        let mut empty = true;
+        for value in values {
+            if !empty {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+            empty = false;
+        }
+        if empty {
+            self.text.push_str("NULL");
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// `notebook_id = … AND <time> > after AND <time> <= until AND <students>` on the
+    /// unqualified columns of one event table.
+    pub fn scope(&mut self, scope: &Scope, time: &str) -> &mut Self {
+        self.push("notebook_id = ").bind(scope.notebook_id);
+        if let Some(after) = scope.after {
+            self.push(&format!(" AND {time} > ")).bind(after);
+        }
+        if let Some(until) = scope.until {
+            self.push(&format!(" AND {time} <= ")).bind(until);
+        }
+        self.students(scope)
+    }
+
+    /// The student part of a scope: ` AND user_id IN …` for groups and for a student list.
+    pub fn students(&mut self, scope: &Scope) -> &mut Self {
+        if !scope.groups.is_empty() {
+            self.push(" AND user_id IN (SELECT user_id FROM group_members WHERE group_id IN ")
+                .bind_list(scope.groups.iter().copied())
+                .push(")");
+        }
+        if let Some(students) = &scope.students {
+            self.push(" AND user_id IN ")
+                .bind_list(students.iter().cloned());
+        }
+        self
+    }
+
+    /// The UTC minute of a timestamp column as `YYYY-MM-DDTHH:MM` text, truncated (never
+    /// rounded) on both backends. SQLite stores RFC 3339 UTC text, so its minute is a prefix.
+    pub fn minute_of(&mut self, column: &str) -> &mut Self {
+        let expression = match self.backend {
+            DbBackend::Postgres => {
+                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI')")
+            }
+            _ => format!("substr({column}, 1, 16)"),
+        };
+        self.push(&expression)
+    }
+
+    /// `column` compared byte by byte on both backends (PostgreSQL's default collation may
+    /// order text otherwise), for `ORDER BY` tie-breaks that must agree.
+    pub fn bytewise(&mut self, column: &str) -> &mut Self {
+        match self.backend {
+            DbBackend::Postgres => self.push(&format!("{column} COLLATE \"C\"")),
+            _ => self.push(column),
+        }
+    }
+
+    pub fn build(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+}
