@@ -91,6 +91,7 @@ async fn measure(run: &DashboardRun, database: &BenchDatabase) -> anyhow::Result
     if let Some((name, p50)) = slowest {
         println!("slowest: {name} (p50 {p50:.2} ms)");
     }
+    explain(database, &last_session, &end.to_rfc3339()).await?;
     export(&client, &base, &token, pid).await?;
     drop(server);
     Ok(())
@@ -221,5 +222,61 @@ async fn export(client: &reqwest::Client, base: &str, token: &str, pid: u32) -> 
         baseline as f64 / 1024.0,
         peak.saturating_sub(baseline) as f64 / 1024.0
     );
+    Ok(())
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the two heaviest aggregates (the pending-update statistics
+/// and the progress series), on the bench's database, with the bench's window.
+async fn explain(database: &BenchDatabase, after: &str, end: &str) -> anyhow::Result<()> {
+    use api::services::{dashboards, notebooks};
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = api::db::connect(&database.url, api::db::DbTimeouts::default()).await?;
+    let notebook = notebooks::get_by_public_id(&db, NOTEBOOK)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+    let scope = dashboards::Scope {
+        notebook_id: notebook.id,
+        after: Some(chrono::DateTime::parse_from_rfc3339(after)?.to_utc()),
+        ..Default::default()
+    };
+    let request = dashboards::ProgressRequest {
+        start: chrono::DateTime::parse_from_rfc3339(after)?.to_utc(),
+        end: chrono::DateTime::parse_from_rfc3339(end)?.to_utc(),
+        cell_order: notebooks::current_cell_order(&db, notebook.id)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error:?}"))?,
+        now: chrono::Utc::now(),
+    };
+    let progress = dashboards::execution_progress_statement(&db, &scope, &request)
+        .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+    let statements = [
+        (
+            "pendingUpdateStats",
+            dashboards::pending_updates_statement(&db, &scope),
+        ),
+        ("executionProgress", progress),
+    ];
+    let backend = db.get_database_backend();
+    let prefix = match backend {
+        sea_orm::DbBackend::Postgres => "EXPLAIN (ANALYZE, BUFFERS) ",
+        _ => "EXPLAIN QUERY PLAN ",
+    };
+    for (name, statement) in statements {
+        let sql = format!("{prefix}{}", statement.sql);
+        let explained = Statement::from_sql_and_values(
+            backend,
+            sql,
+            statement.values.map(|v| v.0).unwrap_or_default(),
+        );
+        println!("EXPLAIN {name}:");
+        for row in db.query_all_raw(explained).await? {
+            let line: String = row
+                .try_get_by_index(0)
+                .or_else(|_| row.try_get_by_index::<String>(3))
+                .unwrap_or_default();
+            println!("    {line}");
+        }
+    }
+    db.close().await.ok();
     Ok(())
 }

@@ -25,8 +25,13 @@ pub use cells::{
     focus_durations, student_locations, time_per_cell,
 };
 pub use events::{EventKindCount, event_counts};
-pub use pending::{LaterAction, PendingUpdate, Postponement, pending_updates};
-pub use progress::{ProgressPoint, ProgressRequest, execution_progress, quartiles_exclusive};
+pub use pending::{
+    LaterAction, PendingUpdate, Postponement, pending_updates, pending_updates_statement,
+};
+pub use progress::{
+    ProgressPoint, ProgressRequest, execution_progress, execution_progress_statement,
+    quartiles_exclusive,
+};
 
 pub use attempts::latest_attempts;
 

@@ -40,6 +40,11 @@ pub struct LaterAction {
     pub time: DateTime<Utc>,
 }
 
+/// The statement behind [`pending_updates`], for `EXPLAIN` in the benchmark.
+pub fn pending_updates_statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
+    statement(db, scope)
+}
+
 /// Per cell (by id), its latest teacher update in the scope's window.
 pub async fn pending_updates(
     db: &impl ConnectionTrait,

@@ -98,6 +98,15 @@ pub async fn execution_progress(
     Ok(sweep.points(&grid, request.cell_order.len()))
 }
 
+/// The statement behind [`execution_progress`], for `EXPLAIN` in the benchmark.
+pub fn execution_progress_statement(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    request: &ProgressRequest,
+) -> AppResult<sea_orm::Statement> {
+    Ok(statement(db, scope, request, &grid(request)?))
+}
+
 /// Latest execution per (student, minute) of the cells in the order, inside the window.
 fn statement(
     db: &DatabaseConnection,
