@@ -313,16 +313,19 @@ backend_tests! {
             "laterActions": [{ "action": "UPDATE_ALL", "time": ts("10:19:00") },
                              { "action": "UPDATE_LATER", "time": ts("10:19:30") }] });
         let both = if class.p("s1") < class.p("s2") { vec![s1.clone(), s2] } else { vec![s2, s1.clone()] };
-        // c2: u2 (first seen 10:15 from s3's answer) replaces u1 (10:10); c3's t1 is a
-        // teammate share; c1's u0 comes from s4 alone, before the window. The push itself
-        // is found among all students even when the answers are filtered.
-        let c2 = |now, later, postponed| update("c2", "u2", "10:15:00", now, later, postponed);
+        // c2: u2 (pushed 10:14, recorded; its first answer is 10:15) replaces u1 (unrecorded,
+        // first answered 10:10); c4: u3 pushed 10:25, never answered; c3's t1 is a teammate
+        // share; c1's u0 (unrecorded) is dated by s4's answer, before the window. The push is
+        // found whatever the student filter; the answers are filtered.
+        let c2 = |now, later, postponed| update("c2", "u2", "10:14:00", now, later, postponed);
         let c1 = |now| update("c1", "u0", "09:35:00", now, 0, vec![]);
-        let f0 = json!([c1(1), c2(1, 2, both.clone())]);
-        let f1 = json!([c2(1, 2, both.clone())]);
-        let f2 = json!([c1(0), c2(0, 2, both.clone())]);
-        let f3 = json!([c1(0), c2(1, 2, both)]);
-        let f4 = json!([c1(0), c2(1, 1, vec![s1])]);
+        let c4 = update("c4", "u3", "10:25:00", 0, 0, vec![]);
+        let f0 = json!([c1(1), c2(1, 2, both.clone()), c4]);
+        let f1 = json!([c2(1, 2, both.clone()), c4]);
+        let f2 = json!([c1(0), c2(0, 2, both.clone()), c4]);
+        let f3 = json!([c1(0), c2(1, 2, both), c4]);
+        let f4 = json!([c1(0), c2(1, 1, vec![s1]), c4]);
+        // (10:00, 10:12]: u2's and u3's pushes are later; u1 (10:10) is the latest.
         let f6 = json!([update("c2", "u1", "10:10:00", 1, 1, vec![json!({ "userId": class.p("s2"),
             "postponedAt": ts("10:10:30"), "laterActions": [] })])]);
         let selection = "pendingUpdateStats(filter: $f) { cellId updateId pushedAt updateNowCount \

@@ -196,13 +196,14 @@ impl Notebook {
     }
 
     /// Per cell (by id), the teacher's latest pushed update in the filter's window and how
-    /// the filtered students answered it. Pushes are known by the interactions carrying their
-    /// update id with a cell id (teammates' shares excluded): the latest update of a cell is
-    /// the one pushed last (ties to the greater update id), and its push time is the earliest
-    /// interaction of any student with that update id in the window. Counts are distinct
-    /// students with an `UPDATE_NOW` / `UPDATE_LATER` answer; for each who postponed, their
-    /// actions strictly after their first `UPDATE_LATER`, on that update or notebook-wide
-    /// (no cell id), by time.
+    /// the filtered students answered it. Pushes are the recorded ones (a push's time is when
+    /// the teacher pushed it; an update id pushed several times counts from its first push);
+    /// an update id that students answered but no push recorded (imported data) is dated by
+    /// its earliest interaction in the window, of any student, teammates' shares excluded.
+    /// The latest update of a cell is the one pushed last (ties to the greater update id).
+    /// Counts are distinct filtered students with an `UPDATE_NOW` / `UPDATE_LATER` answer to
+    /// it; for each who postponed, their actions strictly after their first `UPDATE_LATER`,
+    /// on that update or notebook-wide (no cell id), by time.
     #[graphql(guard = "NotebookGuard::new(&self.id)")]
     async fn pending_update_stats(
         &self,

@@ -27,6 +27,8 @@
 //!   P3 s3 UPDATE_NOW c2 u2 10:15:00     P8 s2 UPDATE_LATER c2 u2 10:19:30
 //!   P4 s2 UPDATE_LATER c2 u2 10:15:20   P9 s3 UPDATE_NOW c3 t1 10:20:00 (teammate share)
 //!   P5 s1 UPDATE_LATER c2 u2 10:16:00   P10 s4 UPDATE_NOW c1 u0 09:35:00
+//! Recorded pushes: R1 c2 u2 10:14:00 (before its first answer P3), R2 c4 u3 10:25:00 (never
+//! answered); u1 and u0 have no recorded push (as imported data): their first answer dates them.
 //! Groups: gA = {s1, s2}, gB = {s2, s3}. Connected: s1 (two tabs), s3.
 
 use std::collections::HashMap;
@@ -193,6 +195,8 @@ pub async fn class(backend: Backend) -> Class {
         vec![exec("E3", "s1", "c2", "OK", "10:02:50", "b = 1", 3)],
     )
     .await;
+    record_push(&app, "c2", "u2", "10:14:00").await;
+    record_push(&app, "c4", "u3", "10:25:00").await;
     for (user, tab) in [("s1", "tab-1"), ("s1", "tab-2"), ("s3", "tab-1")] {
         let connection = student_connection(&app, user, tab);
         app.state.presence.join(&connection).await.unwrap();
@@ -205,6 +209,27 @@ pub async fn class(backend: Backend) -> Class {
         group_b,
         pseudonyms,
     }
+}
+
+/// A push as the live push records it.
+async fn record_push(app: &TestApp, cell: &str, update: &str, time: &str) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let notebook = api::services::notebooks::get_by_public_id(&app.state.db, NB)
+        .await
+        .unwrap();
+    entity::pushed_update::ActiveModel {
+        notebook_id: Set(notebook.id),
+        update_id: Set(update.to_owned()),
+        cell_id: Set(cell.to_owned()),
+        sender: Set(app.pseudonym("teacher")),
+        pushed_at: Set(chrono::DateTime::parse_from_rfc3339(&at(time))
+            .unwrap()
+            .to_utc()),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
 }
 
 pub fn student_connection(app: &TestApp, student: &str, tab: &str) -> Connection {

@@ -216,7 +216,8 @@ pub enum RecordedUpdateAction {
 pub struct PendingUpdateStats {
     pub cell_id: String,
     pub update_id: String,
-    /// When it was pushed: the earliest interaction carrying its update id.
+    /// When the teacher pushed it (for an update without a recorded push, its earliest
+    /// interaction: see `pendingUpdateStats`).
     pub pushed_at: DateTime<Utc>,
     /// Students who answered `UPDATE_NOW`.
     pub update_now_count: i64,

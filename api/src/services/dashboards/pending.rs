@@ -1,9 +1,10 @@
 //! Pending-update statistics: per cell, the teacher's latest pushed update, how many students
 //! took it now or postponed it, and what those who postponed did afterwards.
 //!
-//! Pushes are not stored as such: a push is known by the interactions that carry its update
-//! id, so its time is the earliest of those in the window (all students: the push is the
-//! teacher's act, whatever the student filter), never a later answer.
+//! A push is read from `pushed_updates` (recorded by the live push, with its own time). An
+//! update id answered in the interactions but never recorded there (imported data, pushes from
+//! before the table existed) is dated by its earliest interaction in the window, of any
+//! student: the push is the teacher's act, whatever the student filter.
 
 use std::collections::BTreeMap;
 
@@ -107,32 +108,54 @@ fn statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
         .scope(&window, "time")
         .push("), answers AS (SELECT * FROM pending_update_interactions WHERE ")
         .scope(scope, "time")
-        // Teammates share cells too; their updates are not the teacher's.
-        .push(
-            "), pushes AS (SELECT cell_id, update_id, MIN(time) AS pushed_at FROM w \
-             WHERE cell_id IS NOT NULL AND update_id IS NOT NULL \
-             AND (sender_type IS NULL OR sender_type <> 'teammate') GROUP BY cell_id, update_id), \
-             latest AS (SELECT cell_id, update_id, pushed_at FROM (SELECT cell_id, update_id, \
-             pushed_at, ROW_NUMBER() OVER (PARTITION BY cell_id ORDER BY pushed_at DESC, ",
-        )
-        .bytewise("update_id")
-        .push(
-            " DESC) AS recency FROM pushes) AS ranked WHERE recency = 1), \
-             counts AS (SELECT l.cell_id, \
-             COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_NOW' THEN a.user_id END) AS now_count, \
-             COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_LATER' THEN a.user_id END) AS later_count \
-             FROM latest l LEFT JOIN answers a ON a.cell_id = l.cell_id AND a.update_id = l.update_id \
-             GROUP BY l.cell_id), \
-             postponed AS (SELECT a.cell_id, a.update_id, a.user_id, MIN(a.time) AS postponed_at \
-             FROM answers a JOIN latest l ON a.cell_id = l.cell_id AND a.update_id = l.update_id \
-             WHERE a.action = 'UPDATE_LATER' GROUP BY a.cell_id, a.update_id, a.user_id) \
-             SELECT l.cell_id, l.update_id, l.pushed_at, c.now_count, c.later_count, p.user_id, \
-             p.postponed_at, a.action, a.time AS action_time \
-             FROM latest l JOIN counts c ON c.cell_id = l.cell_id \
-             LEFT JOIN postponed p ON p.cell_id = l.cell_id \
-             LEFT JOIN answers a ON a.user_id = p.user_id AND a.time > p.postponed_at \
-             AND (a.cell_id IS NULL OR (a.cell_id = p.cell_id AND a.update_id = p.update_id)) \
-             ORDER BY a.time, a.id",
-        );
+        .push("), ");
+    pushes(&mut sql, scope);
+    sql.push(
+        "latest AS (SELECT cell_id, update_id, pushed_at FROM (SELECT cell_id, update_id, \
+         pushed_at, ROW_NUMBER() OVER (PARTITION BY cell_id ORDER BY pushed_at DESC, ",
+    )
+    .bytewise("update_id")
+    .push(
+        " DESC) AS recency FROM pushes) AS ranked WHERE recency = 1), \
+         counts AS (SELECT l.cell_id, \
+         COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_NOW' THEN a.user_id END) AS now_count, \
+         COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_LATER' THEN a.user_id END) AS later_count \
+         FROM latest l LEFT JOIN answers a ON a.cell_id = l.cell_id AND a.update_id = l.update_id \
+         GROUP BY l.cell_id), \
+         postponed AS (SELECT a.cell_id, a.update_id, a.user_id, MIN(a.time) AS postponed_at \
+         FROM answers a JOIN latest l ON a.cell_id = l.cell_id AND a.update_id = l.update_id \
+         WHERE a.action = 'UPDATE_LATER' GROUP BY a.cell_id, a.update_id, a.user_id) \
+         SELECT l.cell_id, l.update_id, l.pushed_at, c.now_count, c.later_count, p.user_id, \
+         p.postponed_at, a.action, a.time AS action_time \
+         FROM latest l JOIN counts c ON c.cell_id = l.cell_id \
+         LEFT JOIN postponed p ON p.cell_id = l.cell_id \
+         LEFT JOIN answers a ON a.user_id = p.user_id AND a.time > p.postponed_at \
+         AND (a.cell_id IS NULL OR (a.cell_id = p.cell_id AND a.update_id = p.update_id)) \
+         ORDER BY a.time, a.id",
+    );
     sql.build()
+}
+
+/// `pushes AS (cell_id, update_id, pushed_at)`: recorded pushes in the window, and the update
+/// ids that were answered (in the window `w`) but never recorded, dated by their first answer.
+fn pushes(sql: &mut Sql, scope: &Scope) {
+    sql.push(
+        "pushes AS (SELECT cell_id, update_id, MIN(pushed_at) AS pushed_at \
+         FROM pushed_updates WHERE notebook_id = ",
+    )
+    .bind(scope.notebook_id);
+    if let Some(after) = scope.after {
+        sql.push(" AND pushed_at > ").bind(after);
+    }
+    if let Some(until) = scope.until {
+        sql.push(" AND pushed_at <= ").bind(until);
+    }
+    // Teammates share cells too; their updates are not the teacher's.
+    sql.push(
+        " GROUP BY cell_id, update_id UNION ALL SELECT cell_id, update_id, MIN(time) FROM w \
+         WHERE cell_id IS NOT NULL AND update_id IS NOT NULL \
+         AND (sender_type IS NULL OR sender_type <> 'teammate') AND NOT EXISTS (SELECT 1 FROM \
+         pushed_updates p WHERE p.notebook_id = w.notebook_id AND p.cell_id = w.cell_id \
+         AND p.update_id = w.update_id) GROUP BY cell_id, update_id), ",
+    );
 }
