@@ -11,7 +11,7 @@ mod simulate;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
 use super::{
@@ -111,6 +111,9 @@ pub async fn load(
     }
     commit(db, rows).await?;
     progress(written);
+    // A bulk load leaves the planner's statistics behind until autovacuum comes round;
+    // refresh them now so the first dashboards already get the plans of a settled database.
+    db.execute_unprepared("ANALYZE").await?;
     Ok(DemoSummary {
         notebook_row_id,
         events: written,
