@@ -78,10 +78,10 @@ pub async fn run(run: &LiveRun<'_>) -> anyhow::Result<()> {
     )
     .await?;
     let (arrivals, _readers) = open_students(&addr, run.students).await?;
-    let connected = wait_connected(&mut teacher, run.students).await?;
+    let connected = wait_connected(&client, &base, &token, run.students).await?;
     let rss = rss_kib(pid).unwrap_or(0);
     println!(
-        "# bench live: {} student subscriptions ({} broker); server RSS {:.1} MiB idle, {:.1} MiB with them open; every student announced to the teacher {:.2} s after the last socket opened",
+        "# bench live: {} student subscriptions ({} broker); server RSS {:.1} MiB idle, {:.1} MiB with them open; all listed in connectedStudents {:.2} s after the last socket opened",
         run.students,
         if run.redis_url.is_some() {
             "Redis"
@@ -193,17 +193,35 @@ async fn open_students(
     Ok((receiver, readers))
 }
 
-/// Waits for `count` StudentConnected events on the teacher's session.
-async fn wait_connected(teacher: &mut Socket, count: usize) -> anyhow::Result<Duration> {
+/// Waits until the dashboards' `connectedStudents` lists `count` students.
+async fn wait_connected(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    count: usize,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let mut seen = 0;
-    while seen < count {
-        let message = receive(teacher).await?;
-        if message["payload"]["data"]["dashboardSession"]["__typename"] == "StudentConnected" {
-            seen += 1;
+    let query = json!({ "query": "{ notebook(id: \"demo-class\") { connectedStudents } }" });
+    loop {
+        let response: Value = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(token)
+            .json(&query)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let connected = response["data"]["notebook"]["connectedStudents"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if connected >= count {
+            return Ok(started.elapsed());
         }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("only {connected} of {count} students connected after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(started.elapsed())
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {

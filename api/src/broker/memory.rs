@@ -9,9 +9,10 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::{Broker, BrokerError, BrokerEvent, Topic};
 
-/// Events a slow subscriber may fall behind by before it misses some (it is told by a gap, and
-/// a missed refresh is repaired by the next one).
-const CHANNEL_CAPACITY: usize = 256;
+/// Events a slow subscriber may fall behind by before it misses some. A class of a thousand
+/// students joining at once puts a thousand presence and teammate events on a notebook's
+/// topics in a burst, so the buffer holds several bursts (it is shared by all receivers).
+const CHANNEL_CAPACITY: usize = 4096;
 
 #[derive(Default)]
 pub struct MemoryBroker {

@@ -23,7 +23,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::{Broker, BrokerError, BrokerEvent, GateAnswer, RefreshGate, Topic};
 
-const CHANNEL_CAPACITY: usize = 256;
+const CHANNEL_CAPACITY: usize = 4096;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Longest wait for Redis to answer a command or accept a connection.
