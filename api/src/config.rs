@@ -323,6 +323,10 @@ pub struct Limits {
         global = true
     )]
     pub location_freshness_secs: u64,
+    /// Password checks (Argon2id, ~19 MiB each) running at once; a login beyond them waits at
+    /// most a second, then gets `RATE_LIMITED`.
+    #[arg(long, env = "PASSWORD_CHECKS_MAX", default_value_t = 4, global = true)]
+    pub password_checks_max: usize,
     /// Largest multipart request (a notebook upload), enforced while reading (bytes).
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
     pub upload_limit: usize,
@@ -360,6 +364,7 @@ impl Config {
                 batch_max_events: 1000,
                 access_token_ttl_secs: 30 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
+                password_checks_max: 4,
                 upload_limit: 20 * 1024 * 1024,
                 db_acquire_timeout_ms: 3000,
                 db_statement_timeout_ms: 10_000,

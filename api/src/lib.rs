@@ -104,6 +104,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     );
     let storage = NotebookStorage::from_config(&config)?;
     let dummy_password_hash = auth::password::hash(secrets::random_hex(16)).await?;
+    let config_password_checks = config.limits.password_checks_max.max(1);
     // SQLite admits one writer at a time; PostgreSQL overlaps a few commits.
     let writers = if config.database_url().starts_with("postgres") {
         4
@@ -124,6 +125,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         notebook_ids: NotebookIds::default(),
         ingest,
         dummy_password_hash,
+        password_checks: tokio::sync::Semaphore::new(config_password_checks),
     }))
 }
 

@@ -31,6 +31,8 @@ pub struct AppStateInner {
     /// A real Argon2id hash checked when a login names an unknown user, so that answer takes
     /// as long as a wrong password.
     pub dummy_password_hash: String,
+    /// Bounds the password checks running at once (each holds ~19 MiB for tens of ms).
+    pub password_checks: tokio::sync::Semaphore,
 }
 
 impl AppState {

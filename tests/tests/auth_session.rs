@@ -192,3 +192,34 @@ backend_tests! {
         }
     }
 }
+
+/// Password checks are bounded: a flood of logins gets `RATE_LIMITED` (with `retryAfter`)
+/// beyond what the semaphore lets through in a second, instead of queueing without bound.
+#[tokio::test]
+async fn a_flood_of_logins_is_rate_limited_instead_of_queued() {
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, |config| {
+        config.limits.password_checks_max = 1;
+    })
+    .await;
+    let mutation =
+        r#"mutation { login(username: "nobody", password: "wrong-password") { accessToken } }"#;
+    let logins = (0..60).map(|_| app.graphql(mutation, serde_json::json!({})));
+    let responses = futures::future::join_all(logins).await;
+    let codes: Vec<String> = responses
+        .iter()
+        .map(|response| response.error_code())
+        .collect();
+    let limited = codes.iter().filter(|code| *code == "RATE_LIMITED").count();
+    assert!(limited > 0, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|code| code == "RATE_LIMITED" || code == "UNAUTHENTICATED"),
+        "{codes:?}"
+    );
+    let refused = responses
+        .iter()
+        .find(|r| r.error_code() == "RATE_LIMITED")
+        .unwrap();
+    assert_eq!(refused.errors()[0]["extensions"]["retryAfter"], 1);
+}

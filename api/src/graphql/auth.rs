@@ -154,6 +154,16 @@ async fn authenticate(
     password: String,
 ) -> AppResult<dashboard_user::Model> {
     let rejected = || AppError::Unauthenticated("invalid username or password");
+    // A flood of logins must not queue Argon2 checks without bound (each holds ~19 MiB).
+    let _permit = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        app.password_checks.acquire(),
+    )
+    .await
+    .map_err(|_| AppError::RateLimited {
+        retry_after_secs: 1,
+    })?
+    .map_err(AppError::internal)?;
     let username_hash = app.pseudonyms.pseudonymize(username);
     let Some(user) = services::users::find_by_username_hash(&app.db, &username_hash).await? else {
         password::verify(app.dummy_password_hash.clone(), password).await?;
