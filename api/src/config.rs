@@ -330,6 +330,40 @@ pub struct Limits {
     /// Largest multipart request (a notebook upload), enforced while reading (bytes).
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
     pub upload_limit: usize,
+    /// A websocket that sends no `connection_init` within this many ms is closed with 4408.
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub ws_init_timeout_ms: u64,
+    /// The server pings every websocket this often (ms) and closes one silent for two
+    /// intervals with 4000; 0 turns keep-alive off.
+    #[arg(
+        long,
+        env = "WS_PING_INTERVAL_MS",
+        default_value_t = 15_000,
+        global = true
+    )]
+    pub ws_ping_interval_ms: u64,
+    /// Operations running at once on one websocket; one more closes it with 1008.
+    #[arg(
+        long,
+        env = "WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub ws_max_subscriptions: usize,
+    /// Largest message a client may send over a websocket (bytes); a larger one closes it
+    /// with 1009.
+    #[arg(
+        long,
+        env = "WS_MAX_MESSAGE_BYTES",
+        default_value_t = 64 * 1024,
+        global = true
+    )]
+    pub ws_max_message_bytes: usize,
     /// Dashboards are told to refresh at most once per this many milliseconds per notebook.
     #[arg(
         long,
@@ -373,6 +407,10 @@ impl Config {
                 presence_lease_secs: 30,
                 location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,
+                ws_init_timeout_ms: 3000,
+                ws_ping_interval_ms: 15_000,
+                ws_max_subscriptions: 100,
+                ws_max_message_bytes: 64 * 1024,
             },
         }
     }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod pseudonym;
 pub mod secrets;
 pub mod services;
+pub mod shutdown;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
@@ -38,6 +39,9 @@ use crate::{
     state::AppStateInner,
     storage::NotebookStorage,
 };
+
+/// How long a stopping server waits for its websockets to send their close frames.
+const WEBSOCKET_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Application {
     listener: TcpListener,
@@ -70,15 +74,34 @@ impl Application {
         &self.state
     }
 
-    /// Serves until ctrl-c / SIGTERM, letting in-flight requests finish.
+    /// Serves until ctrl-c / SIGTERM (or `state.shutdown.cancel()`), letting in-flight
+    /// requests finish and websockets close with 1001.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        let stop = async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                () = shutdown.cancelled() => {},
+            }
+            // Before axum waits for connections: upgraded sockets are not among them, so they
+            // must be told themselves.
+            shutdown.cancel();
+        };
         axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop)
         .await?;
+        if !self
+            .state
+            .shutdown
+            .connections_closed(WEBSOCKET_CLOSE_WAIT)
+            .await
+        {
+            tracing::warn!("some websockets were still open at shutdown");
+        }
         Ok(())
     }
 }
@@ -120,6 +143,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         broker,
         presence,
         refresh,
+        shutdown: shutdown::Shutdown::default(),
         jwt,
         storage,
         notebook_ids: NotebookIds::default(),

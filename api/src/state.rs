@@ -11,6 +11,7 @@ use crate::{
     config::Config,
     pseudonym::Pseudonymizer,
     services::{ingest::IngestWriter, notebooks::NotebookIds},
+    shutdown::Shutdown,
     storage::NotebookStorage,
 };
 
@@ -23,6 +24,8 @@ pub struct AppStateInner {
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
     pub refresh: RefreshThrottle,
+    /// Cancelled when the server stops; websockets close themselves with 1001 on it.
+    pub shutdown: Shutdown,
     pub jwt: JwtKeys,
     pub pseudonyms: Pseudonymizer,
     pub storage: NotebookStorage,

@@ -73,6 +73,14 @@ impl Viewer {
         }
     }
 
+    /// The last second (unix) the token is accepted, leeway included; `None` without a token.
+    pub fn valid_until(&self) -> Option<i64> {
+        match self {
+            Self::User { expires_at, .. } => Some(expires_at.saturating_add(CLOCK_LEEWAY_SECS)),
+            Self::Anonymous | Self::Rejected(_) => None,
+        }
+    }
+
     pub fn user_id(&self) -> AppResult<i64> {
         match self {
             Self::User {

@@ -1,5 +1,5 @@
-//! `/graphql`: POST executes one JSON operation; GET serves GraphiQL, or the subscription
-//! websocket when it is an upgrade.
+//! `/graphql`: POST executes one JSON operation; GET serves GraphiQL, or hands an upgrade to
+//! the subscription websocket (`graphql_ws`).
 //!
 //! Our own handler rather than the stock one: only `application/json` bodies are executed
 //! (no `text/plain`/form bodies, which browsers send cross-site without preflight), multipart
@@ -7,19 +7,18 @@
 //! size is bounded while reading (`BATCH_BODY_LIMIT` for JSON, `UPLOAD_LIMIT` for uploads).
 
 use async_graphql::{
-    Data, ParseRequestError,
-    http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions, receive_body},
+    ParseRequestError,
+    http::{MultipartOptions, receive_body},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json,
     body::{Body, Bytes},
-    extract::{FromRequestParts, State, WebSocketUpgrade},
+    extract::State,
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
-use super::{HttpState, graphiql};
+use super::{HttpState, graphiql, graphql_ws};
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
@@ -160,28 +159,7 @@ pub async fn get_graphql(
         return graphiql::page().into_response();
     }
     let (mut parts, _body) = request.into_parts();
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
-        Ok(protocol) => protocol,
-        Err(status) => return status.into_response(),
-    };
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let keys_state = state.app.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let viewer = Viewer::from_init_payload(&payload, &keys_state.jwt);
-                    let mut data = Data::default();
-                    data.insert(RequestAuth::for_connection(viewer));
-                    Ok(data)
-                })
-                .serve()
-                .await;
-        })
+    graphql_ws::upgrade(state, &mut parts).await
 }
 
 /// `application/graphql-response+json` when the client asks for it, else plain JSON (what
@@ -199,7 +177,7 @@ fn response_content_type(headers: &HeaderMap) -> HeaderValue {
 }
 
 /// A request-level failure, shaped like a GraphQL response so clients read one format.
-fn graphql_error(status: StatusCode, error: AppError) -> Response {
+pub(super) fn graphql_error(status: StatusCode, error: AppError) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }]
     });

@@ -1,0 +1,274 @@
+//! One socket from upgrade to close: waiting for `connection_init` (token check, 4408 on
+//! timeout), then serving operations with keep-alive pings, closing when the token expires or
+//! the server shuts down. A single task owns the socket and polls every operation, so the order
+//! of what a client sends is the order it is handled in.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use serde_json::{Map, Value};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::{
+    Settings,
+    close::Close,
+    message::{ClientMessage, ServerMessage},
+    operations::{Event, Operations},
+};
+use crate::{
+    AppState,
+    auth::{RequestAuth, Viewer},
+    graphql::AppSchema,
+};
+
+/// How long a closing socket waits for the peer's close frame before dropping the connection;
+/// dropping with unread input would reset it and could lose our close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+pub struct Connection {
+    pub schema: AppSchema,
+    pub app: AppState,
+    pub settings: Settings,
+}
+
+/// How a phase of the connection ended.
+enum End {
+    /// The peer closed or the socket failed: nothing more to send.
+    Gone,
+    /// We close with this code.
+    Close(Close),
+}
+
+impl From<Close> for End {
+    fn from(close: Close) -> Self {
+        Self::Close(close)
+    }
+}
+
+pub async fn serve(mut socket: WebSocket, connection: Connection) {
+    let end = match await_init(&mut socket, &connection).await {
+        Ok(viewer) => match send(&mut socket, &ServerMessage::ConnectionAck).await {
+            Ok(()) => run(&mut socket, &connection, viewer).await,
+            Err(end) => end,
+        },
+        Err(end) => end,
+    };
+    if let End::Close(close) = end {
+        tracing::debug!(
+            ws.close_code = close.code(),
+            ws.close_reason = %close.reason(),
+            "closing the websocket"
+        );
+        close_gracefully(socket, close).await;
+    }
+}
+
+/// Before the ack only pings, pongs and `connection_init` are welcome.
+async fn await_init(socket: &mut WebSocket, connection: &Connection) -> Result<Viewer, End> {
+    let deadline = tokio::time::sleep(connection.settings.init_timeout);
+    tokio::pin!(deadline);
+    loop {
+        let frame = tokio::select! {
+            frame = socket.recv() => frame,
+            () = &mut deadline => return Err(Close::InitTimeout.into()),
+            () = connection.app.shutdown.cancelled() => return Err(Close::ShuttingDown.into()),
+        };
+        match read(frame)? {
+            None | Some(ClientMessage::Pong {} | ClientMessage::Complete { .. }) => {}
+            Some(ClientMessage::Ping { payload }) => {
+                send(socket, &ServerMessage::Pong { payload }).await?;
+            }
+            Some(ClientMessage::Subscribe { .. }) => return Err(Close::Unauthorized.into()),
+            Some(ClientMessage::ConnectionInit { payload }) => {
+                return authenticate(payload, &connection.app).map_err(End::from);
+            }
+        }
+    }
+}
+
+/// No token is an anonymous viewer (students need none); a token that does not verify is a
+/// 4403, which graphql-ws clients answer by reconnecting, with a fresh token if they have one.
+fn authenticate(payload: Option<Map<String, Value>>, app: &AppState) -> Result<Viewer, Close> {
+    let payload = Value::Object(payload.unwrap_or_default());
+    match Viewer::from_init_payload(&payload, &app.jwt) {
+        Viewer::Rejected(problem) => {
+            tracing::debug!(?problem, "websocket connection_init refused");
+            Err(Close::Forbidden)
+        }
+        viewer => Ok(viewer),
+    }
+}
+
+/// After the ack: operations, keep-alive, token expiry and shutdown, until one ends the socket.
+async fn run(socket: &mut WebSocket, connection: &Connection, viewer: Viewer) -> End {
+    let mut operations = Operations::new(connection.settings.max_operations);
+    let mut keep_alive = KeepAlive::new(connection.settings.ping_interval);
+    let expiry = token_expiry(&viewer);
+    tokio::pin!(expiry);
+    loop {
+        let step = tokio::select! {
+            frame = socket.recv() => {
+                keep_alive.heard_from_peer();
+                match read(frame) {
+                    Ok(Some(message)) => {
+                        handle(socket, connection, &viewer, &mut operations, message).await
+                    }
+                    Ok(None) => Ok(()),
+                    Err(end) => Err(end),
+                }
+            }
+            (id, event) = operations.next() => forward(socket, &mut operations, &id, event).await,
+            () = keep_alive.tick() => match keep_alive.peer_is_silent() {
+                true => Err(Close::KeepAliveTimeout.into()),
+                false => send(socket, &ServerMessage::Ping).await,
+            },
+            () = &mut expiry => Err(Close::Forbidden.into()),
+            () = connection.app.shutdown.cancelled() => Err(Close::ShuttingDown.into()),
+        };
+        if let Err(end) = step {
+            return end;
+        }
+    }
+}
+
+async fn handle(
+    socket: &mut WebSocket,
+    connection: &Connection,
+    viewer: &Viewer,
+    operations: &mut Operations,
+    message: ClientMessage,
+) -> Result<(), End> {
+    match message {
+        ClientMessage::ConnectionInit { .. } => Err(Close::TooManyInits.into()),
+        ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
+        ClientMessage::Pong {} => Ok(()),
+        ClientMessage::Subscribe { id, payload } => {
+            // A fresh auth per operation: guards re-read grants and the token's expiry each time.
+            let auth = RequestAuth::for_connection(viewer.clone());
+            let request = payload.into_request().data(auth);
+            Ok(operations.start(&connection.schema, id, request)?)
+        }
+        // The protocol forbids answering a client's `complete`: the operation just stops.
+        ClientMessage::Complete { id } => {
+            operations.remove(&id);
+            Ok(())
+        }
+    }
+}
+
+async fn forward(
+    socket: &mut WebSocket,
+    operations: &mut Operations,
+    id: &str,
+    event: Event,
+) -> Result<(), End> {
+    let message = match &event {
+        Event::Next(response) => ServerMessage::Next {
+            id,
+            payload: response,
+        },
+        Event::Error(errors) => ServerMessage::Error {
+            id,
+            payload: errors,
+        },
+        Event::Complete => ServerMessage::Complete { id },
+    };
+    // `error` and `complete` both end an operation: its id is free and nothing follows them
+    // (after an `error` the stream's own `Complete` is dropped unpolled).
+    if matches!(event, Event::Error(_) | Event::Complete) {
+        operations.remove(id);
+    }
+    send(socket, &message).await
+}
+
+/// A frame from the peer: a protocol message, `None` for websocket-level control frames, or
+/// the end of the connection.
+fn read(frame: Option<Result<Message, axum::Error>>) -> Result<Option<ClientMessage>, End> {
+    let bytes = match frame {
+        None | Some(Ok(Message::Close(_))) => return Err(End::Gone),
+        Some(Err(error)) if is_too_big(&error) => return Err(Close::MessageTooBig.into()),
+        Some(Err(error)) => {
+            tracing::debug!(%error, "websocket read failed");
+            return Err(End::Gone);
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(None),
+        Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
+        Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+    };
+    Ok(Some(ClientMessage::parse(&bytes)?))
+}
+
+fn is_too_big(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage<'_>) -> Result<(), End> {
+    socket
+        .send(Message::Text(message.to_json().into()))
+        .await
+        .map_err(|error| {
+            tracing::debug!(%error, "websocket send failed");
+            End::Gone
+        })
+}
+
+async fn close_gracefully(mut socket: WebSocket, close: Close) {
+    if socket.send(close.into_message()).await.is_err() {
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
+    // Whether the peer answered in time or not, the socket is done.
+    let _answered = tokio::time::timeout(CLOSE_GRACE, drain).await;
+}
+
+/// Sleeps until the guards would refuse the init token (never for an anonymous viewer).
+async fn token_expiry(viewer: &Viewer) {
+    let Some(valid_until) = viewer.valid_until() else {
+        return std::future::pending().await;
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let expired_at_ms = (valid_until + 1).saturating_mul(1000);
+    let wait = u64::try_from(expired_at_ms.saturating_sub(now_ms)).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// Server pings at the configured interval; a peer silent for two intervals is gone.
+struct KeepAlive {
+    interval: Option<(tokio::time::Interval, Duration)>,
+    last_heard: Instant,
+}
+
+impl KeepAlive {
+    fn new(period: Option<Duration>) -> Self {
+        let interval = period.map(|period| {
+            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            (interval, period)
+        });
+        Self {
+            interval,
+            last_heard: Instant::now(),
+        }
+    }
+
+    fn heard_from_peer(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    async fn tick(&mut self) {
+        match &mut self.interval {
+            Some((interval, _)) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn peer_is_silent(&self) -> bool {
+        self.interval
+            .as_ref()
+            .is_some_and(|(_, period)| self.last_heard.elapsed() >= *period * 2)
+    }
+}

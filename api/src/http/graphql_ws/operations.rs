@@ -1,0 +1,149 @@
+//! The operations running on one socket, keyed by their client-chosen id. All are polled by the
+//! connection's own task, so a client's `complete` drops an operation at once and nothing of it
+//! can be sent afterwards (no stray `next`, no `complete` echo).
+
+use async_graphql::{Request, Response, ServerError, Value};
+use futures::{
+    Stream, StreamExt,
+    stream::{self, BoxStream},
+};
+use tokio_stream::StreamMap;
+
+use super::close::Close;
+use crate::graphql::AppSchema;
+
+/// What an operation produced.
+#[derive(Debug)]
+pub enum Event {
+    /// A result: sent as `next`.
+    Next(Response),
+    /// The request failed before executing (syntax, validation, unknown operation): sent as
+    /// `error`, which ends the operation without a `complete`.
+    Error(Vec<ServerError>),
+    /// The stream ended: sent as `complete`.
+    Complete,
+}
+
+pub struct Operations {
+    running: StreamMap<String, BoxStream<'static, Event>>,
+    limit: usize,
+}
+
+impl Operations {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            running: StreamMap::new(),
+            limit,
+        }
+    }
+
+    /// Starts operation `id`. A duplicate of a running id is a 4409, one over the limit a 1008.
+    pub fn start(&mut self, schema: &AppSchema, id: String, request: Request) -> Result<(), Close> {
+        if self.running.contains_key(&id) {
+            return Err(Close::DuplicateId(id));
+        }
+        if self.running.len() >= self.limit {
+            return Err(Close::TooManyOperations);
+        }
+        let events = events(schema.execute_stream(request));
+        self.running.insert(id, events.boxed());
+        Ok(())
+    }
+
+    /// Drops operation `id` and whatever its stream holds (a client's `complete`), or forgets it
+    /// once its `error` or `complete` is out, so the id is free again. Unknown ids are ignored:
+    /// the protocol lets a client's `complete` cross the server's own.
+    pub fn remove(&mut self, id: &str) {
+        self.running.remove(id);
+    }
+
+    /// The next event of any operation; pending (never ready) while none runs, so it can sit
+    /// in a `select!` beside the socket.
+    pub async fn next(&mut self) -> (String, Event) {
+        if self.running.is_empty() {
+            return std::future::pending().await;
+        }
+        match self.running.next().await {
+            Some(event) => event,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Tags a response stream: a first response that is a request error becomes `Error`, and the
+/// end of the stream becomes `Complete`.
+fn events(responses: impl Stream<Item = Response> + Send + 'static) -> impl Stream<Item = Event> {
+    responses
+        .enumerate()
+        .map(
+            |(index, response)| match index == 0 && is_request_error(&response) {
+                true => Event::Error(response.errors),
+                false => Event::Next(response),
+            },
+        )
+        .chain(stream::once(async { Event::Complete }))
+}
+
+/// The GraphQL spec's "request error": raised before execution, so there is no data and no
+/// error has a path. A field error (a resolver's, a subscription's refusal) always has a path
+/// and is a result like any other (`next`, then `complete`), as graphql-ws's own server does.
+fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn answer(&self) -> i32 {
+            42
+        }
+
+        async fn refused(&self) -> async_graphql::Result<i32> {
+            Err("refused".into())
+        }
+    }
+
+    async fn all_events(query: &str) -> Vec<Event> {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        events(schema.execute_stream(Request::new(query)))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_request_that_does_not_validate_is_one_error_event() {
+        for query in [
+            "{ answer",
+            "{ missing }",
+            "query A { answer } query B { answer }",
+        ] {
+            // The connection drops the operation at its `Error`, so the `Complete` behind it is
+            // never polled.
+            let events = all_events(query).await;
+            assert!(
+                matches!(events.as_slice(), [Event::Error(errors), Event::Complete] if !errors.is_empty()),
+                "{query}: {events:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_is_one_next_then_complete_even_when_a_field_fails() {
+        let events = all_events("{ answer }").await;
+        assert!(matches!(events.as_slice(), [Event::Next(r), Event::Complete] if r.is_ok()));
+        let events = all_events("{ refused }").await;
+        assert!(
+            matches!(events.as_slice(), [Event::Next(r), Event::Complete] if r.is_err()),
+            "{events:?}"
+        );
+    }
+}
