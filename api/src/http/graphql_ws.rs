@@ -25,6 +25,9 @@ use crate::{config::Limits, error::AppError};
 
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
 
+/// Read and write buffer of each socket (messages are small JSON; larger ones still pass).
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The per-socket limits and timers, from [`Limits`].
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -62,7 +65,11 @@ pub async fn upgrade(state: HttpState, parts: &mut Parts) -> Response {
     let settings = Settings::from_limits(&state.app.config.limits);
     let shutdown = state.app.shutdown.clone();
     // Frames are capped too, so an oversized message is refused from its header, unbuffered.
+    // Small buffers: a class is a thousand mostly idle sockets, and tungstenite's 128 KiB
+    // defaults per socket would be most of the server's memory; every send flushes anyway.
     upgrade
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(settings.max_message_bytes)
         .max_frame_size(settings.max_message_bytes)
         .on_upgrade(move |socket| {
