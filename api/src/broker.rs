@@ -88,6 +88,30 @@ pub enum BrokerEvent {
     },
 }
 
+impl BrokerEvent {
+    /// Whether student `me` (a pseudonym) is among those this event is for, on a students'
+    /// topic: the one rule GraphQL sessions and Socket.IO sockets both deliver by.
+    pub fn is_for_student(&self, me: &str) -> bool {
+        match self {
+            Self::PushedUpdate { recipients, .. } => recipients
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|user| user == me)),
+            Self::Chat { message, .. } => message.to_student.as_deref() == Some(me),
+            Self::Teammate { recipients, .. } => recipients.iter().any(|user| user == me),
+            Self::DashboardRefresh { .. } | Self::StudentPresence { .. } => false,
+        }
+    }
+
+    /// Whether this event is for a notebook's teachers (refresh, presence, students' chat).
+    pub fn is_for_teachers(&self) -> bool {
+        match self {
+            Self::DashboardRefresh { .. } | Self::StudentPresence { .. } => true,
+            Self::Chat { message, .. } => message.to_student.is_none(),
+            Self::PushedUpdate { .. } | Self::Teammate { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("broker unavailable: {0}")]
 pub struct BrokerError(pub String);

@@ -121,7 +121,7 @@ impl AppError {
     }
 
     /// The client-facing message, logging an internal cause once on the way out.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         if let Self::Internal(cause) = self {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }

@@ -9,6 +9,7 @@ mod graphql_ws;
 mod health;
 mod notebooks;
 mod rest_ingest;
+mod socketio;
 
 use axum::{
     Router,
@@ -33,6 +34,7 @@ pub struct HttpState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
+    let socketio = socketio::layer(app.clone());
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -56,6 +58,9 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+        // Outermost: `/socket.io/` is answered before the trace layer, whose spans would carry
+        // the handshake's query string (a student's raw id).
+        .layer(socketio)
 }
 
 /// Browsers may call the authenticated API only from configured origins (none by default:

@@ -10,6 +10,7 @@ mod fault_proxy;
 mod graphql;
 mod instance;
 mod postgres;
+mod socketio;
 mod websocket;
 
 pub use app::{Backend, TestApp, UPLOAD_NOTEBOOK};
@@ -17,6 +18,7 @@ pub use fault_proxy::FaultProxy;
 pub use graphql::GraphQLResponse;
 pub use instance::Instance;
 pub use postgres::TempDatabase;
+pub use socketio::SioClient;
 pub use websocket::WsClient;
 
 /// Declares tests that run on every backend: each `async fn name(backend) { … }` becomes a

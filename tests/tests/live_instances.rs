@@ -1,7 +1,8 @@
 //! Two instances sharing PostgreSQL and Redis: instance A is a real `api serve` process, B the
 //! test's own app. A push made on B reaches a student on A; a teacher on A gets one refresh per
 //! period for a burst of ingest spread over both; presence is the same seen from both; and when
-//! A is killed its students leave B's presence once their lease runs out.
+//! A is killed its students leave B's presence once their lease runs out. The old extensions'
+//! Socket.IO sockets on A share all of it with GraphQL on B.
 //!
 //! Runs when `TEST_DATABASE_URL` and `TEST_REDIS_URL` are both set (CI sets them).
 
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use api::{auth::Role, broker::presence::PresenceRole};
 use serde_json::{Value, json};
-use tests::{Backend, Instance, TestApp, WsClient};
+use tests::{Backend, Instance, SioClient, TestApp, WsClient};
 
 const NOTEBOOK: &str = "nb-instances";
 const LEASE_SECS: &str = "2";
@@ -168,5 +169,56 @@ async fn a_burst_over_two_instances_gives_one_refresh_per_period() {
         gap >= Duration::from_millis(THROTTLE_MS - 100),
         "one per period: {arrivals:?}"
     );
+    drop(a);
+}
+
+#[tokio::test]
+async fn socket_io_sockets_on_one_instance_share_live_with_graphql_on_the_other() {
+    if !shared_services_available() {
+        return;
+    }
+    let (b, a, token) = two_instances().await;
+    let create = r#"mutation($nb: ID!) {
+        createGroup(notebookId: $nb, name: "A", userIds: ["alice", "bob"]) { id } }"#;
+    b.graphql_as(&token, create, json!({ "nb": NOTEBOOK }))
+        .await
+        .data();
+    let mut bob = WsClient::connect(b.addr, json!({})).await;
+    let session = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "bob") {
+        __typename ... on TeammateLocationUpdated { user cellId } } }"#;
+    bob.subscribe("s", session, json!({ "nb": NOTEBOOK })).await;
+    let student_query = format!("conType=STUDENT&nbId={NOTEBOOK}&userId=alice");
+    let mut alice = SioClient::connect(a.addr, &student_query, None)
+        .await
+        .unwrap();
+    let teacher_query = format!("conType=TEACHER&nbId={NOTEBOOK}&userId=teacher");
+    let mut dashboard = SioClient::connect(a.addr, &teacher_query, None)
+        .await
+        .unwrap();
+    let mut both = vec![b.pseudonym("alice"), b.pseudonym("bob")];
+    both.sort();
+    wait_for(&b, PresenceRole::Student, &both, Duration::from_secs(10)).await;
+
+    let push = r#"mutation($nb: ID!) { pushUpdate(notebookId: $nb,
+        cells: [{ cellId: "c1", cellType: "code", source: "x = 1" }]) { updateId } }"#;
+    let pushed = b.graphql_as(&token, push, json!({ "nb": NOTEBOOK })).await;
+    let update_id = pushed.data()["pushUpdate"]["updateId"].clone();
+    let chat = alice.event_named("chat").await;
+    let message: Value = serde_json::from_str(chat["message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["update_id"], update_id, "{chat}");
+
+    alice
+        .emit("update_location", json!({ "cellId": "c7", "cellIndex": 6 }))
+        .await;
+    loop {
+        let event = bob.receive().await["payload"]["data"]["studentSession"].clone();
+        if event["__typename"] == "TeammateLocationUpdated" {
+            assert_eq!(event["cellId"], "c7");
+            assert_eq!(event["user"], b.pseudonym("alice"));
+            break;
+        }
+    }
+    record_click(&b.url(""), &reqwest::Client::new(), 0).await;
+    assert_eq!(dashboard.event_named("refreshDashboard").await, Value::Null);
     drop(a);
 }

@@ -17,14 +17,11 @@ use crate::{
     auth::NotebookGuard,
     broker::{Topic, live::PushedCell, presence::Location},
     error::{AppError, AppResult},
-    services::live::{LiveNotebook, Session, SessionKind},
+    services::live::{LiveNotebook, MAX_TEXT_BYTES, NewPush, Session, SessionKind},
     validation::bounded,
 };
 
 const MAX_USER_ID_LEN: usize = 256;
-const MAX_CELLS: usize = 500;
-const MAX_SOURCE_BYTES: usize = 1024 * 1024;
-const MAX_TEXT_BYTES: usize = 4000;
 
 #[derive(Default)]
 pub struct LiveQuery;
@@ -65,21 +62,13 @@ fn student(app: &AppState, user_id: &str) -> AppResult<String> {
     Ok(app.pseudonyms.pseudonymize(user_id))
 }
 
-fn cell(input: PushedCellInput) -> AppResult<PushedCell> {
-    bounded("cellId", &input.cell_id, 128)?;
-    if !matches!(input.cell_type.as_str(), "code" | "markdown" | "raw") {
-        return Err(AppError::bad_input(
-            "cellType must be code, markdown or raw",
-        ));
-    }
-    if input.source.len() > MAX_SOURCE_BYTES {
-        return Err(AppError::PayloadTooLarge("a cell source over 1 MiB".into()));
-    }
-    Ok(PushedCell {
+/// Bounds are checked by the service (`NewPush::validate`).
+fn cell(input: PushedCellInput) -> PushedCell {
+    PushedCell {
         cell_id: input.cell_id,
         cell_type: input.cell_type,
         source: input.source,
-    })
+    }
 }
 
 fn text(field: &str, value: &str) -> AppResult<()> {
@@ -175,17 +164,16 @@ impl LiveMutation {
     ) -> async_graphql::Result<PushedUpdateView> {
         let app = app(ctx)?;
         let teacher = request_auth(ctx)?.current_user(&app.db).await?;
-        if cells.is_empty() || cells.len() > MAX_CELLS {
-            return Err(AppError::bad_input(format!("push 1 to {MAX_CELLS} cells")).into());
-        }
-        let cells = cells.into_iter().map(cell).collect::<AppResult<Vec<_>>>()?;
-        if let Some(hint) = &hint {
-            text("hint", hint)?;
-        }
+        let push = NewPush {
+            update_id: None,
+            cells: cells.into_iter().map(cell).collect(),
+            hint,
+        };
+        push.validate()?;
         let notebook = notebook(app, &notebook_id).await?;
         let update = app
             .live()
-            .push_update(&notebook, &teacher.username_hash, cells, to_students, hint)
+            .push_update(&notebook, &teacher.username_hash, push, to_students)
             .await?;
         Ok(update.into())
     }
@@ -201,11 +189,16 @@ impl LiveMutation {
     ) -> async_graphql::Result<i32> {
         let app = app(ctx)?;
         let me = student(app, &user_id)?;
-        let cell = self::cell(cell)?;
+        let push = NewPush {
+            update_id: None,
+            cells: vec![self::cell(cell)],
+            hint,
+        };
+        push.validate()?;
         let notebook = notebook(app, &notebook_id).await?;
         let count = app
             .live()
-            .share_with_teammates(&notebook, &me, cell, hint)
+            .share_with_teammates(&notebook, &me, push)
             .await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }

@@ -21,6 +21,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     services::groups,
+    validation::bounded,
 };
 
 /// What the live services need: the database, the broker and the presence store.
@@ -29,6 +30,50 @@ pub struct Live {
     pub db: DatabaseConnection,
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
+}
+
+/// What a teacher pushes: cells, an optional hint, and the client's update id if it chose one.
+#[derive(Debug, Clone)]
+pub struct NewPush {
+    pub update_id: Option<String>,
+    pub cells: Vec<PushedCell>,
+    pub hint: Option<String>,
+}
+
+const MAX_PUSHED_CELLS: usize = 500;
+const MAX_SOURCE_BYTES: usize = 1024 * 1024;
+/// Longest chat message or push hint.
+pub const MAX_TEXT_BYTES: usize = 4000;
+
+impl NewPush {
+    /// The bounds every entry point (GraphQL, Socket.IO) applies to a push.
+    pub fn validate(&self) -> AppResult<()> {
+        if self.cells.is_empty() || self.cells.len() > MAX_PUSHED_CELLS {
+            return Err(AppError::bad_input(format!(
+                "push 1 to {MAX_PUSHED_CELLS} cells"
+            )));
+        }
+        if let Some(id) = &self.update_id {
+            bounded("updateId", id, 128)?;
+        }
+        if let Some(hint) = &self.hint {
+            bounded("hint", hint, MAX_TEXT_BYTES)?;
+        }
+        self.cells.iter().try_for_each(validate_cell)
+    }
+}
+
+fn validate_cell(cell: &PushedCell) -> AppResult<()> {
+    bounded("cellId", &cell.cell_id, 128)?;
+    if !matches!(cell.cell_type.as_str(), "code" | "markdown" | "raw") {
+        return Err(AppError::bad_input(
+            "cellType must be code, markdown or raw",
+        ));
+    }
+    if cell.source.len() > MAX_SOURCE_BYTES {
+        return Err(AppError::PayloadTooLarge("a cell source over 1 MiB".into()));
+    }
+    Ok(())
 }
 
 /// A notebook as the live services address it: row id for SQL, public id for topics.
@@ -59,20 +104,26 @@ impl Live {
 
     /// Pushes `cells` to `recipients` (student pseudonyms) or to every connected student, and
     /// records an `OVERRIDE` for each update a recipient had postponed on one of those cells.
+    /// `update_id` is the client's when it chose one (the old dashboard pushes one update as
+    /// one message per student, all with the same id), else a new one.
     pub async fn push_update(
         &self,
         notebook: &LiveNotebook,
         teacher: &str,
-        cells: Vec<PushedCell>,
+        push: NewPush,
         recipients: Option<Vec<String>>,
-        hint: Option<String>,
     ) -> AppResult<PushedUpdate> {
         let targets = match &recipients {
             Some(list) => list.clone(),
             None => self.connected_students(&notebook.public_id).await?,
         };
+        let NewPush {
+            update_id,
+            cells,
+            hint,
+        } = push;
         let update = PushedUpdate {
-            update_id: uuid::Uuid::new_v4().to_string(),
+            update_id: update_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             cells,
             hint,
             sender: teacher.to_owned(),
@@ -90,22 +141,56 @@ impl Live {
         Ok(update)
     }
 
+    /// A student shares an update with one connected teammate (the old extension sends one
+    /// message per teammate); `false` when `teammate` is not a connected teammate.
+    pub async fn share_with_teammate(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+        teammate: &str,
+        push: NewPush,
+    ) -> AppResult<bool> {
+        let teammates = self.connected_teammates(notebook, student).await?;
+        if !teammates.iter().any(|user| user == teammate) {
+            return Ok(false);
+        }
+        let update = PushedUpdate {
+            update_id: push
+                .update_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            cells: push.cells,
+            hint: push.hint,
+            sender: student.to_owned(),
+            sender_type: "teammate".into(),
+            sent_at: Utc::now(),
+        };
+        let event = BrokerEvent::PushedUpdate {
+            notebook_id: notebook.public_id.clone(),
+            recipients: Some(vec![teammate.to_owned()]),
+            update,
+        };
+        self.publish(Topic::students(&notebook.public_id), event)
+            .await?;
+        Ok(true)
+    }
+
     /// A student shares a cell with their connected teammates; returns how many got it.
     pub async fn share_with_teammates(
         &self,
         notebook: &LiveNotebook,
         student: &str,
-        cell: PushedCell,
-        hint: Option<String>,
+        push: NewPush,
     ) -> AppResult<usize> {
         let recipients = self.connected_teammates(notebook, student).await?;
         if recipients.is_empty() {
             return Ok(0);
         }
         let update = PushedUpdate {
-            update_id: uuid::Uuid::new_v4().to_string(),
-            cells: vec![cell],
-            hint,
+            update_id: push
+                .update_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            cells: push.cells,
+            hint: push.hint,
             sender: student.to_owned(),
             sender_type: "teammate".into(),
             sent_at: Utc::now(),

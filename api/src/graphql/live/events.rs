@@ -142,22 +142,14 @@ pub enum DashboardEvent {
 impl StudentEvent {
     /// The event for student `me`, if it is addressed to them.
     pub fn for_student(event: BrokerEvent, me: &str) -> Option<Self> {
+        if !event.is_for_student(me) {
+            return None;
+        }
         match event {
-            BrokerEvent::PushedUpdate {
-                recipients, update, ..
-            } if recipients
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|u| u == me)) =>
-            {
-                Some(Self::PushedUpdate(update.into()))
-            }
-            BrokerEvent::Chat { message, .. } if message.to_student.as_deref() == Some(me) => {
-                Some(Self::ChatMessage(message.into()))
-            }
-            BrokerEvent::Teammate {
-                recipients, event, ..
-            } if recipients.iter().any(|u| u == me) => Some(teammate(event)),
-            _ => None,
+            BrokerEvent::PushedUpdate { update, .. } => Some(Self::PushedUpdate(update.into())),
+            BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
+            BrokerEvent::Teammate { event, .. } => Some(teammate(event)),
+            BrokerEvent::DashboardRefresh { .. } | BrokerEvent::StudentPresence { .. } => None,
         }
     }
 }
@@ -186,6 +178,9 @@ fn teammate(event: TeammateEvent) -> StudentEvent {
 
 impl DashboardEvent {
     pub fn for_teachers(event: BrokerEvent) -> Option<Self> {
+        if !event.is_for_teachers() {
+            return None;
+        }
         match event {
             BrokerEvent::DashboardRefresh { notebook_id } => {
                 Some(Self::RefreshRequested(RefreshRequested {
@@ -198,10 +193,8 @@ impl DashboardEvent {
                 true => Self::StudentConnected(StudentConnected { user }),
                 false => Self::StudentDisconnected(StudentDisconnected { user }),
             }),
-            BrokerEvent::Chat { message, .. } if message.to_student.is_none() => {
-                Some(Self::ChatMessage(message.into()))
-            }
-            _ => None,
+            BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
+            BrokerEvent::PushedUpdate { .. } | BrokerEvent::Teammate { .. } => None,
         }
     }
 }

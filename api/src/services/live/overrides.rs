@@ -43,9 +43,22 @@ pub async fn record(
         .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
+    // The old dashboard sends one update as one message per student, all with its id: the
+    // push is recorded once, at its first message.
+    let recorded: BTreeSet<String> = pushed_update::Entity::find()
+        .select_only()
+        .column(pushed_update::Column::CellId)
+        .filter(pushed_update::Column::NotebookId.eq(notebook.row_id))
+        .filter(pushed_update::Column::UpdateId.eq(update.update_id.as_str()))
+        .into_tuple()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
     let pushes: Vec<pushed_update::ActiveModel> = update
         .cells
         .iter()
+        .filter(|cell| !recorded.contains(&cell.cell_id))
         .map(|cell| pushed_update::ActiveModel {
             notebook_id: Set(notebook.row_id),
             update_id: Set(update.update_id.clone()),
@@ -55,9 +68,11 @@ pub async fn record(
             ..Default::default()
         })
         .collect();
-    pushed_update::Entity::insert_many(pushes)
-        .exec_without_returning(&txn)
-        .await?;
+    if !pushes.is_empty() {
+        pushed_update::Entity::insert_many(pushes)
+            .exec_without_returning(&txn)
+            .await?;
+    }
     let mut history = Vec::new();
     for chunk in targets.chunks(USERS_PER_QUERY) {
         history.extend(

@@ -1,0 +1,148 @@
+//! Who a Socket.IO connection is, decided before it joins the namespace (a refusal reaches the
+//! client as `connect_error` with its message, as the old server's `ConnectionRefusedError`):
+//! `conType` (`STUDENT` / `TEACHER`), `nbId` and `userId` from the handshake's query string, and
+//! for teachers an optional token (`auth: {token}` or a `token` query parameter).
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::extract::Query;
+use serde_json::{Value, json};
+use socketioxide::extract::SocketRef;
+
+use crate::{
+    AppState,
+    auth::{RequestAuth, Viewer},
+    error::AppError,
+    services::live::LiveNotebook,
+};
+
+const MAX_ID_LEN: usize = 256;
+
+/// What the connect step learned, kept in the socket's extensions for its handlers.
+pub struct SocketContext {
+    pub notebook: LiveNotebook,
+    pub peer: Peer,
+}
+
+pub enum Peer {
+    /// A student, by pseudonym (the raw id is never kept).
+    Student { me: String },
+    /// A teacher; `trusted` when a token authorized for the notebook came with the connection.
+    Teacher { trusted: Option<TrustedTeacher> },
+}
+
+/// A teacher whose token was checked: its viewer is re-checked at every push or chat, so an
+/// expired token or a revoked grant takes effect at once.
+pub struct TrustedTeacher {
+    pub viewer: Viewer,
+    pub pseudonym: String,
+}
+
+/// Why a connection was refused; its text is what the client's `connect_error` carries.
+#[derive(Debug)]
+pub struct Refusal(&'static str);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+pub async fn authenticate(
+    app: AppState,
+    socket: SocketRef,
+    auth: Option<Value>,
+) -> Result<(), Refusal> {
+    let params = Query::<HashMap<String, String>>::try_from_uri(&socket.req_parts().uri)
+        .map(|Query(params)| params)
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(kind), Some(notebook_id), Some(user_id)) =
+        (param("conType"), param("nbId"), param("userId"))
+    else {
+        return Err(Refusal("Missing required identifiers"));
+    };
+    if notebook_id.len() > MAX_ID_LEN || user_id.len() > MAX_ID_LEN {
+        return Err(Refusal("Invalid identifiers"));
+    }
+    let notebook = match app.notebook_ids.resolve(&app.db, notebook_id).await {
+        Ok(row_id) => LiveNotebook {
+            row_id,
+            public_id: notebook_id.to_owned(),
+        },
+        Err(AppError::NotFound(_)) => return Err(Refusal("Notebook not registered")),
+        Err(error) => return Err(unavailable(&error)),
+    };
+    let peer = match kind {
+        "STUDENT" => Peer::Student {
+            me: app.pseudonyms.pseudonymize(user_id),
+        },
+        "TEACHER" => {
+            let token = token(auth.as_ref(), param("token"));
+            Peer::Teacher {
+                trusted: trusted_teacher(&app, token, notebook_id).await?,
+            }
+        }
+        _ => return Err(Refusal("Invalid connection type")),
+    };
+    socket
+        .extensions
+        .insert(Arc::new(SocketContext { notebook, peer }));
+    Ok(())
+}
+
+/// The token from the Socket.IO `auth` payload (`{token}` or `{authorization}`), else from
+/// the query string.
+fn token(auth: Option<&Value>, query_token: Option<&str>) -> Option<Value> {
+    let carries_token = |auth: &Value| {
+        ["token", "authorization", "Authorization"]
+            .iter()
+            .any(|key| auth.get(key).is_some())
+    };
+    match (auth, query_token) {
+        (Some(auth), _) if carries_token(auth) => Some(auth.clone()),
+        (_, Some(token)) => Some(json!({ "token": token })),
+        _ => None,
+    }
+}
+
+/// No token: an untrusted teacher (refresh signals only). A token that does not verify or is
+/// not authorized for the notebook refuses the connection, so the client learns why.
+async fn trusted_teacher(
+    app: &AppState,
+    token: Option<Value>,
+    notebook_id: &str,
+) -> Result<Option<TrustedTeacher>, Refusal> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let viewer = Viewer::from_init_payload(&token, &app.jwt);
+    if matches!(viewer, Viewer::Anonymous) {
+        return Ok(None);
+    }
+    let auth = RequestAuth::for_connection(viewer.clone());
+    match auth.require_notebook(&app.db, notebook_id).await {
+        Ok(user) => Ok(Some(TrustedTeacher {
+            viewer,
+            pseudonym: user.username_hash.clone(),
+        })),
+        Err(error @ (AppError::Internal(_) | AppError::Unavailable { .. })) => {
+            Err(unavailable(&error))
+        }
+        Err(_) => Err(Refusal("Forbidden")),
+    }
+}
+
+fn unavailable(error: &AppError) -> Refusal {
+    tracing::warn!(
+        code = error.code(),
+        "socket.io connection refused: {}",
+        error.public_message()
+    );
+    Refusal("Service unavailable")
+}

@@ -1,0 +1,157 @@
+//! A student's socket: a `studentSession` in Socket.IO clothes. It holds presence while it is
+//! open, receives what the broker addresses to the student (pushes, teacher chat, teammate
+//! events), and sends its location, shares with a teammate, and chat to the teachers.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use futures::StreamExt;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+
+use super::{
+    acknowledge,
+    connect::{Peer, SocketContext},
+    wire::{self, LocationUpdate, OutgoingMessage},
+};
+use crate::{
+    AppState,
+    broker::{Topic, presence::Location},
+    error::{AppError, AppResult},
+    services::live::{MAX_TEXT_BYTES, Session, SessionKind},
+    validation::bounded,
+};
+
+pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+    let Peer::Student { me } = &context.peer else {
+        return;
+    };
+    let me = me.clone();
+    let forwarding = tokio::spawn(forward(app.clone(), socket.clone(), context.clone()));
+    // Dropping the task drops its session: presence is left and teammates are told.
+    let abort = forwarding.abort_handle();
+    socket.on_disconnect(move || {
+        abort.abort();
+        std::future::ready(())
+    });
+    let handlers = Handlers { app, context, me };
+    let on = handlers.clone();
+    socket.on(
+        "update_location",
+        move |TryData(location): TryData<LocationUpdate>, ack: AckSender| {
+            let on = on.clone();
+            async move { acknowledge(ack, on.update_location(location.ok()).await) }
+        },
+    );
+    let on = handlers.clone();
+    socket.on(
+        "group_message",
+        move |TryData(message): TryData<OutgoingMessage>, ack: AckSender| {
+            let on = on.clone();
+            async move { acknowledge(ack, on.share(message.ok()).await) }
+        },
+    );
+    socket.on(
+        "send_message",
+        move |TryData(message): TryData<OutgoingMessage>, ack: AckSender| {
+            let on = handlers.clone();
+            async move { acknowledge(ack, on.chat_to_teachers(message.ok()).await) }
+        },
+    );
+}
+
+/// Subscribes before joining presence (as `studentSession` does), then relays every event
+/// addressed to the student until the socket closes.
+async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+    let Peer::Student { me } = &context.peer else {
+        return;
+    };
+    let topic = Topic::students(&context.notebook.public_id);
+    let mut events = match app.broker.subscribe(&topic).await {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(%error, "socket.io student could not subscribe; disconnecting");
+            let _closed = socket.disconnect();
+            return;
+        }
+    };
+    let lease = Duration::from_secs(app.config.limits.presence_lease_secs);
+    let session = Session::open(
+        &app.live(),
+        context.notebook.clone(),
+        SessionKind::Student,
+        me.clone(),
+        lease,
+    )
+    .await;
+    let Ok(_session) = session else {
+        tracing::warn!("socket.io student could not join presence; disconnecting");
+        let _closed = socket.disconnect();
+        return;
+    };
+    while let Some(event) = events.next().await {
+        if !event.is_for_student(me) {
+            continue;
+        }
+        if let Some((name, payload)) = wire::student_event(event)
+            && super::emit(&socket, name, &payload).is_break()
+        {
+            return;
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Handlers {
+    app: AppState,
+    context: Arc<SocketContext>,
+    me: String,
+}
+
+impl Handlers {
+    async fn update_location(&self, location: Option<LocationUpdate>) -> AppResult<()> {
+        let location =
+            location.ok_or_else(|| AppError::bad_input("expected {cellId, cellIndex}"))?;
+        bounded("cellId", &location.cell_id, 128)?;
+        let location = Location {
+            cell_id: location.cell_id,
+            cell_index: location.cell_index.unwrap_or(-1),
+            updated_at: Utc::now(),
+        };
+        self.app
+            .live()
+            .set_location(&self.context.notebook, &self.me, Some(location))
+            .await
+    }
+
+    /// `group_message`: one teammate (`userId`, a pseudonym) gets the shared cell, if they are
+    /// a connected teammate (the old server sent it to anyone named).
+    async fn share(&self, message: Option<OutgoingMessage>) -> AppResult<()> {
+        let message = message.ok_or_else(|| AppError::bad_input("expected {userId, message}"))?;
+        let teammate = message
+            .user_id
+            .ok_or_else(|| AppError::bad_input("userId is required"))?;
+        let push = wire::parse_push(&message.message)
+            .ok_or_else(|| AppError::bad_input("message is not a cell update"))?;
+        push.validate()?;
+        let live = self.app.live();
+        match live
+            .share_with_teammate(&self.context.notebook, &self.me, &teammate, push)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(AppError::forbidden("not a connected teammate")),
+        }
+    }
+
+    /// A student's `send_message` goes to the notebook's teachers.
+    async fn chat_to_teachers(&self, message: Option<OutgoingMessage>) -> AppResult<()> {
+        let message = message.ok_or_else(|| AppError::bad_input("expected {message}"))?;
+        bounded("message", &message.message, MAX_TEXT_BYTES)?;
+        let notebook_id = &self.context.notebook.public_id;
+        self.app
+            .live()
+            .chat(notebook_id, &self.me, None, message.message)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,149 @@
+//! A teacher's socket. Every teacher socket gets the notebook's refresh signals (the old
+//! dashboard connects without a token and needs only those); a trusted one (token authorized
+//! for the notebook) also counts as a connected teacher, receives students' chat, and may push
+//! and chat through `send_message`.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::{StreamExt, stream};
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+
+use super::{
+    acknowledge,
+    connect::{Peer, SocketContext, TrustedTeacher},
+    emit,
+    wire::{self, OutgoingMessage},
+};
+use crate::{
+    AppState,
+    auth::RequestAuth,
+    broker::Topic,
+    error::{AppError, AppResult},
+    services::live::{MAX_TEXT_BYTES, Session, SessionKind},
+    validation::bounded,
+};
+
+pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+    let forwarding = tokio::spawn(forward(app.clone(), socket.clone(), context.clone()));
+    let abort = forwarding.abort_handle();
+    socket.on_disconnect(move || {
+        abort.abort();
+        std::future::ready(())
+    });
+    socket.on(
+        "send_message",
+        move |TryData(message): TryData<OutgoingMessage>, ack: AckSender| {
+            let (app, context) = (app.clone(), context.clone());
+            async move { acknowledge(ack, send_message(&app, &context, message.ok()).await) }
+        },
+    );
+}
+
+async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+    let Peer::Teacher { trusted } = &context.peer else {
+        return;
+    };
+    let notebook_id = &context.notebook.public_id;
+    let mut topics = vec![Topic::refresh(notebook_id)];
+    if trusted.is_some() {
+        topics.push(Topic::teachers(notebook_id));
+    }
+    let mut streams = Vec::new();
+    for topic in &topics {
+        match app.broker.subscribe(topic).await {
+            Ok(events) => streams.push(events),
+            Err(error) => {
+                tracing::warn!(%error, "socket.io teacher could not subscribe; disconnecting");
+                let _closed = socket.disconnect();
+                return;
+            }
+        }
+    }
+    let _session = match trusted {
+        Some(teacher) => {
+            let lease = Duration::from_secs(app.config.limits.presence_lease_secs);
+            let live = app.live();
+            let notebook = context.notebook.clone();
+            let pseudonym = teacher.pseudonym.clone();
+            match Session::open(&live, notebook, SessionKind::Teacher, pseudonym, lease).await {
+                Ok(session) => Some(session),
+                Err(_) => {
+                    tracing::warn!("socket.io teacher could not join presence; disconnecting");
+                    let _closed = socket.disconnect();
+                    return;
+                }
+            }
+        }
+        None => None,
+    };
+    let mut events = stream::select_all(streams);
+    while let Some(event) = events.next().await {
+        if !event.is_for_teachers() {
+            continue;
+        }
+        if let Some((name, payload)) = wire::teacher_event(event)
+            && emit(&socket, name, &payload).is_break()
+        {
+            return;
+        }
+    }
+}
+
+/// A teacher's `send_message {userId, message}`: a push when the message holds one (recorded
+/// with its `OVERRIDE`s, keeping the client's update id), else a chat text to that student.
+/// Refused without a trusted token; the token and the grant are re-checked every time.
+async fn send_message(
+    app: &AppState,
+    context: &SocketContext,
+    message: Option<OutgoingMessage>,
+) -> AppResult<()> {
+    let Peer::Teacher { trusted } = &context.peer else {
+        return Err(AppError::forbidden("not a teacher socket"));
+    };
+    let teacher = trusted.as_ref().ok_or_else(|| {
+        AppError::forbidden("connect with a token authorized for this notebook to push or chat")
+    })?;
+    check_still_authorized(app, teacher, &context.notebook.public_id).await?;
+    let message = message.ok_or_else(|| AppError::bad_input("expected {userId, message}"))?;
+    let student = message
+        .user_id
+        .ok_or_else(|| AppError::bad_input("userId is required"))?;
+    bounded("userId", &student, 256)?;
+    let live = app.live();
+    match wire::parse_push(&message.message) {
+        Some(push) => {
+            push.validate()?;
+            live.push_update(
+                &context.notebook,
+                &teacher.pseudonym,
+                push,
+                Some(vec![student]),
+            )
+            .await
+            .map(|_| ())
+        }
+        None => {
+            bounded("message", &message.message, MAX_TEXT_BYTES)?;
+            let notebook_id = &context.notebook.public_id;
+            live.chat(
+                notebook_id,
+                &teacher.pseudonym,
+                Some(student),
+                message.message,
+            )
+            .await
+            .map(|_| ())
+        }
+    }
+}
+
+async fn check_still_authorized(
+    app: &AppState,
+    teacher: &TrustedTeacher,
+    notebook_id: &str,
+) -> AppResult<()> {
+    let auth = RequestAuth::for_connection(teacher.viewer.clone());
+    auth.require_notebook(&app.db, notebook_id)
+        .await
+        .map(|_| ())
+}
