@@ -1,5 +1,6 @@
-//! The reference client: `tests/node/reference-client.mjs` (graphql-ws and ws, pinned in
-//! `tests/node/package.json`) against a real server. It needs Node and `npm ci --prefix
+//! The reference clients against a real server: `tests/node/reference-client.mjs` (graphql-ws)
+//! and `tests/node/socketio-client.mjs` (socket.io-client 4.7.5, as the deployed extensions),
+//! pinned in `tests/node/package.json`. It needs Node and `npm ci --prefix
 //! tests/node`; without them the test says it is skipped, unless `REQUIRE_NODE_CLIENT` is set
 //! (as `.ci/run` does), when their absence is a failure.
 
@@ -30,14 +31,39 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
+/// Whether the clients can run; says why not, and fails when `REQUIRE_NODE_CLIENT` is set.
+fn clients_can_run() -> bool {
+    let Some(reason) = missing_prerequisite() else {
+        return true;
+    };
+    assert!(
+        std::env::var_os("REQUIRE_NODE_CLIENT").is_none(),
+        "REQUIRE_NODE_CLIENT is set but {reason}"
+    );
+    println!("skipped: the reference clients cannot run: {reason}");
+    false
+}
+
+/// Runs `script` with `envs`; its one line of JSON output.
+async fn run_node(script: &str, envs: &[(&str, String)]) -> Value {
+    let mut command = tokio::process::Command::new("node");
+    command.arg(client_dir().join(script)).kill_on_drop(true);
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the client finished within a minute")
+        .expect("node runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script} failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).expect("one JSON line")
+}
+
 #[tokio::test]
 async fn the_graphql_ws_client_subscribes_receives_and_reconnects_after_4403() {
-    if let Some(reason) = missing_prerequisite() {
-        assert!(
-            std::env::var_os("REQUIRE_NODE_CLIENT").is_none(),
-            "REQUIRE_NODE_CLIENT is set but {reason}"
-        );
-        println!("skipped: the reference client cannot run: {reason}");
+    if !clients_can_run() {
         return;
     }
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.refresh_throttle_ms = 200).await;
@@ -57,23 +83,17 @@ async fn the_graphql_ws_client_subscribes_receives_and_reconnects_after_4403() {
         .expect("token")
         .token;
 
-    let run = tokio::process::Command::new("node")
-        .arg(client_dir().join("reference-client.mjs"))
-        .env("SERVER_URL", app.url(""))
-        .env("NOTEBOOK_ID", NOTEBOOK)
-        .env("TEACHER_USERNAME", "node-teacher")
-        .env("TEACHER_PASSWORD", "node-teacher-password")
-        .env("TEACHER_SHORT_TOKEN", short_token)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("the client finished within a minute")
-        .expect("node runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "client failed: {stderr}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let summary = run_node(
+        "reference-client.mjs",
+        &[
+            ("SERVER_URL", app.url("")),
+            ("NOTEBOOK_ID", NOTEBOOK.to_owned()),
+            ("TEACHER_USERNAME", "node-teacher".to_owned()),
+            ("TEACHER_PASSWORD", "node-teacher-password".to_owned()),
+            ("TEACHER_SHORT_TOKEN", short_token),
+        ],
+    )
+    .await;
 
     assert_eq!(
         summary["studentConnectedUser"],
@@ -87,4 +107,52 @@ async fn the_graphql_ws_client_subscribes_receives_and_reconnects_after_4403() {
     assert_eq!(summary["teacherCloseCodes"][0], 4403, "{summary}");
     assert_eq!(summary["teacherConnections"], 2, "{summary}");
     assert_eq!(summary["refreshAfterReconnect"], NOTEBOOK);
+}
+
+#[tokio::test]
+async fn the_extensions_socket_io_client_is_served_like_the_old_server() {
+    if !clients_can_run() {
+        return;
+    }
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.refresh_throttle_ms = 200).await;
+    app.register_notebook(NOTEBOOK).await;
+    let token = app.user_token("node-teacher", Role::User).await;
+    app.authorize("node-teacher", NOTEBOOK).await;
+    let summary = run_node(
+        "socketio-client.mjs",
+        &[
+            ("SERVER_URL", app.url("")),
+            ("NOTEBOOK_ID", NOTEBOOK.to_owned()),
+            ("TEACHER_TOKEN", token),
+        ],
+    )
+    .await;
+    let received = &summary["received"];
+    assert_eq!(
+        received["push"]["update_id"], summary["pushedUpdateId"],
+        "{summary}"
+    );
+    assert_eq!(received["push"]["action"], "update_cell");
+    assert_eq!(received["push"]["content"]["source"], "print(1)");
+    assert_eq!(received["push"]["hint"], "node");
+    assert_eq!(received["sender"], app.pseudonym("node-teacher"));
+    assert_eq!(received["senderType"], "teacher");
+    assert_eq!(summary["refreshed"], true);
+    assert_eq!(summary["located"], serde_json::json!({ "status": "ok" }));
+    assert_eq!(
+        summary["tokenlessPush"]["error"]["code"], "FORBIDDEN",
+        "{summary}"
+    );
+    // The location it sent is kept in the presence store for its teammates.
+    let student = app.pseudonym("node-student");
+    let locations = app
+        .state
+        .presence
+        .locations(NOTEBOOK, std::slice::from_ref(&student))
+        .await
+        .expect("locations");
+    assert_eq!(
+        locations.get(&student).map(|l| l.cell_id.as_str()),
+        Some("c1")
+    );
 }
