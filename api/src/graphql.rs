@@ -57,3 +57,12 @@ pub fn build_schema(state: AppState) -> AppSchema {
 pub fn sdl() -> String {
     builder().finish().sdl()
 }
+
+/// The GraphQL spec's "request error": raised before execution (the document did not parse or
+/// validate, the variables did not coerce), so there is no data and no error has a path. A
+/// field error always has a path and is a result like any other.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}

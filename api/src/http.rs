@@ -5,6 +5,7 @@
 mod exports;
 mod graphiql;
 mod graphql;
+mod graphql_http;
 mod graphql_ws;
 mod health;
 mod notebooks;

@@ -84,7 +84,14 @@ async fn a_body_over_the_limit_is_refused_with_payload_too_large() {
 #[tokio::test]
 async fn graphiql_and_its_assets_are_served_by_the_binary() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let page = app.client.get(app.url("/graphql")).send().await.unwrap();
+    // What a browser sends when it navigates to the URL.
+    let page = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("/graphiql/graphiql.min.js"));

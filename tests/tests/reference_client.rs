@@ -156,3 +156,29 @@ async fn the_extensions_socket_io_client_is_served_like_the_old_server() {
         Some("c1")
     );
 }
+
+#[tokio::test]
+async fn the_graphql_http_audit_finds_no_error_and_only_the_listed_warnings() {
+    if !clients_can_run() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let summary = run_node("graphql-http-audit.mjs", &[("SERVER_URL", app.url(""))]).await;
+    let not_passed = summary["notPassed"].as_array().expect("audit results");
+    let errors: Vec<&Value> = not_passed
+        .iter()
+        .filter(|a| a["status"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "audit errors: {errors:?}");
+    // Every warning (a SHOULD not followed) is listed, with its reason, in the README.
+    let warnings: Vec<&str> = not_passed
+        .iter()
+        .filter(|a| a["status"] == "warn")
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "unlisted audit warnings: {not_passed:?}"
+    );
+    assert!(summary["audits"].as_u64().unwrap_or(0) > 50, "{summary}");
+}

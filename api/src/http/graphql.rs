@@ -1,10 +1,12 @@
-//! `/graphql`: POST executes one JSON operation; GET serves GraphiQL, or hands an upgrade to
-//! the subscription websocket (`graphql_ws`).
+//! `/graphql`: POST executes one JSON operation; GET serves GraphiQL to browsers, runs a query
+//! from the query string (never a mutation: 405), or hands an upgrade to the subscription
+//! websocket (`graphql_ws`). Parameters, media types and statuses follow GraphQL over HTTP
+//! (`graphql_http`).
 //!
 //! Our own handler rather than the stock one: only `application/json` bodies are executed
 //! (no `text/plain`/form bodies, which browsers send cross-site without preflight), multipart
-//! uploads only with a CSRF header, GET never runs operations, batching is off, and the body
-//! size is bounded while reading (`BATCH_BODY_LIMIT` for JSON, `UPLOAD_LIMIT` for uploads).
+//! uploads only with a CSRF header, batching is off, and the body size is bounded while
+//! reading (`BATCH_BODY_LIMIT` for JSON, `UPLOAD_LIMIT` for uploads).
 
 use async_graphql::{
     ParseRequestError,
@@ -13,24 +15,33 @@ use async_graphql::{
 use axum::{
     Json,
     body::{Body, Bytes},
-    extract::State,
-    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
+    extract::{Query, State},
+    http::{HeaderMap, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
-use super::{HttpState, graphiql, graphql_ws};
+use std::collections::HashMap;
+
+use super::{
+    HttpState, graphiql,
+    graphql_http::{self, MediaType},
+    graphql_ws,
+};
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
 };
 
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+use super::graphql_http::GRAPHQL_RESPONSE_JSON;
 
 pub async fn post_graphql(
     State(state): State<HttpState>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let Some(media_type) = graphql_http::negotiate(&headers) else {
+        return graphql_http::not_acceptable();
+    };
     let limits = &state.app.config.limits;
     let request = match request_kind(&headers) {
         Some(RequestKind::Json) => json_request(body, limits.batch_body_limit).await,
@@ -52,17 +63,22 @@ pub async fn post_graphql(
         Ok(request) => request,
         Err((status, error)) => return graphql_error(status, error),
     };
+    execute(&state, &headers, request, media_type).await
+}
+
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    media_type: MediaType,
+) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let viewer = Viewer::from_authorization(authorization, &state.app.jwt);
     let request = request.data(RequestAuth::new(viewer));
     let response = state.schema.execute(request).await;
-    let mut http_response = Json(response).into_response();
-    http_response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, response_content_type(&headers));
-    http_response
+    graphql_http::respond(response, media_type)
 }
 
 type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
@@ -118,10 +134,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, (StatusCode, Ap
 
 async fn json_request(body: Body, limit: usize) -> RequestResult {
     let body = read_limited(body, limit).await?;
-    serde_json::from_slice(&body).map_err(|error| {
-        let message = format!("not a GraphQL request: {error}");
-        (StatusCode::BAD_REQUEST, AppError::bad_input(message))
-    })
+    graphql_http::request_from_json(&body).map_err(|error| (StatusCode::BAD_REQUEST, error))
 }
 
 /// The GraphQL multipart request spec: one operation, at most one file of at most `limit`.
@@ -156,24 +169,33 @@ pub async fn get_graphql(
         .get(header::UPGRADE)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if !is_upgrade {
-        return graphiql::page().into_response();
+        return get_query(&state, request).await;
     }
     let (mut parts, _body) = request.into_parts();
     graphql_ws::upgrade(state, &mut parts).await
 }
 
-/// `application/graphql-response+json` when the client asks for it, else plain JSON (what
-/// most clients, and the old dashboard, expect).
-fn response_content_type(headers: &HeaderMap) -> HeaderValue {
-    let wants_graphql_response = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON));
-    if wants_graphql_response {
-        HeaderValue::from_static(GRAPHQL_RESPONSE_JSON)
-    } else {
-        HeaderValue::from_static("application/json")
+/// A GET without an upgrade: GraphiQL for a browser, else a query from the query string
+/// (never a mutation: GET must be safe).
+async fn get_query(state: &HttpState, request: Request<Body>) -> Response {
+    let headers = request.headers();
+    let params = Query::<HashMap<String, String>>::try_from_uri(request.uri())
+        .map(|Query(params)| params)
+        .unwrap_or_default();
+    if graphql_http::prefers_html(headers) {
+        return graphiql::page().into_response();
     }
+    let Some(media_type) = graphql_http::negotiate(headers) else {
+        return graphql_http::not_acceptable();
+    };
+    let operation = match graphql_http::request_from_query(params) {
+        Ok(operation) => operation,
+        Err(error) => return graphql_error(StatusCode::BAD_REQUEST, error),
+    };
+    if graphql_http::is_mutation(&operation) {
+        return graphql_http::mutation_over_get();
+    }
+    execute(state, headers, operation, media_type).await
 }
 
 /// A request-level failure, shaped like a GraphQL response so clients read one format.

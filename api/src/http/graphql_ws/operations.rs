@@ -2,7 +2,7 @@
 //! connection's own task, so a client's `complete` drops an operation at once and nothing of it
 //! can be sent afterwards (no stray `next`, no `complete` echo).
 
-use async_graphql::{Request, Response, ServerError, Value};
+use async_graphql::{Request, Response, ServerError};
 use futures::{
     Stream, StreamExt,
     stream::{self, BoxStream},
@@ -76,21 +76,12 @@ fn events(responses: impl Stream<Item = Response> + Send + 'static) -> impl Stre
     responses
         .enumerate()
         .map(
-            |(index, response)| match index == 0 && is_request_error(&response) {
+            |(index, response)| match index == 0 && crate::graphql::is_request_error(&response) {
                 true => Event::Error(response.errors),
                 false => Event::Next(response),
             },
         )
         .chain(stream::once(async { Event::Complete }))
-}
-
-/// The GraphQL spec's "request error": raised before execution, so there is no data and no
-/// error has a path. A field error (a resolver's, a subscription's refusal) always has a path
-/// and is a result like any other (`next`, then `complete`), as graphql-ws's own server does.
-fn is_request_error(response: &Response) -> bool {
-    response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 #[cfg(test)]

@@ -1,0 +1,174 @@
+//! GraphQL over HTTP (<https://graphql.github.io/graphql-over-http/draft/>): what a request's
+//! parameters must look like (over a JSON body or a GET query string), which media type the
+//! answer is in (`Accept`), and its status. Checked by the graphql-http audit suite
+//! (`tests/node/graphql-http-audit.mjs`).
+
+use std::collections::HashMap;
+
+use async_graphql::parser::{parse_query, types::OperationType};
+use axum::{
+    Json,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The media type of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: request errors are 400s.
+    GraphQLResponse,
+    /// `application/json` (the legacy type, and the default without `Accept`): always 200 for
+    /// a GraphQL response.
+    Json,
+}
+
+/// The answer's media type from `Accept`; `None` (a 406) when neither type fits.
+pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Some(MediaType::Json);
+    };
+    let types: Vec<String> = media_types(accept).collect();
+    if types.iter().any(|t| t == GRAPHQL_RESPONSE_JSON) {
+        Some(MediaType::GraphQLResponse)
+    } else if types
+        .iter()
+        .any(|t| matches!(t.as_str(), "application/json" | "application/*" | "*/*"))
+    {
+        Some(MediaType::Json)
+    } else {
+        None
+    }
+}
+
+/// Whether a browser navigated here: its first preference is HTML (GraphiQL then).
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|accept| media_types(accept).next())
+        .is_some_and(|first| first == "text/html")
+}
+
+fn media_types(accept: &str) -> impl Iterator<Item = String> + '_ {
+    accept
+        .split(',')
+        .filter_map(|item| item.split(';').next())
+        .map(|media| media.trim().to_ascii_lowercase())
+        .filter(|media| !media.is_empty())
+}
+
+pub fn not_acceptable() -> Response {
+    let error = AppError::bad_input(format!(
+        "this server answers `{GRAPHQL_RESPONSE_JSON}` or `application/json`"
+    ));
+    super::graphql::graphql_error(StatusCode::NOT_ACCEPTABLE, error)
+}
+
+/// A POST body's parameters: an object with a string `query`, and optional `operationName`
+/// (string), `variables` and `extensions` (maps). Anything else is a 400, before execution.
+pub fn request_from_json(body: &[u8]) -> Result<async_graphql::Request, AppError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| AppError::bad_input(format!("the body is not JSON: {error}")))?;
+    let Value::Object(params) = value else {
+        return Err(AppError::bad_input(
+            "the body must be one GraphQL request object (batching is off)",
+        ));
+    };
+    build_request(params)
+}
+
+/// A GET's parameters: `query`, `operationName`, and `variables` / `extensions` as JSON text.
+pub fn request_from_query(
+    params: HashMap<String, String>,
+) -> Result<async_graphql::Request, AppError> {
+    let mut object = Map::new();
+    for (name, text) in params {
+        let value = match name.as_str() {
+            "variables" | "extensions" => serde_json::from_str(&text)
+                .map_err(|_| AppError::bad_input(format!("`{name}` must be a JSON object")))?,
+            _ => Value::String(text),
+        };
+        object.insert(name, value);
+    }
+    build_request(object)
+}
+
+fn build_request(params: Map<String, Value>) -> Result<async_graphql::Request, AppError> {
+    let invalid = |message: &str| Err(AppError::bad_input(message.to_owned()));
+    match params.get("query") {
+        Some(Value::String(_)) => {}
+        Some(_) => return invalid("`query` must be a string"),
+        None => return invalid("a GraphQL request needs a `query`"),
+    }
+    if !matches!(
+        params.get("operationName"),
+        None | Some(Value::Null | Value::String(_))
+    ) {
+        return invalid("`operationName` must be a string");
+    }
+    for map in ["variables", "extensions"] {
+        if !matches!(params.get(map), None | Some(Value::Null | Value::Object(_))) {
+            return invalid(&format!("`{map}` must be a map"));
+        }
+    }
+    serde_json::from_value(Value::Object(params))
+        .map_err(|error| AppError::bad_input(format!("not a GraphQL request: {error}")))
+}
+
+/// Whether the operation a GET would run is a mutation (refused: GET must be safe). A document
+/// that does not parse is left to execution, which reports it.
+pub fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = parse_query(&request.query) else {
+        return false;
+    };
+    let mut operations = document.operations.iter();
+    let selected = match &request.operation_name {
+        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
+        None => operations.next(),
+    };
+    selected.is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation)
+}
+
+pub fn mutation_over_get() -> Response {
+    let error = AppError::bad_input("mutations are sent with POST");
+    let mut response = super::graphql::graphql_error(StatusCode::METHOD_NOT_ALLOWED, error);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// An executed request's answer: a request error (nothing executed: the document did not parse
+/// or validate, or the variables did not coerce) has no `data` entry, and is a 400 under
+/// `application/graphql-response+json`; anything else is a 200.
+pub fn respond(response: async_graphql::Response, media_type: MediaType) -> Response {
+    let request_error = crate::graphql::is_request_error(&response);
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialize a GraphQL response");
+        serde_json::json!({ "errors": [{ "message": "internal error",
+            "extensions": { "code": "INTERNAL" } }] })
+    });
+    if request_error && let Value::Object(map) = &mut body {
+        map.remove("data");
+    }
+    let (status, content_type) = match media_type {
+        MediaType::GraphQLResponse if request_error => {
+            (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON)
+        }
+        MediaType::GraphQLResponse => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
+        MediaType::Json => (StatusCode::OK, "application/json"),
+    };
+    let mut http_response = (status, Json(body)).into_response();
+    http_response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    http_response
+}
