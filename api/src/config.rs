@@ -330,6 +330,44 @@ pub struct Limits {
     /// Largest multipart request (a notebook upload), enforced while reading (bytes).
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
     pub upload_limit: usize,
+    /// Deepest selection an operation may nest (introspection needs about 15).
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 20, global = true)]
+    pub graphql_max_depth: usize,
+    /// Highest complexity of an operation: one per field, a paged list times its `limit`.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub graphql_max_complexity: usize,
+    /// Most aliased fields in one document (each alias is another resolution of a field).
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub graphql_max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub graphql_max_root_fields: usize,
+    /// Largest GraphQL document (the `query` text; data belongs in variables), in bytes.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_QUERY_BYTES",
+        default_value_t = 64 * 1024,
+        global = true
+    )]
+    pub graphql_max_query_bytes: usize,
+    /// An HTTP operation still running after this many ms is stopped with `TIMEOUT`.
+    #[arg(
+        long,
+        env = "GRAPHQL_TIMEOUT_MS",
+        default_value_t = 15_000,
+        global = true
+    )]
+    pub graphql_timeout_ms: u64,
     /// A websocket that sends no `connection_init` within this many ms is closed with 4408.
     #[arg(
         long,
@@ -407,6 +445,12 @@ impl Config {
                 presence_lease_secs: 30,
                 location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,
+                graphql_max_depth: 20,
+                graphql_max_complexity: 20_000,
+                graphql_max_aliases: 30,
+                graphql_max_root_fields: 20,
+                graphql_max_query_bytes: 64 * 1024,
+                graphql_timeout_ms: 15_000,
                 ws_init_timeout_ms: 3000,
                 ws_ping_interval_ms: 15_000,
                 ws_max_subscriptions: 100,

@@ -27,6 +27,12 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     PayloadTooLarge(String),
+    /// The operation is over a configured limit (depth, complexity, aliases, root fields).
+    QueryTooComplex(String),
+    /// The operation ran past the execution timeout and was stopped.
+    Timeout {
+        limit_ms: u64,
+    },
     /// A dependency (the database) cannot be reached right now; retrying later may succeed.
     Unavailable {
         retry_after_secs: u64,
@@ -50,6 +56,8 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
+            Self::Timeout { .. } => "TIMEOUT",
             Self::Unavailable { .. } => "UNAVAILABLE",
             Self::InBatch { error, .. } => error.code(),
             Self::Internal(_) => "INTERNAL",
@@ -65,7 +73,8 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
+            Self::Timeout { .. } | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::InBatch { error, .. } => error.status(),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,7 +117,11 @@ impl AppError {
             | Self::NotFound(message)
             | Self::BadUserInput(message)
             | Self::Conflict(message)
-            | Self::PayloadTooLarge(message) => message.clone(),
+            | Self::PayloadTooLarge(message)
+            | Self::QueryTooComplex(message) => message.clone(),
+            Self::Timeout { limit_ms } => {
+                format!("the operation ran longer than {limit_ms} ms and was stopped")
+            }
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
             }

@@ -8,6 +8,7 @@ pub mod dashboards;
 mod error_codes;
 pub mod groups;
 pub mod ingest;
+pub mod limits;
 pub mod live;
 pub mod notebooks;
 pub mod system;
@@ -50,7 +51,13 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    builder().data(state).finish()
+    let limits = &state.config.limits;
+    builder()
+        .extension(limits::DocumentLimits::from_limits(limits))
+        .limit_depth(limits.graphql_max_depth)
+        .limit_complexity(limits.graphql_max_complexity)
+        .data(state)
+        .finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -18,6 +18,7 @@ use axum::{
     routing::get,
 };
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     trace::TraceLayer,
@@ -57,6 +58,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
         // Outermost: `/socket.io/` is answered before the trace layer, whose spans would carry
@@ -81,4 +83,32 @@ fn graphql_cors(origins: &[String]) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// A panic in a handler: logged, and answered as a coded 500 instead of a dropped connection.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "a request handler panicked");
+    let error = crate::error::AppError::internal(anyhow::anyhow!("handler panicked"));
+    graphql::graphql_error(error.status(), error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_answered_as_a_coded_500() {
+        let response = panic_response(Box::new("boom"));
+        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await;
+        let body: serde_json::Value =
+            serde_json::from_slice(&body.unwrap_or_default()).unwrap_or_default();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        assert_eq!(body["errors"][0]["message"], "internal error");
+    }
 }

@@ -121,7 +121,11 @@ impl Notebook {
     /// `tFinish`, ties to the later-recorded one), sorted by `sort` in `direction`, ties by
     /// student pseudonym ascending, then paged (`limit` 0 to 1000, default 50; `offset` from
     /// 0). `totalCount` counts every student with an attempt.
-    #[graphql(guard = "NotebookGuard::new(&self.id)")]
+    #[graphql(
+        guard = "NotebookGuard::new(&self.id)",
+        // A page weighs its rows: `limit` times what is selected of each.
+        complexity = "1 + child_complexity * (limit.clamp(1, 1000) as usize)"
+    )]
     #[expect(clippy::too_many_arguments, reason = "GraphQL field arguments")]
     async fn latest_attempts(
         &self,

@@ -33,6 +33,14 @@ fn ensure_code(error: &mut ServerError) {
     if extensions.get("code").is_some() {
         return;
     }
+    // async-graphql's own depth and complexity limits (configured in `build_schema`).
+    if matches!(
+        error.message.as_str(),
+        "Query is nested too deep." | "Query is too complex."
+    ) {
+        extensions.set("code", "QUERY_TOO_COMPLEX");
+        return;
+    }
     // Errors before execution have no path; argument coercion inside execution says so.
     let caused_by_request = error.path.is_empty()
         || error.message.starts_with("Failed to parse")

@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use super::{
     HttpState, graphiql,
@@ -77,8 +77,21 @@ async fn execute(
         .and_then(|value| value.to_str().ok());
     let viewer = Viewer::from_authorization(authorization, &state.app.jwt);
     let request = request.data(RequestAuth::new(viewer));
-    let response = state.schema.execute(request).await;
-    graphql_http::respond(response, media_type)
+    let limit_ms = state.app.config.limits.graphql_timeout_ms;
+    let run = state.schema.execute(request);
+    match tokio::time::timeout(Duration::from_millis(limit_ms), run).await {
+        Ok(response) => graphql_http::respond(response, media_type),
+        Err(_elapsed) => {
+            tracing::warn!(
+                limit_ms,
+                "a GraphQL operation was stopped at the execution timeout"
+            );
+            graphql_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Timeout { limit_ms },
+            )
+        }
+    }
 }
 
 type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
