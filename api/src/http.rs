@@ -7,6 +7,7 @@ mod graphiql;
 mod graphql;
 mod graphql_ws;
 mod health;
+mod legacy;
 mod notebooks;
 mod rest_ingest;
 
@@ -33,6 +34,7 @@ pub struct HttpState {
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
+    let legacy = legacy::routes(app.config.limits.upload_limit);
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -55,6 +57,9 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/readyz", get(health::readyz))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        // After the layers above: the old routes carry raw student ids in their URIs, so they
+        // have their own trace layer (route templates only) and their own permissive CORS.
+        .merge(legacy)
         .with_state(state)
 }
 
