@@ -288,6 +288,18 @@ backend_tests! {
         assert_eq!(reply.body.as_array().unwrap().len(), 2, "s4 is before the window");
         let bad = get(app, &dash("cell/c2", "limit=-1"), Some(&class.token)).await;
         assert_eq!(bad.status, 400);
+
+        // A markdown cell lists its renders: M1 s2 m1 10:06.
+        let reply = get(app, &dash("cell/m1", HISTORY), Some(&class.token)).await;
+        let list = reply.body.as_array().unwrap();
+        assert_eq!(list.len(), 1, "{}", reply.body);
+        assert!(list[0]["exec_id"].is_i64());
+        assert_eq!(list[0]["user_id"], class.p("s2"));
+        assert_eq!(list[0]["cell_type"], "MarkdownExecution");
+        assert_eq!(list[0]["cell_input"], "# End");
+        assert_eq!(list[0]["t_finish"], "2024-03-05T10:06:00.000000Z");
+        let reply = get(app, &dash("cell/m1", "displayRealTime=true"), Some(&class.token)).await;
+        assert_eq!(reply.body, json!([]), "s2 is not connected");
     }
 
     async fn execution_progress_gives_six_lists_with_naive_utc_timestamps(backend) {

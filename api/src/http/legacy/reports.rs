@@ -98,8 +98,10 @@ pub struct CellQuery {
 }
 
 /// `GET /cell/{cell_id}?limit=&offset=&sortBy=…`: each student's latest execution of the
-/// teacher's cell, as `[{"exec_id","user_id","cell_type","cell_input","t_finish",
-/// "language_mimetype","status","cell_output_model","cell_output_length"}]`.
+/// teacher's cell, as `[{"exec_id","user_id","cell_type":"CodeExecution","cell_input",
+/// "t_finish","language_mimetype","status","cell_output_model","cell_output_length"}]`; for
+/// a markdown cell their latest render, `[{"exec_id","user_id","cell_type":
+/// "MarkdownExecution","cell_input","t_finish"}]` (`t_finish` = the render time).
 pub async fn cell_attempts(
     State(state): State<HttpState>,
     teacher: NotebookTeacher,
@@ -125,7 +127,27 @@ pub async fn cell_attempts(
         offset,
     };
     let page = svc::latest_attempts(&state.app.db, &scope, &request).await?;
-    Ok(Json(page.attempts.into_iter().map(attempt).collect()))
+    // A cell nobody executed is a markdown cell (or untouched): list its renders instead.
+    if page.total_count > 0 {
+        return Ok(Json(page.attempts.into_iter().map(attempt).collect()));
+    }
+    let renders = svc::latest_renders(&state.app.db, &scope, &request).await?;
+    Ok(Json(renders.into_iter().map(render).collect()))
+}
+
+fn render(render: svc::Render) -> Value {
+    json!({
+        "exec_id": render.id,
+        "user_id": render.user_id,
+        "cell_type": "MarkdownExecution",
+        "cell_input": render.content,
+        "t_finish": micros_z(render.time),
+    })
+}
+
+/// `…SS.ffffffZ`, as the old server's `strftime("%Y-%m-%dT%H:%M:%S.%fZ")`.
+fn micros_z(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// The dashboard's `sortBy` keys; anything else is the default, latest first.
@@ -152,7 +174,7 @@ fn attempt(attempt: Attempt) -> Value {
         "user_id": attempt.user_id,
         "cell_type": "CodeExecution",
         "cell_input": attempt.input,
-        "t_finish": attempt.t_finish.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "t_finish": micros_z(attempt.t_finish),
         "language_mimetype": attempt.language_mimetype,
         "status": attempt.status.to_value(),
         "cell_output_model": outputs,
