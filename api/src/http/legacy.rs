@@ -129,3 +129,59 @@ fn template_span<B>(request: &Request<B>) -> tracing::Span {
         .map_or("unmatched", MatchedPath::as_str);
     tracing::debug_span!("request", method = %request.method(), route = %route)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Collects what the fmt layer writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn request_spans_name_the_route_template_never_the_raw_ids_of_the_uri() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let router: Router = Router::new()
+            .route("/groups/users/{user}/teammates", get(|| async { "[]" }))
+            .layer(TraceLayer::new_for_http().make_span_with(template_span));
+        let request = Request::get("/groups/users/raw-student-42/teammates?notebookId=nb")
+            .body(Body::empty())
+            .unwrap_or_default();
+        let response = router.oneshot(request).await;
+        assert!(response.is_ok_and(|r| r.status().is_success()));
+        let logs = String::from_utf8_lossy(
+            &captured
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned();
+        assert!(logs.contains("/groups/users/{user}/teammates"), "{logs}");
+        assert!(!logs.contains("raw-student-42"), "{logs}");
+        assert!(!logs.contains("notebookId"), "{logs}");
+    }
+}
