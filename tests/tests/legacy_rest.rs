@@ -408,6 +408,13 @@ backend_tests! {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].user_id, app.pseudonym("teacher"));
         assert_eq!(post(app, "/dashboard_interaction/add", None, body.clone()).await.status, 401);
+        let path = "/dashboard_interaction/download_csv?t1=2024-03-05T09:00:00.000Z&t2=2024-03-05T11:00:00.000Z";
+        let csv = get(app, path, Some(&class.token)).await;
+        assert_eq!(csv.status, 200);
+        assert_eq!(csv.headers["content-disposition"], "attachment; filename=dashboard_interactions.csv");
+        assert_eq!(csv.body.as_str().unwrap().lines().count(), 2, "{}", csv.body);
+        assert_eq!(get(app, path, None).await.status, 401);
+        assert_eq!(get(app, path, Some(&class.other_token)).await.status, 403);
         let mut long = body;
         long["signal_origin"] = json!("x".repeat(91));
         assert_eq!(post(app, "/dashboard_interaction/add", Some(&class.token), long).await.status, 400);

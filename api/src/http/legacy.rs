@@ -39,6 +39,10 @@ pub fn routes(upload_limit: usize) -> Router<HttpState> {
         )
         .route("/notebook/download/{id}", get(super::notebooks::download))
         .route("/dashboard_interaction/add", post(notebook::interaction))
+        .route(
+            "/dashboard_interaction/download_csv",
+            get(reports::interactions_csv),
+        )
         .layer(cors())
         .layer(TraceLayer::new_for_http().make_span_with(template_span))
 }
