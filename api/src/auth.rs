@@ -4,6 +4,7 @@
 pub mod guards;
 pub mod jwt;
 pub mod legacy_hash;
+pub mod login;
 pub mod password;
 pub mod viewer;
 

@@ -9,11 +9,10 @@ use serde_json::json;
 
 use crate::{
     Config,
+    auth::login::check_credentials_shape,
     auth::password,
     config::{CliRole, DemoClassArgs, MigrateAction, NotebookAction, UserAction},
-    db,
-    graphql::auth::check_credentials_shape,
-    services,
+    db, services,
 };
 
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod graphql;
 mod graphql_http;
 mod graphql_ws;
 mod health;
+mod legacy;
 mod notebooks;
 mod rest_ingest;
 mod socketio;
@@ -37,6 +38,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let socketio = socketio::layer(app.clone());
+    let legacy = legacy::routes(app.config.limits.upload_limit);
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -58,8 +60,13 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(CompressionLayer::new())
+        // Spans name the route template, never the URI: a mistyped old route could carry a
+        // student's raw id.
+        .layer(TraceLayer::new_for_http().make_span_with(legacy::template_span))
+        // After the layers above: the old routes carry raw student ids in their URIs, so they
+        // have their own trace layer (route templates only) and their own permissive CORS.
+        .merge(legacy)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
         // Outermost: `/socket.io/` is answered before the trace layer, whose spans would carry
         // the handshake's query string (a student's raw id).
@@ -104,7 +111,10 @@ mod tests {
     #[tokio::test]
     async fn a_panic_is_answered_as_a_coded_500() {
         let response = panic_response(Box::new("boom"));
-        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
         let body = axum::body::to_bytes(response.into_body(), 4096).await;
         let body: serde_json::Value =
             serde_json::from_slice(&body.unwrap_or_default()).unwrap_or_default();

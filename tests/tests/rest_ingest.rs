@@ -43,6 +43,24 @@ const ROUTES: [(&str, &str); 6] = [
 ];
 
 backend_tests! {
+    async fn a_null_orig_cell_id_is_stored_as_no_original_cell(backend) {
+        // The extension sends null when a student's copy lacks the cell mapping (copied cells,
+        // an older copy); it never retries, so the event is kept.
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NOTEBOOK).await;
+        for (route, name) in &ROUTES[..3] {
+            let mut body = fixture(name);
+            body["orig_cell_id"] = Value::Null;
+            let (status, reply) = post(&app, route, body.to_string()).await;
+            assert_eq!((status, reply), (200, json!({ "status": "ok" })), "{route}");
+        }
+        let db = &app.state.db;
+        let code = code_execution::Entity::find().all(db).await.unwrap();
+        assert_eq!(code[0].orig_cell_id, "");
+        assert_eq!(markdown_execution::Entity::find().all(db).await.unwrap()[0].orig_cell_id, "");
+        assert_eq!(cell_focus_event::Entity::find().all(db).await.unwrap()[0].orig_cell_id, "");
+    }
+
     async fn each_route_accepts_the_old_clients_exact_json(backend) {
         let app = TestApp::spawn(backend).await;
         app.register_notebook(NOTEBOOK).await;

@@ -13,6 +13,9 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// The reason given for an expired refresh token (the old REST routes tell it apart).
+pub const REFRESH_EXPIRED: &str = "refresh token expired; log in again";
+
 /// Slack for the clocks of several instances when checking expiry.
 pub const CLOCK_LEEWAY_SECS: i64 = 5;
 
@@ -101,9 +104,7 @@ impl JwtKeys {
         if Utc::now().timestamp() > claims.exp + CLOCK_LEEWAY_SECS {
             return Err(match expected {
                 TokenType::Access => AppError::TokenExpired,
-                TokenType::Refresh => {
-                    AppError::Unauthenticated("refresh token expired; log in again")
-                }
+                TokenType::Refresh => AppError::Unauthenticated(REFRESH_EXPIRED),
             });
         }
         Ok(claims)

@@ -9,10 +9,7 @@
 //! there, rather than in the HTTP edge, keeps the edge free of per-domain data and costs
 //! nothing for requests that never touch groups.
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    sync::Arc,
-};
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Context, ID, InputObject, Object, SimpleObject,
@@ -27,16 +24,13 @@ use crate::{
     auth::NotebookGuard,
     error::{AppError, AppResult},
     pseudonym::Pseudonymizer,
-    services::groups::{self, GroupInNotebook, RosterGroup},
+    services::groups::{
+        self, GroupInNotebook, MAX_USER_ID_LEN, RosterGroup, checked_name as group_name,
+        pseudonymized_members as members,
+    },
     validation::bounded,
 };
 
-/// Longest group name (bytes, after trimming): the column's width.
-const MAX_NAME_LEN: usize = 128;
-/// Longest raw student id (bytes), as for ingest.
-const MAX_USER_ID_LEN: usize = 256;
-/// Most user ids one group may be given.
-const MAX_MEMBERS: usize = 5000;
 /// Most groups one roster may name.
 const MAX_ROSTER_GROUPS: usize = 1000;
 
@@ -328,28 +322,6 @@ async fn student(app: &AppState, notebook_id: &str, user_id: &str) -> AppResult<
     bounded("userId", user_id, MAX_USER_ID_LEN)?;
     let notebook = app.notebook_ids.resolve(&app.db, notebook_id).await?;
     Ok((notebook, app.pseudonyms.pseudonymize(user_id)))
-}
-
-fn group_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    bounded("name", name, MAX_NAME_LEN)?;
-    Ok(name.to_owned())
-}
-
-/// The pseudonyms of `user_ids`, each once.
-fn members(pseudonyms: &Pseudonymizer, user_ids: &[String]) -> AppResult<BTreeSet<String>> {
-    if user_ids.len() > MAX_MEMBERS {
-        return Err(AppError::bad_input(format!(
-            "a group has at most {MAX_MEMBERS} members"
-        )));
-    }
-    user_ids
-        .iter()
-        .map(|raw| {
-            bounded("userIds", raw, MAX_USER_ID_LEN)?;
-            Ok(pseudonyms.pseudonymize(raw))
-        })
-        .collect()
 }
 
 /// Checks and pseudonymizes a roster. A large roster means up to millions of hashes, so they

@@ -38,7 +38,8 @@ struct CodeExecutionBody {
     #[serde(flatten)]
     source: Source,
     cell_id: String,
-    orig_cell_id: String,
+    /// Null when the student's copy lacks the cell mapping: stored as "" (no original).
+    orig_cell_id: Option<String>,
     t_start: DateTime<Utc>,
     t_finish: DateTime<Utc>,
     status: ExecutionStatus,
@@ -53,7 +54,8 @@ struct MarkdownExecutionBody {
     #[serde(flatten)]
     source: Source,
     cell_id: String,
-    orig_cell_id: String,
+    /// Null when the student's copy lacks the cell mapping: stored as "" (no original).
+    orig_cell_id: Option<String>,
     time: DateTime<Utc>,
     cell_content: String,
 }
@@ -63,7 +65,8 @@ struct CellClickBody {
     #[serde(flatten)]
     source: Source,
     cell_id: String,
-    orig_cell_id: String,
+    /// Null when the student's copy lacks the cell mapping: stored as "" (no original).
+    orig_cell_id: Option<String>,
     click_type: ClickType,
     time: DateTime<Utc>,
     #[serde(default)]
@@ -175,7 +178,7 @@ impl LegacyBody for CodeExecutionBody {
     fn into_parts(self) -> (Source, EventKind) {
         let kind = EventKind::CodeExecution {
             cell_id: self.cell_id,
-            orig_cell_id: self.orig_cell_id,
+            orig_cell_id: self.orig_cell_id.unwrap_or_default(),
             t_start: self.t_start,
             t_finish: self.t_finish,
             status: self.status,
@@ -192,7 +195,7 @@ impl LegacyBody for MarkdownExecutionBody {
     fn into_parts(self) -> (Source, EventKind) {
         let kind = EventKind::MarkdownExecution {
             cell_id: self.cell_id,
-            orig_cell_id: self.orig_cell_id,
+            orig_cell_id: self.orig_cell_id.unwrap_or_default(),
             time: self.time,
             cell_content: self.cell_content,
         };
@@ -204,7 +207,7 @@ impl LegacyBody for CellClickBody {
     fn into_parts(self) -> (Source, EventKind) {
         let kind = EventKind::CellFocus {
             cell_id: self.cell_id,
-            orig_cell_id: self.orig_cell_id,
+            orig_cell_id: self.orig_cell_id.unwrap_or_default(),
             click_type: self.click_type,
             time: self.time,
             click_duration: self.click_duration,

@@ -13,6 +13,7 @@ mod cells;
 mod events;
 mod pending;
 mod progress;
+mod renders;
 mod sql;
 
 use chrono::{DateTime, Utc};
@@ -34,6 +35,7 @@ pub use progress::{
 };
 
 pub use attempts::latest_attempts;
+pub use renders::{Render, latest_renders};
 
 use crate::error::{AppError, AppResult};
 

@@ -20,7 +20,18 @@ mod roster;
 pub use roster::import_roster;
 
 use super::{audit, is_unique_violation};
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    pseudonym::Pseudonymizer,
+    validation::bounded,
+};
+
+/// Longest group name (bytes, after trimming): the column's width.
+pub const MAX_NAME_LEN: usize = 128;
+/// Longest raw student id (bytes), as for ingest.
+pub const MAX_USER_ID_LEN: usize = 256;
+/// Most user ids one group may be given.
+pub const MAX_MEMBERS: usize = 5000;
 
 /// Member rows per INSERT: two parameters each keeps a statement far below the parameter limits
 /// of SQLite (32766) and PostgreSQL (65535).
@@ -40,6 +51,32 @@ pub struct RosterGroup {
 pub struct GroupInNotebook {
     pub group: student_group::Model,
     pub notebook_public_id: String,
+}
+
+/// A group name as stored: trimmed, 1 to [`MAX_NAME_LEN`] bytes.
+pub fn checked_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
+    bounded("name", name, MAX_NAME_LEN)?;
+    Ok(name.to_owned())
+}
+
+/// The pseudonyms of raw `user_ids`, each once (at most [`MAX_MEMBERS`]).
+pub fn pseudonymized_members(
+    pseudonyms: &Pseudonymizer,
+    user_ids: &[String],
+) -> AppResult<BTreeSet<String>> {
+    if user_ids.len() > MAX_MEMBERS {
+        return Err(AppError::bad_input(format!(
+            "a group has at most {MAX_MEMBERS} members"
+        )));
+    }
+    user_ids
+        .iter()
+        .map(|raw| {
+            bounded("userIds", raw, MAX_USER_ID_LEN)?;
+            Ok(pseudonyms.pseudonymize(raw))
+        })
+        .collect()
 }
 
 /// The members of each group in `group_ids`, sorted. Every requested id is a key (an empty list

@@ -39,6 +39,8 @@ pub struct AttemptsRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
+    /// The execution's row id: unique and stable, what the old dashboard pages by.
+    pub id: i64,
     pub user_id: String,
     pub cell_id: String,
     pub orig_cell_id: String,
@@ -75,7 +77,7 @@ pub async fn latest_attempts(
     );
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
-        "WITH latest AS (SELECT user_id, cell_id, orig_cell_id, status, cell_input, \
+        "WITH latest AS (SELECT id, user_id, cell_id, orig_cell_id, status, cell_input, \
          CAST(LENGTH(cell_input) AS BIGINT) AS input_length, cell_output_model, cell_output_length, \
          language_mimetype, t_start, t_finish FROM (SELECT *, ROW_NUMBER() OVER \
          (PARTITION BY user_id ORDER BY t_finish DESC, id DESC) AS recency \
@@ -123,6 +125,7 @@ fn attempt(row: &QueryResult) -> AppResult<Option<Attempt>> {
         _ => ExecutionStatus::Error,
     };
     Ok(Some(Attempt {
+        id: row.try_get("", "id")?,
         user_id,
         cell_id: row.try_get("", "cell_id")?,
         orig_cell_id: row.try_get("", "orig_cell_id")?,

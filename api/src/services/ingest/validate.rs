@@ -26,6 +26,15 @@ fn optional_bounded(field: &str, value: Option<&String>, max: usize) -> AppResul
     value.map_or(Ok(()), |value| bounded(field, value, max))
 }
 
+/// An empty original cell id means "no original": the old extension sends null when a
+/// student's copy lacks the cell mapping, and those events are kept (it never retries).
+fn orig_cell(value: &str) -> AppResult<()> {
+    match value.is_empty() {
+        true => Ok(()),
+        false => bounded("origCellId", value, MAX_ID_LEN),
+    }
+}
+
 fn duration(value: Option<f64>) -> AppResult<Option<f64>> {
     match value {
         Some(seconds) if !seconds.is_finite() || seconds < 0.0 => Err(AppError::bad_input(
@@ -78,7 +87,7 @@ pub async fn add_event(app: &AppState, rows: &mut EventRows, event: EventInput) 
             language_mimetype,
         } => {
             bounded("cellId", &cell_id, MAX_ID_LEN)?;
-            bounded("origCellId", &orig_cell_id, MAX_ID_LEN)?;
+            orig_cell(&orig_cell_id)?;
             if language_mimetype.len() > MAX_MIMETYPE_LEN {
                 return Err(AppError::bad_input("languageMimetype is too long"));
             }
@@ -117,7 +126,7 @@ pub async fn add_event(app: &AppState, rows: &mut EventRows, event: EventInput) 
             cell_content,
         } => {
             bounded("cellId", &cell_id, MAX_ID_LEN)?;
-            bounded("origCellId", &orig_cell_id, MAX_ID_LEN)?;
+            orig_cell(&orig_cell_id)?;
             rows.markdown_executions
                 .push(markdown_execution::ActiveModel {
                     id: NotSet,
@@ -138,7 +147,7 @@ pub async fn add_event(app: &AppState, rows: &mut EventRows, event: EventInput) 
             click_duration,
         } => {
             bounded("cellId", &cell_id, MAX_ID_LEN)?;
-            bounded("origCellId", &orig_cell_id, MAX_ID_LEN)?;
+            orig_cell(&orig_cell_id)?;
             rows.cell_focus_events.push(cell_focus_event::ActiveModel {
                 id: NotSet,
                 event_id,

@@ -1,0 +1,87 @@
+//! Password login and the shape rules of credentials, shared by the GraphQL mutations, the
+//! old REST routes (`/jwt/*`) and the command line.
+
+use entity::dashboard_user;
+
+use super::password::{self, MAX_PASSWORD_LEN, PasswordCheck};
+use crate::{
+    AppState,
+    error::{AppError, AppResult},
+    services,
+};
+
+pub const MAX_USERNAME_LEN: usize = 256;
+pub const MIN_NEW_PASSWORD_LEN: usize = 8;
+
+pub fn check_credentials_shape(
+    username: &str,
+    password: &str,
+    min_password_len: usize,
+) -> AppResult<()> {
+    if username.is_empty() || username.len() > MAX_USERNAME_LEN {
+        return Err(AppError::bad_input(format!(
+            "username must be 1 to {MAX_USERNAME_LEN} bytes"
+        )));
+    }
+    if password.chars().count() < min_password_len || password.len() > MAX_PASSWORD_LEN {
+        return Err(AppError::bad_input(format!(
+            "password must be {min_password_len} to {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the password; an unknown user costs the same hashing work as a wrong password. A
+/// valid legacy (Werkzeug) hash is replaced by an Argon2id one.
+pub async fn authenticate(
+    app: &AppState,
+    username: &str,
+    password: String,
+) -> AppResult<dashboard_user::Model> {
+    let rejected = || AppError::Unauthenticated("invalid username or password");
+    // A flood of logins must not queue Argon2 checks without bound (each holds ~19 MiB).
+    let _permit = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        app.password_checks.acquire(),
+    )
+    .await
+    .map_err(|_| AppError::RateLimited {
+        retry_after_secs: 1,
+    })?
+    .map_err(AppError::internal)?;
+    let username_hash = app.pseudonyms.pseudonymize(username);
+    let Some(user) = services::users::find_by_username_hash(&app.db, &username_hash).await? else {
+        password::verify(app.dummy_password_hash.clone(), password).await?;
+        return Err(rejected());
+    };
+    match password::verify(user.password_hash.clone(), password.clone()).await? {
+        PasswordCheck::Valid => Ok(user),
+        PasswordCheck::ValidNeedsRehash => {
+            let fresh = password::hash(password).await?;
+            services::users::set_password_hash(&app.db, user, fresh).await
+        }
+        PasswordCheck::Invalid => Err(rejected()),
+    }
+}
+
+/// Creates a plain user (only when the server runs with `SIGNUP_ENABLED=true`; `FORBIDDEN`
+/// otherwise). A taken username is `CONFLICT`.
+pub async fn signup(
+    app: &AppState,
+    username: &str,
+    password: String,
+) -> AppResult<dashboard_user::Model> {
+    if !app.config.signup_enabled {
+        return Err(AppError::forbidden("signup is disabled on this server"));
+    }
+    check_credentials_shape(username, &password, MIN_NEW_PASSWORD_LEN)?;
+    let password_hash = password::hash(password).await?;
+    let username_hash = app.pseudonyms.pseudonymize(username);
+    services::users::create(
+        &app.db,
+        username_hash,
+        password_hash,
+        entity::enums::Role::User,
+    )
+    .await
+}
