@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod legacy_hash;
 pub mod login;
 pub mod password;
+pub mod sessions;
 pub mod viewer;
 
 pub use guards::{NotebookGuard, RoleGuard};

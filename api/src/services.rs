@@ -10,6 +10,7 @@ pub mod groups;
 pub mod ingest;
 pub mod live;
 pub mod notebooks;
+pub mod sessions;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -15,6 +15,8 @@ pub struct Model {
     pub password_hash: String,
     pub role: Role,
     pub created_at: DateTimeUtc,
+    /// Access and refresh tokens carry it; bumping it ends every session of the user.
+    pub session_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

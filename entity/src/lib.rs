@@ -18,4 +18,5 @@ pub mod notebook_focus_event;
 pub mod notebook_version;
 pub mod pending_update_interaction;
 pub mod pushed_update;
+pub mod refresh_token;
 pub mod student_group;

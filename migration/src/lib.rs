@@ -8,6 +8,7 @@ mod m20261122_000002_events;
 mod m20261122_000003_groups_and_audit;
 mod m20261124_000004_notebook_versions;
 mod m20261124_000005_pushed_updates;
+mod m20261124_000006_sessions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_groups_and_audit::Migration),
             Box::new(m20261124_000004_notebook_versions::Migration),
             Box::new(m20261124_000005_pushed_updates::Migration),
+            Box::new(m20261124_000006_sessions::Migration),
         ]
     }
 }

@@ -103,10 +103,12 @@ const teacher = createClient({
   connectionParams: async () => {
     initCount += 1;
     if (initCount === 1) return { token: env('TEACHER_SHORT_TOKEN') };
+    // Refresh tokens rotate: keep the new one for the next reconnection.
     const { refreshToken } = await http(
-      `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`,
+      `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }`,
       { r: login.refreshToken },
     );
+    login.refreshToken = refreshToken.refreshToken;
     return { token: refreshToken.accessToken };
   },
   on: {

@@ -33,6 +33,12 @@ pub struct Claims {
     pub typ: TokenType,
     pub iat: i64,
     pub exp: i64,
+    /// The user's session version when issued: a bumped version ends the token at once.
+    #[serde(default)]
+    pub ver: i32,
+    /// A refresh token's id (its row in `refresh_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// A signed token and when it stops being valid.
@@ -66,12 +72,33 @@ impl JwtKeys {
     }
 
     pub fn issue(&self, user_id: i64, typ: TokenType) -> AppResult<IssuedToken> {
-        let ttl = match typ {
+        self.issue_versioned(user_id, typ, 0, None)
+    }
+
+    /// A token of session version `ver`; a refresh token also names its row (`jti`).
+    pub fn issue_versioned(
+        &self,
+        user_id: i64,
+        typ: TokenType,
+        ver: i32,
+        jti: Option<String>,
+    ) -> AppResult<IssuedToken> {
+        let ttl = chrono::Duration::from_std(self.ttl(typ)).map_err(AppError::internal)?;
+        self.sign(Claims {
+            sub: user_id,
+            typ,
+            iat: Utc::now().timestamp(),
+            exp: (Utc::now() + ttl).timestamp(),
+            ver,
+            jti,
+        })
+    }
+
+    pub fn ttl(&self, typ: TokenType) -> Duration {
+        match typ {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
-        };
-        let ttl = chrono::Duration::from_std(ttl).map_err(AppError::internal)?;
-        self.issue_expiring_at(user_id, typ, Utc::now() + ttl)
+        }
     }
 
     /// Issues a token with an explicit expiry (also how tests make expired tokens).
@@ -81,12 +108,18 @@ impl JwtKeys {
         typ: TokenType,
         expires_at: DateTime<Utc>,
     ) -> AppResult<IssuedToken> {
-        let claims = Claims {
+        self.sign(Claims {
             sub: user_id,
             typ,
             iat: Utc::now().timestamp(),
             exp: expires_at.timestamp(),
-        };
+            ver: 0,
+            jti: None,
+        })
+    }
+
+    fn sign(&self, claims: Claims) -> AppResult<IssuedToken> {
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)?;
         Ok(IssuedToken { token, expires_at })

@@ -31,6 +31,8 @@ pub enum Viewer {
     User {
         user_id: i64,
         expires_at: i64,
+        /// The session version the token was issued in.
+        version: i32,
     },
     Rejected(TokenProblem),
 }
@@ -67,6 +69,7 @@ impl Viewer {
             Ok(claims) => Self::User {
                 user_id: claims.sub,
                 expires_at: claims.exp,
+                version: claims.ver,
             },
             Err(AppError::TokenExpired) => Self::Rejected(TokenProblem::Expired),
             Err(_) => Self::Rejected(TokenProblem::Invalid),
@@ -86,6 +89,7 @@ impl Viewer {
             Self::User {
                 user_id,
                 expires_at,
+                ..
             } => {
                 if chrono::Utc::now().timestamp() > *expires_at + CLOCK_LEEWAY_SECS {
                     Err(AppError::TokenExpired)
@@ -143,11 +147,19 @@ impl RequestAuth {
         db: &DatabaseConnection,
     ) -> AppResult<Arc<dashboard_user::Model>> {
         let user_id = self.viewer.user_id()?;
+        let version = match &self.viewer {
+            Viewer::User { version, .. } => *version,
+            _ => 0,
+        };
         let load = || async {
-            services::users::find_by_id(db, user_id)
+            let user = services::users::find_by_id(db, user_id)
                 .await?
-                .map(Arc::new)
-                .ok_or(AppError::Unauthenticated("this user no longer exists"))
+                .ok_or(AppError::Unauthenticated("this user no longer exists"))?;
+            // Ending a user's sessions bumps the version: their access tokens stop at once.
+            if user.session_version != version {
+                return Err(AppError::Unauthenticated(super::sessions::SESSION_ENDED));
+            }
+            Ok(Arc::new(user))
         };
         if !self.caching {
             return load().await;
@@ -218,11 +230,13 @@ mod tests {
         let expired = Viewer::User {
             user_id: 1,
             expires_at: chrono::Utc::now().timestamp() - CLOCK_LEEWAY_SECS - 1,
+            version: 0,
         };
         assert!(matches!(expired.user_id(), Err(AppError::TokenExpired)));
         let valid = Viewer::User {
             user_id: 1,
             expires_at: chrono::Utc::now().timestamp() + 60,
+            version: 0,
         };
         assert!(matches!(valid.user_id(), Ok(1)));
     }

@@ -11,8 +11,10 @@ use super::{context::app, context::request_auth, notebooks::Notebook};
 use crate::{
     AppState,
     auth::{
-        Role, TokenType,
-        login::{authenticate, check_credentials_shape, signup},
+        Role, RoleGuard,
+        login::{MIN_NEW_PASSWORD_LEN, authenticate, check_credentials_shape, signup},
+        password::{self, PasswordCheck},
+        sessions::{self, Rotation, SessionTokens},
     },
     error::{AppError, AppResult},
     services,
@@ -47,10 +49,14 @@ pub struct AuthPayload {
     pub user: Me,
 }
 
+/// A refreshed session: the presented refresh token is used up (presenting it again ends the
+/// login), so keep the new `refreshToken`.
 #[derive(SimpleObject)]
 pub struct RefreshPayload {
     pub access_token: String,
     pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
 }
 
 #[Object]
@@ -75,28 +81,78 @@ impl AuthMutation {
         let app = app(ctx)?;
         check_credentials_shape(&username, &password, 1)?;
         let user = authenticate(app, &username, password).await?;
-        Ok(session(app, &user, username).await?)
+        Ok(session(app, &user, Some(username)).await?)
     }
 
-    /// Exchanges a refresh token for a new access token.
+    /// Exchanges a refresh token for a new access token and a new refresh token. A refresh
+    /// token works once: presented again, it ends its whole login (it was copied).
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> async_graphql::Result<RefreshPayload> {
         let app = app(ctx)?;
-        let claims = app.jwt.verify(&refresh_token, TokenType::Refresh)?;
-        if services::users::find_by_id(&app.db, claims.sub)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::Unauthenticated("this user no longer exists").into());
-        }
-        let access = app.jwt.issue(claims.sub, TokenType::Access)?;
+        let (access, refresh) = sessions::refresh(app, &refresh_token, Rotation::Rotate).await?;
+        let refresh = refresh.ok_or_else(|| AppError::internal(anyhow::anyhow!("no rotation")))?;
         Ok(RefreshPayload {
             access_token: access.token,
             access_token_expires_at: access.expires_at,
+            refresh_token: refresh.token,
+            refresh_token_expires_at: refresh.expires_at,
         })
+    }
+
+    /// Ends the login of `refreshToken` (its access tokens run out within their 30 minutes),
+    /// or with `everywhere` every session of the user, access tokens included, at once.
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+        #[graphql(default = false)] everywhere: bool,
+    ) -> async_graphql::Result<bool> {
+        let app = app(ctx)?;
+        sessions::logout(app, &refresh_token, everywhere).await?;
+        Ok(true)
+    }
+
+    /// Changes the logged-in user's password: every session ends, and a new one starts.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let app = app(ctx)?;
+        let user = request_auth(ctx)?.current_user(&app.db).await?;
+        let user = change_password(app, &user, current_password, new_password).await?;
+        Ok(session(app, &user, None).await?)
+    }
+
+    /// Ends every session of `username` at once (a lost laptop, a departed TA). Superusers may
+    /// do it for plain users, admins for anyone.
+    #[graphql(guard = "RoleGuard::new(Role::Superuser)")]
+    async fn revoke_sessions(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+    ) -> async_graphql::Result<bool> {
+        let app = app(ctx)?;
+        let actor = request_auth(ctx)?.current_user(&app.db).await?;
+        let target = services::users::find_by_username_hash(
+            &app.db,
+            &app.pseudonyms.pseudonymize(&username),
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("no such user"))?;
+        if Role::from(actor.role) != Role::Admin
+            && Role::from(target.role) >= Role::from(actor.role)
+        {
+            return Err(
+                AppError::forbidden("only an admin may end the sessions of this user").into(),
+            );
+        }
+        services::sessions::revoke_all(&app.db, target.id, Some(actor.id), "revoked").await?;
+        Ok(true)
     }
 
     /// Creates a plain user and logs them in (only when the server runs with
@@ -109,24 +165,42 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
         let user = signup(app, &username, password).await?;
-        Ok(session(app, &user, username).await?)
+        Ok(session(app, &user, Some(username)).await?)
     }
 }
 
 async fn session(
     app: &AppState,
     user: &dashboard_user::Model,
-    username: String,
+    username: Option<String>,
 ) -> AppResult<AuthPayload> {
-    let access = app.jwt.issue(user.id, TokenType::Access)?;
-    let refresh = app.jwt.issue(user.id, TokenType::Refresh)?;
+    let SessionTokens { access, refresh } = sessions::start(app, user).await?;
     Ok(AuthPayload {
         access_token: access.token,
         access_token_expires_at: access.expires_at,
         refresh_token: refresh.token,
         refresh_token_expires_at: refresh.expires_at,
-        user: me(app, user, Some(username)).await?,
+        user: me(app, user, username).await?,
     })
+}
+
+/// Checks `current`, stores `new` hashed, and ends every session; the user as stored now.
+async fn change_password(
+    app: &AppState,
+    user: &dashboard_user::Model,
+    current: String,
+    new: String,
+) -> AppResult<dashboard_user::Model> {
+    check_credentials_shape(&user.username_hash, &new, MIN_NEW_PASSWORD_LEN)?;
+    if password::verify(user.password_hash.clone(), current).await? == PasswordCheck::Invalid {
+        return Err(AppError::forbidden("the current password is wrong"));
+    }
+    let hash = password::hash(new).await?;
+    services::users::set_password_hash(&app.db, user.clone(), hash).await?;
+    services::sessions::revoke_all(&app.db, user.id, Some(user.id), "password changed").await?;
+    services::users::find_by_id(&app.db, user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated("this user no longer exists"))
 }
 
 async fn me(

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use super::guard::{Bearer, LegacyError, LegacyResult, parse_json};
 use crate::{
     auth::{
-        TokenType,
         jwt::REFRESH_EXPIRED,
         login::{self, check_credentials_shape},
+        sessions::{self, Rotation, SessionTokens},
     },
     error::AppError,
     http::HttpState,
@@ -58,8 +58,7 @@ pub async fn login(State(state): State<HttpState>, body: Bytes) -> LegacyResult<
             AppError::Unauthenticated(_) => rejected(),
             other => other.into(),
         })?;
-    let access = app.jwt.issue(user.id, TokenType::Access)?;
-    let refresh = app.jwt.issue(user.id, TokenType::Refresh)?;
+    let SessionTokens { access, refresh } = sessions::start(app, &user).await?;
     let notebooks = auth_notebooks(&state, &user).await?;
     Ok(Json(json!({
         "access_token": access.token,
@@ -81,21 +80,13 @@ pub async fn refresh(State(state): State<HttpState>, headers: HeaderMap) -> Lega
         .ok_or(LegacyError::InvalidToken(
             "Missing 'Bearer' type in 'Authorization' header",
         ))?;
-    let app = &state.app;
-    let claims = app
-        .jwt
-        .verify(token.trim(), TokenType::Refresh)
-        .map_err(|error| match error {
-            AppError::Unauthenticated(REFRESH_EXPIRED) => LegacyError::ExpiredToken,
-            _ => LegacyError::InvalidToken("Invalid refresh token"),
-        })?;
-    if services::users::find_by_id(&app.db, claims.sub)
-        .await?
-        .is_none()
-    {
-        return Err(LegacyError::UnknownUser);
-    }
-    let access = app.jwt.issue(claims.sub, TokenType::Access)?;
+    // The old dashboard keeps its one refresh token: no rotation on this route.
+    let refreshed = sessions::refresh(&state.app, token.trim(), Rotation::Keep).await;
+    let (access, _) = refreshed.map_err(|error| match error {
+        AppError::Unauthenticated(REFRESH_EXPIRED) => LegacyError::ExpiredToken,
+        AppError::Unauthenticated(_) => LegacyError::InvalidToken("Invalid refresh token"),
+        other => other.into(),
+    })?;
     Ok(Json(json!({ "access_token": access.token })).into_response())
 }
 
