@@ -40,6 +40,17 @@ pub enum Mode {
     Production,
 }
 
+/// Who may introspect the schema (`__schema`, `__type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Introspection {
+    /// Everyone (the default in dev mode).
+    On,
+    /// Admins only (the default in production): GraphiQL then needs an admin's token.
+    Admins,
+    /// Nobody.
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Pretty,
@@ -203,6 +214,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
+    /// Who may introspect the schema; unset: `on` in dev mode, `admins` in production.
+    #[arg(long, env = "INTROSPECTION", value_enum, global = true)]
+    pub introspection: Option<Introspection>,
     /// Let anyone create a plain dashboard user through the `signup` mutation.
     #[arg(long, env = "SIGNUP_ENABLED", default_value_t = false, global = true)]
     pub signup_enabled: bool,
@@ -413,6 +427,14 @@ pub struct Limits {
 }
 
 impl Config {
+    /// The introspection policy in force: the configured one, else by mode.
+    pub fn introspection(&self) -> Introspection {
+        self.introspection.unwrap_or(match self.mode {
+            Mode::Dev => Introspection::On,
+            Mode::Production => Introspection::Admins,
+        })
+    }
+
     /// Defaults as if no flag or variable was given (used by tests and tools).
     pub fn defaults() -> Self {
         Self {
@@ -428,6 +450,7 @@ impl Config {
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             signup_enabled: false,
+            introspection: None,
             public_url: None,
             s3: S3Config::default(),
             limits: Limits {

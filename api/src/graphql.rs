@@ -8,6 +8,7 @@ pub mod dashboards;
 mod error_codes;
 pub mod groups;
 pub mod ingest;
+pub mod introspection;
 pub mod limits;
 pub mod live;
 pub mod notebooks;
@@ -72,4 +73,12 @@ pub fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// An `AppError` raised before execution, as the GraphQL error a response carries.
+pub fn server_error(error: crate::error::AppError) -> async_graphql::ServerError {
+    let error = async_graphql::Error::from(error);
+    let mut server_error = async_graphql::ServerError::new(error.message, None);
+    server_error.extensions = error.extensions;
+    server_error
 }

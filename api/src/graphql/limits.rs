@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
+    ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
@@ -129,20 +129,13 @@ impl Extension for DocumentLimits {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         if query.len() > self.max_query_bytes {
-            return Err(server_error(AppError::PayloadTooLarge(format!(
+            return Err(super::server_error(AppError::PayloadTooLarge(format!(
                 "a GraphQL document over {} bytes (send data as variables)",
                 self.max_query_bytes
             ))));
         }
         let document = next.run(ctx, query, variables).await?;
-        self.check(&document).map_err(server_error)?;
+        self.check(&document).map_err(super::server_error)?;
         Ok(document)
     }
-}
-
-fn server_error(error: AppError) -> ServerError {
-    let error = async_graphql::Error::from(error);
-    let mut server_error = ServerError::new(error.message, None);
-    server_error.extensions = error.extensions;
-    server_error
 }

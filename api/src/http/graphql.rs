@@ -30,6 +30,7 @@ use super::{
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
+    graphql::introspection,
 };
 
 use super::graphql_http::GRAPHQL_RESPONSE_JSON;
@@ -76,7 +77,11 @@ async fn execute(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let viewer = Viewer::from_authorization(authorization, &state.app.jwt);
-    let request = request.data(RequestAuth::new(viewer));
+    let auth = RequestAuth::new(viewer);
+    if let Err(error) = introspection::check_policy(&state.app, &auth, &request).await {
+        return graphql_error(error.status(), error);
+    }
+    let request = request.data(auth);
     let limit_ms = state.app.config.limits.graphql_timeout_ms;
     let run = state.schema.execute(request);
     match tokio::time::timeout(Duration::from_millis(limit_ms), run).await {

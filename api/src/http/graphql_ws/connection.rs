@@ -18,7 +18,7 @@ use super::{
 use crate::{
     AppState,
     auth::{RequestAuth, Viewer},
-    graphql::AppSchema,
+    graphql::{AppSchema, introspection},
 };
 
 /// How long a closing socket waits for the peer's close frame before dropping the connection;
@@ -145,8 +145,17 @@ async fn handle(
         ClientMessage::Subscribe { id, payload } => {
             // A fresh auth per operation: guards re-read grants and the token's expiry each time.
             let auth = RequestAuth::for_connection(viewer.clone());
-            let request = payload.into_request().data(auth);
-            Ok(operations.start(&connection.schema, id, request)?)
+            let request = payload.into_request();
+            if let Err(error) = introspection::check_policy(&connection.app, &auth, &request).await
+            {
+                let errors = [crate::graphql::server_error(error)];
+                let refusal = ServerMessage::Error {
+                    id: &id,
+                    payload: &errors,
+                };
+                return send(socket, &refusal).await;
+            }
+            Ok(operations.start(&connection.schema, id, request.data(auth))?)
         }
         // The protocol forbids answering a client's `complete`: the operation just stops.
         ClientMessage::Complete { id } => {

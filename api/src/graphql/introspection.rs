@@ -1,0 +1,59 @@
+//! Who may introspect the schema (`INTROSPECTION`): everyone in dev mode; in production only
+//! admins by default, so a deployment does not hand its whole API map to anyone. Checked per
+//! request (HTTP and websocket operations alike) before execution: a refused one is
+//! `FORBIDDEN`, not a silent `null`.
+
+use async_graphql::Request;
+
+use crate::{
+    AppState,
+    auth::{RequestAuth, Role},
+    config::Introspection,
+    error::{AppError, AppResult},
+};
+
+/// `FORBIDDEN` when `request` introspects and its viewer may not.
+pub async fn check_policy(app: &AppState, auth: &RequestAuth, request: &Request) -> AppResult<()> {
+    // Only a document that asks is concerned (and pays for the user lookup).
+    if !mentions_introspection(&request.query) {
+        return Ok(());
+    }
+    let allowed = match app.config.introspection() {
+        Introspection::On => true,
+        Introspection::Off => false,
+        Introspection::Admins => auth
+            .current_user(&app.db)
+            .await
+            .is_ok_and(|user| Role::from(user.role) == Role::Admin),
+    };
+    match allowed {
+        true => Ok(()),
+        false => Err(AppError::forbidden(
+            "introspection is not open on this server (INTROSPECTION)",
+        )),
+    }
+}
+
+/// Whether the document names `__schema` or `__type` (`__typename` is always allowed).
+fn mentions_introspection(query: &str) -> bool {
+    query.contains("__schema")
+        || query
+            .match_indices("__type")
+            .any(|(at, _)| !query[at + "__type".len()..].starts_with("name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typename_alone_is_not_introspection() {
+        assert!(!mentions_introspection("{ __typename me { __typename } }"));
+        assert!(mentions_introspection(
+            "{ __typename __schema { types { name } } }"
+        ));
+        assert!(mentions_introspection(
+            "{ __type(name: \"Query\") { name } }"
+        ));
+    }
+}
