@@ -344,6 +344,18 @@ pub struct Limits {
     /// Largest multipart request (a notebook upload), enforced while reading (bytes).
     #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
     pub upload_limit: usize,
+    /// On SIGTERM, how long the server keeps serving with readiness at 503 before it stops
+    /// accepting connections, so load balancers move traffic away first (ms).
+    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value_t = 1000, global = true)]
+    pub shutdown_drain_ms: u64,
+    /// The longest a shutdown waits for in-flight requests and sockets after that (s).
+    #[arg(
+        long,
+        env = "SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub shutdown_timeout_secs: u64,
     /// Deepest selection an operation may nest (introspection needs about 15).
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 20, global = true)]
     pub graphql_max_depth: usize,
@@ -468,6 +480,8 @@ impl Config {
                 presence_lease_secs: 30,
                 location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,
+                shutdown_drain_ms: 1000,
+                shutdown_timeout_secs: 20,
                 graphql_max_depth: 20,
                 graphql_max_complexity: 20_000,
                 graphql_max_aliases: 30,

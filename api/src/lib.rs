@@ -74,32 +74,44 @@ impl Application {
         &self.state
     }
 
-    /// Serves until ctrl-c / SIGTERM (or `state.shutdown.cancel()`), letting in-flight
-    /// requests finish and websockets close with 1001.
+    /// Serves until ctrl-c / SIGTERM (or `state.shutdown.cancel()`). Then, in order: readiness
+    /// answers 503 and websockets close with 1001 at once; the server keeps serving for
+    /// `SHUTDOWN_DRAIN_MS` while load balancers move away; it stops accepting; in-flight
+    /// requests (their events committed) and sockets finish, presence is left; all of it
+    /// bounded by `SHUTDOWN_TIMEOUT_SECS`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
-        let stop = async move {
-            tokio::select! {
-                () = shutdown_signal() => {},
-                () = shutdown.cancelled() => {},
+        let limits = &self.state.config.limits;
+        let drain = Duration::from_millis(limits.shutdown_drain_ms);
+        let timeout = Duration::from_secs(limits.shutdown_timeout_secs);
+        let stop = {
+            let shutdown = shutdown.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown_signal() => {},
+                    () = shutdown.cancelled() => {},
+                }
+                // Upgraded sockets are not among the connections axum waits for: they are
+                // told themselves, through the token.
+                shutdown.cancel();
+                tokio::time::sleep(drain).await;
             }
-            // Before axum waits for connections: upgraded sockets are not among them, so they
-            // must be told themselves.
-            shutdown.cancel();
         };
-        axum::serve(
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(stop)
-        .await?;
-        if !self
-            .state
-            .shutdown
-            .connections_closed(WEBSOCKET_CLOSE_WAIT)
-            .await
-        {
+        .with_graceful_shutdown(stop);
+        let deadline = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(drain + timeout).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            () = deadline => tracing::warn!("in-flight requests outlived the shutdown timeout"),
+        }
+        if !shutdown.connections_closed(WEBSOCKET_CLOSE_WAIT).await {
             tracing::warn!("some websockets were still open at shutdown");
         }
         Ok(())

@@ -31,12 +31,17 @@ impl Shutdown {
         self.token.is_cancelled()
     }
 
+    /// The tracker of everything the shutdown waits for (connections, presence leaves).
+    pub fn tasks(&self) -> TaskTracker {
+        self.connections.clone()
+    }
+
     /// Counts `connection` among those the shutdown waits for.
     pub fn track<F: Future>(&self, connection: F) -> TrackedFuture<F> {
         self.connections.track_future(connection)
     }
 
-    /// Waits until every tracked connection ended, or `limit` passed; says which.
+    /// Waits until every tracked connection and task ended, or `limit` passed; says which.
     pub async fn connections_closed(&self, limit: Duration) -> bool {
         self.connections.close();
         tokio::time::timeout(limit, self.connections.wait())

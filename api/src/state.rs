@@ -51,6 +51,7 @@ impl AppState {
             db: self.db.clone(),
             broker: Arc::clone(&self.broker),
             presence: Arc::clone(&self.presence),
+            tasks: self.shutdown.tasks(),
         }
     }
 }

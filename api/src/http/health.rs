@@ -19,6 +19,12 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
     let app = &state.app;
+    // First thing a stopping server does: load balancers stop sending it traffic while it
+    // drains what it already has.
+    if app.shutdown.is_cancelled() {
+        let body = json!({ "status": "shutting_down" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
     let (database, broker) = tokio::join!(
         tokio::time::timeout(PROBE_TIMEOUT, app.db.ping()),
         tokio::time::timeout(PROBE_TIMEOUT, app.broker.ping()),

@@ -24,12 +24,14 @@ use crate::{
     validation::bounded,
 };
 
-/// What the live services need: the database, the broker and the presence store.
+/// What the live services need: the database, the broker, the presence store, and the tracker
+/// the server waits on at shutdown (so presence is left before the process exits).
 #[derive(Clone)]
 pub struct Live {
     pub db: DatabaseConnection,
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 /// What a teacher pushes: cells, an optional hint, and the client's update id if it chose one.

@@ -65,15 +65,17 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.renewals.abort();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if tokio::runtime::Handle::try_current().is_err() {
             return;
-        };
+        }
         let (live, notebook, connection) = (
             self.live.clone(),
             self.notebook.clone(),
             self.connection.clone(),
         );
-        runtime.spawn(async move {
+        // Tracked: a stopping server waits for it, so its students leave presence at once
+        // instead of lingering until their lease runs out.
+        self.live.tasks.spawn(async move {
             match live.presence.leave(&connection).await {
                 Ok(true) if connection.role == PresenceRole::Student => {
                     announce(&live, &notebook, &connection.user, false).await;
