@@ -214,6 +214,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
+    /// When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
+    #[arg(long, env = "METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<Secret>,
     /// Who may introspect the schema; unset: `on` in dev mode, `admins` in production.
     #[arg(long, env = "INTROSPECTION", value_enum, global = true)]
     pub introspection: Option<Introspection>,
@@ -463,6 +466,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             signup_enabled: false,
             introspection: None,
+            metrics_token: None,
             public_url: None,
             s3: S3Config::default(),
             limits: Limits {

@@ -59,6 +59,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .layer(CompressionLayer::new())
         // Spans name the route template, never the URI: a mistyped old route could carry a
         // student's raw id.

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod pseudonym;
 pub mod secrets;
 pub mod services;
@@ -120,6 +121,7 @@ impl Application {
 
 /// Builds the state without binding a port (commands that do not serve use this too).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    metrics::install();
     let secrets = secrets::resolve(&config)?;
     let timeouts = db::DbTimeouts::from_limits(&config.limits);
     let db = db::connect_with_retry(&config.database_url(), timeouts).await?;

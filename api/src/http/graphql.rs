@@ -81,22 +81,49 @@ async fn execute(
     if let Err(error) = introspection::check_policy(&state.app, &auth, &request).await {
         return graphql_error(error.status(), error);
     }
+    let operation = crate::metrics::operation_label(&request);
     let request = request.data(auth);
     let limit_ms = state.app.config.limits.graphql_timeout_ms;
+    let started = std::time::Instant::now();
     let run = state.schema.execute(request);
-    match tokio::time::timeout(Duration::from_millis(limit_ms), run).await {
-        Ok(response) => graphql_http::respond(response, media_type),
+    let (outcome, response) = match tokio::time::timeout(Duration::from_millis(limit_ms), run).await
+    {
+        Ok(response) => (
+            outcome(&response),
+            graphql_http::respond(response, media_type),
+        ),
         Err(_elapsed) => {
             tracing::warn!(
                 limit_ms,
                 "a GraphQL operation was stopped at the execution timeout"
             );
-            graphql_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                AppError::Timeout { limit_ms },
+            let error = AppError::Timeout { limit_ms };
+            (
+                "TIMEOUT".to_owned(),
+                graphql_error(StatusCode::SERVICE_UNAVAILABLE, error),
             )
         }
-    }
+    };
+    metrics::histogram!("graphql_request_duration_seconds", "operation" => operation.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("graphql_requests_total", "operation" => operation, "outcome" => outcome)
+        .increment(1);
+    response
+}
+
+/// `ok`, or the code of the first error.
+fn outcome(response: &async_graphql::Response) -> String {
+    let code = response.errors.first().map(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .map_or_else(
+                || "ERROR".to_owned(),
+                |code| code.to_string().replace('"', ""),
+            )
+    });
+    code.unwrap_or_else(|| "ok".to_owned())
 }
 
 type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;

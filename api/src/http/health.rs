@@ -44,3 +44,25 @@ pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>)
     });
     (status, Json(body))
 }
+
+/// `GET /metrics`: the Prometheus text format; with `METRICS_TOKEN` set, only for
+/// `Authorization: Bearer <METRICS_TOKEN>`.
+pub async fn metrics(
+    State(state): State<HttpState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(token) = &state.app.config.metrics_token {
+        let expected = format!("Bearer {}", token.expose());
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(axum::http::HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(given, expected.as_bytes())) {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    let body = crate::metrics::render(&state.app);
+    let content_type = "text/plain; version=0.0.4";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+}

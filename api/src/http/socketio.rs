@@ -104,7 +104,11 @@ fn acknowledge(ack: socketioxide::extract::AckSender, result: Result<(), AppErro
 /// drops this event rather than the socket.
 fn emit(socket: &SocketRef, name: &'static str, payload: &serde_json::Value) -> ControlFlow<()> {
     match socket.emit(name, payload) {
-        Ok(()) => ControlFlow::Continue(()),
+        Ok(()) => {
+            metrics::counter!("live_events_delivered_total", "transport" => "socket.io")
+                .increment(1);
+            ControlFlow::Continue(())
+        }
         Err(SendError::Socket(SocketError::Closed)) => ControlFlow::Break(()),
         Err(error) => {
             tracing::warn!(%error, event = name, "socket.io event dropped");

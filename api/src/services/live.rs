@@ -91,6 +91,7 @@ fn unavailable(error: crate::broker::BrokerError) -> AppError {
 
 impl Live {
     pub async fn publish(&self, topic: Topic, event: BrokerEvent) -> AppResult<()> {
+        metrics::counter!("broker_published_total").increment(1);
         self.broker
             .publish(&topic, event)
             .await

@@ -46,6 +46,7 @@ impl From<Close> for End {
 }
 
 pub async fn serve(mut socket: WebSocket, connection: Connection) {
+    let _open = OpenSocket::count();
     let end = match await_init(&mut socket, &connection).await {
         Ok(viewer) => match send(&mut socket, &ServerMessage::ConnectionAck).await {
             Ok(()) => run(&mut socket, &connection, viewer).await,
@@ -60,6 +61,23 @@ pub async fn serve(mut socket: WebSocket, connection: Connection) {
             "closing the websocket"
         );
         close_gracefully(socket, close).await;
+    }
+}
+
+/// Counts the socket in `websocket_connections` while it lives, however it ends.
+struct OpenSocket(metrics::Gauge);
+
+impl OpenSocket {
+    fn count() -> Self {
+        let gauge = metrics::gauge!("websocket_connections", "protocol" => "graphql-transport-ws");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 
@@ -171,6 +189,9 @@ async fn forward(
     id: &str,
     event: Event,
 ) -> Result<(), End> {
+    if matches!(event, Event::Next(_)) {
+        metrics::counter!("live_events_delivered_total", "transport" => "graphql-ws").increment(1);
+    }
     let message = match &event {
         Event::Next(response) => ServerMessage::Next {
             id,

@@ -29,6 +29,13 @@ pub struct Operations {
     limit: usize,
 }
 
+impl Drop for Operations {
+    fn drop(&mut self) {
+        // The socket closed with these still running.
+        metrics::gauge!("graphql_ws_active_operations").decrement(self.running.len() as f64);
+    }
+}
+
 impl Operations {
     pub fn new(limit: usize) -> Self {
         Self {
@@ -47,6 +54,7 @@ impl Operations {
         }
         let events = events(schema.execute_stream(request));
         self.running.insert(id, events.boxed());
+        metrics::gauge!("graphql_ws_active_operations").increment(1.0);
         Ok(())
     }
 
@@ -54,7 +62,9 @@ impl Operations {
     /// once its `error` or `complete` is out, so the id is free again. Unknown ids are ignored:
     /// the protocol lets a client's `complete` cross the server's own.
     pub fn remove(&mut self, id: &str) {
-        self.running.remove(id);
+        if self.running.remove(id).is_some() {
+            metrics::gauge!("graphql_ws_active_operations").decrement(1.0);
+        }
     }
 
     /// The next event of any operation; pending (never ready) while none runs, so it can sit

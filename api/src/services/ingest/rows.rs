@@ -38,6 +38,22 @@ impl EventRows {
         self.len() == 0
     }
 
+    /// Rows per event kind (the metrics' `kind` label).
+    pub fn counts(&self) -> [(&'static str, usize); 7] {
+        [
+            ("code_execution", self.code_executions.len()),
+            ("markdown_execution", self.markdown_executions.len()),
+            ("cell_focus", self.cell_focus_events.len()),
+            ("notebook_focus", self.notebook_focus_events.len()),
+            ("cell_alteration", self.cell_alterations.len()),
+            (
+                "pending_update_interaction",
+                self.pending_update_interactions.len(),
+            ),
+            ("dashboard_interaction", self.dashboard_interactions.len()),
+        ]
+    }
+
     pub fn append(&mut self, other: &mut EventRows) {
         self.code_executions.append(&mut other.code_executions);
         self.markdown_executions

@@ -10,7 +10,13 @@
 //! When the database cannot be reached, the whole batch fails at once instead of being retried
 //! request by request.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::{
@@ -46,6 +52,8 @@ impl Job {
 pub struct IngestWriter {
     queue: mpsc::Sender<Job>,
     deadline: Duration,
+    /// Writer tasks restarted after a panic, since the start.
+    restarts: Arc<AtomicU64>,
 }
 
 impl IngestWriter {
@@ -54,10 +62,27 @@ impl IngestWriter {
     pub fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
+        let restarts = Arc::new(AtomicU64::new(0));
         for _ in 0..writers.max(1) {
-            tokio::spawn(run(db.clone(), Arc::clone(&receiver)));
+            let (db, receiver) = (db.clone(), Arc::clone(&receiver));
+            let writer = move || run(db.clone(), Arc::clone(&receiver));
+            tokio::spawn(supervise(writer, Arc::clone(&restarts)));
         }
-        Self { queue, deadline }
+        Self {
+            queue,
+            deadline,
+            restarts,
+        }
+    }
+
+    /// How many writer tasks were restarted after a panic.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Requests queued for the writers now.
+    pub fn queue_depth(&self) -> usize {
+        QUEUE_CAPACITY - self.queue.capacity()
     }
 
     /// Returns once `rows` are committed, or with an error (then nothing of them is stored,
@@ -81,6 +106,28 @@ impl IngestWriter {
         match tokio::time::timeout_at(deadline + ANSWER_GRACE, answer).await {
             Ok(answer) => answer.map_err(|_| stopped())?,
             Err(_) => Err(AppError::unavailable()),
+        }
+    }
+}
+
+/// Runs a writer and restarts it if it panics (a bug in one batch must not stop ingest for
+/// good). The panicking batch's requests get an error and nothing of it is committed: its
+/// transaction is dropped with the task.
+async fn supervise<W, F>(writer: W, restarts: Arc<AtomicU64>)
+where
+    W: Fn() -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(writer()).await {
+            // The queue closed: the server is gone.
+            Ok(()) => return,
+            Err(error) if error.is_panic() => {
+                restarts.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("ingest_writer_restarts_total").increment(1);
+                tracing::error!("an ingest writer panicked; restarting it");
+            }
+            Err(_cancelled) => return,
         }
     }
 }
@@ -117,8 +164,10 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
             all.append(&mut job.rows.clone());
         }
         let first_deadline = jobs.iter().map(|job| job.deadline).min();
+        let counts = all.counts();
         match write_rows(db, all, first_deadline).await {
             Ok(()) => {
+                record_commit(&counts);
                 for job in jobs {
                     // The caller may have gone away (client disconnected): nothing to tell then.
                     let _ = job.done.send(Ok(()));
@@ -145,12 +194,25 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
     }
 }
 
+fn record_commit(counts: &[(&'static str, usize)]) {
+    let mut rows = 0;
+    for (kind, count) in counts.iter().filter(|(_, count)| *count > 0) {
+        metrics::counter!("ingest_events_total", "kind" => *kind).increment(*count as u64);
+        rows += count;
+    }
+    metrics::histogram!("ingest_commit_rows").record(rows as f64);
+}
+
 /// One job's rows failed the shared transaction (nothing was stored): write each job on its own
 /// so only the faulty one fails.
 async fn isolate(db: &DatabaseConnection, jobs: Vec<Job>) {
     for job in answer_expired(jobs) {
+        let counts = job.rows.counts();
         let result = match write_rows(db, job.rows.clone(), Some(job.deadline)).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                record_commit(&counts);
+                Ok(())
+            }
             Err(WriteError::PastDeadline) => Err(AppError::unavailable()),
             Err(WriteError::Failed(error)) => Err(error),
         };
@@ -194,4 +256,28 @@ async fn write_rows(
     }
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_writer_that_panics_is_restarted_and_counted() {
+        let runs = Arc::new(AtomicU64::new(0));
+        let restarts = Arc::new(AtomicU64::new(0));
+        let writer = {
+            let runs = Arc::clone(&runs);
+            move || {
+                let run = runs.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    // The first two runs die; the third ends normally (its queue closed).
+                    assert!(run >= 2, "a bug in a batch");
+                }
+            }
+        };
+        supervise(writer, Arc::clone(&restarts)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(restarts.load(Ordering::SeqCst), 2);
+    }
 }

@@ -53,6 +53,7 @@ impl Session {
             announce(live, &notebook, &connection.user, true).await;
         }
         let renewals = tokio::spawn(renew(live.clone(), connection.clone(), lease));
+        metrics::gauge!("live_sessions", "role" => role_label(role)).increment(1.0);
         Ok(Self {
             live: live.clone(),
             notebook,
@@ -65,6 +66,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.renewals.abort();
+        metrics::gauge!("live_sessions", "role" => role_label(self.connection.role)).decrement(1.0);
         if tokio::runtime::Handle::try_current().is_err() {
             return;
         }
@@ -124,5 +126,12 @@ async fn announce(live: &Live, notebook: &LiveNotebook, student: &str, connected
     };
     if let Err(error) = live.tell_teammates(notebook, student, event).await {
         tracing::warn!(error = ?error, "could not tell teammates");
+    }
+}
+
+fn role_label(role: PresenceRole) -> &'static str {
+    match role {
+        PresenceRole::Student => "student",
+        PresenceRole::Teacher => "teacher",
     }
 }
