@@ -19,6 +19,7 @@ use crate::{
     AppState,
     auth::{RequestAuth, Viewer},
     graphql::AppSchema,
+    ratelimit::ClientIp,
 };
 
 /// How long a closing socket waits for the peer's close frame before dropping the connection;
@@ -29,6 +30,8 @@ pub struct Connection {
     pub schema: AppSchema,
     pub app: AppState,
     pub settings: Settings,
+    /// The client address, for the resolvers that count requests by address (ingest, login).
+    pub client: ClientIp,
 }
 
 /// How a phase of the connection ended.
@@ -145,7 +148,7 @@ async fn handle(
         ClientMessage::Subscribe { id, payload } => {
             // A fresh auth per operation: guards re-read grants and the token's expiry each time.
             let auth = RequestAuth::for_connection(viewer.clone());
-            let request = payload.into_request().data(auth);
+            let request = payload.into_request().data(auth).data(connection.client);
             Ok(operations.start(&connection.schema, id, request)?)
         }
         // The protocol forbids answering a client's `complete`: the operation just stops.
