@@ -169,6 +169,18 @@ backend_tests! {
         app.graphql_as(&second, "{ version }", json!({})).await.data();
         // Anonymous requests are not counted per user.
         app.graphql("{ version }", json!({})).await.data();
+        // Operations over the websocket count too (after one over HTTP, two more pass); the
+        // refused one ends alone.
+        let mut socket = app.websocket(json!({ "token": second })).await;
+        for n in 0..2 {
+            socket.subscribe(&n.to_string(), "{ version }", json!({})).await;
+            assert_eq!(socket.receive().await["type"], "next");
+            assert_eq!(socket.receive().await["type"], "complete");
+        }
+        socket.subscribe("over", "{ version }", json!({})).await;
+        let refused = socket.receive().await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
     }
 }
 

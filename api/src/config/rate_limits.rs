@@ -69,7 +69,7 @@ pub struct RateLimits {
         global = true
     )]
     pub login_ip_burst: u32,
-    /// GraphQL requests per second per authenticated dashboard user.
+    /// GraphQL requests (and websocket operations) per second per authenticated dashboard user.
     #[arg(
         long = "rate-user-per-sec",
         env = "RATE_USER_PER_SEC",

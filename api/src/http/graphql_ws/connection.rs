@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use async_graphql::ServerError;
 use axum::extract::ws::{Message, WebSocket};
 use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -146,6 +147,15 @@ async fn handle(
         ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
         ClientMessage::Pong {} => Ok(()),
         ClientMessage::Subscribe { id, payload } => {
+            // Each operation is a request: a dashboard user is counted as over HTTP, and an
+            // operation over the limit ends with its error alone, the socket stays open.
+            if let Err(refused) = count_user(connection, viewer).await {
+                let message = ServerMessage::Error {
+                    id: &id,
+                    payload: &[refused],
+                };
+                return send(socket, &message).await;
+            }
             // A fresh auth per operation: guards re-read grants and the token's expiry each time.
             let auth = RequestAuth::for_connection(viewer.clone());
             let request = payload.into_request().data(auth).data(connection.client);
@@ -157,6 +167,24 @@ async fn handle(
             Ok(())
         }
     }
+}
+
+/// The per-user rate limit of an operation started by an authenticated user.
+async fn count_user(connection: &Connection, viewer: &Viewer) -> Result<(), ServerError> {
+    let Viewer::User { user_id, .. } = viewer else {
+        return Ok(());
+    };
+    connection
+        .app
+        .rate_limits
+        .user(*user_id)
+        .await
+        .map_err(|error| {
+            let error = async_graphql::Error::from(error);
+            let mut server_error = ServerError::new(error.message, None);
+            server_error.extensions = error.extensions;
+            server_error
+        })
 }
 
 async fn forward(
