@@ -5,6 +5,10 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod rate_limits;
+
+pub use rate_limits::RateLimits;
+
 /// A secret value that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -439,6 +443,8 @@ pub struct Limits {
         global = true
     )]
     pub refresh_throttle_ms: u64,
+    #[command(flatten)]
+    pub rate: RateLimits,
 }
 
 impl Config {
@@ -496,6 +502,7 @@ impl Config {
                 ws_ping_interval_ms: 15_000,
                 ws_max_subscriptions: 100,
                 ws_max_message_bytes: 64 * 1024,
+                rate: RateLimits::default(),
             },
         }
     }

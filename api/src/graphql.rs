@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod introspection;
 pub mod limits;
 pub mod live;
+mod login_limit;
 pub mod notebooks;
 pub mod system;
 
@@ -55,6 +56,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let limits = &state.config.limits;
     builder()
         .extension(limits::DocumentLimits::from_limits(limits))
+        .extension(login_limit::LoginLimit)
         .limit_depth(limits.graphql_max_depth)
         .limit_complexity(limits.graphql_max_complexity)
         .data(state)

@@ -2,6 +2,7 @@
 //! subscription websocket, all on `/graphql`), CSV exports, notebook downloads, health probes
 //! and GraphiQL's own assets.
 
+mod client_ip;
 mod exports;
 mod graphiql;
 mod graphql;

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod pseudonym;
+pub mod ratelimit;
 pub mod secrets;
 pub mod services;
 pub mod shutdown;
@@ -36,6 +37,7 @@ use crate::{
         presence::{MemoryPresence, Presence},
     },
     pseudonym::Pseudonymizer,
+    ratelimit::{RateLimiter, RedisBackend as RedisLimits},
     services::{ingest::IngestWriter, notebooks::NotebookIds},
     state::AppStateInner,
     storage::NotebookStorage,
@@ -128,7 +130,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
-    let (broker, presence, gate) = build_broker(&config).await?;
+    let (broker, presence, gate, shared_limits) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
         Arc::clone(&broker),
         gate,
@@ -150,8 +152,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     };
     let deadline = Duration::from_millis(config.limits.ingest_deadline_ms);
     let ingest = IngestWriter::start(db.clone(), writers, deadline);
+    let pseudonyms = Pseudonymizer::new(secrets.secret_salt);
+    let rate_limits = RateLimiter::new(&config.limits.rate, pseudonyms.clone(), shared_limits);
     Ok(AppState::new(AppStateInner {
-        pseudonyms: Pseudonymizer::new(secrets.secret_salt),
+        pseudonyms,
+        rate_limits,
         config,
         db,
         broker,
@@ -167,8 +172,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     }))
 }
 
-/// The broker, the presence store and the refresh gate: in process, or shared through Redis.
-type LiveBackends = (Arc<dyn Broker>, Arc<dyn Presence>, Arc<dyn RefreshGate>);
+/// The broker, the presence store, the refresh gate and the rate limiter's shared counts: in
+/// process, or shared through Redis.
+type LiveBackends = (
+    Arc<dyn Broker>,
+    Arc<dyn Presence>,
+    Arc<dyn RefreshGate>,
+    Option<RedisLimits>,
+);
 
 async fn build_broker(config: &Config) -> anyhow::Result<LiveBackends> {
     let lease = Duration::from_secs(config.limits.presence_lease_secs);
@@ -180,12 +191,20 @@ async fn build_broker(config: &Config) -> anyhow::Result<LiveBackends> {
                 .context("connecting to Redis")?;
             let presence = broker.presence(lease, freshness);
             let gate = broker.refresh_gate();
-            Ok((Arc::new(broker), Arc::new(presence), Arc::new(gate)))
+            let (connection, prefix) = broker.connection();
+            let limits = RedisLimits::new(connection, prefix);
+            Ok((
+                Arc::new(broker),
+                Arc::new(presence),
+                Arc::new(gate),
+                Some(limits),
+            ))
         }
         None => Ok((
             Arc::new(MemoryBroker::new()),
             Arc::new(MemoryPresence::new(freshness)),
             Arc::new(LocalGate),
+            None,
         )),
     }
 }

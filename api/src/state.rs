@@ -10,6 +10,7 @@ use crate::{
     broker::{Broker, RefreshThrottle, presence::Presence},
     config::Config,
     pseudonym::Pseudonymizer,
+    ratelimit::RateLimiter,
     services::{ingest::IngestWriter, notebooks::NotebookIds},
     shutdown::Shutdown,
     storage::NotebookStorage,
@@ -28,6 +29,9 @@ pub struct AppStateInner {
     pub shutdown: Shutdown,
     pub jwt: JwtKeys,
     pub pseudonyms: Pseudonymizer,
+    /// Request rates per student, address, login name and user (shared through Redis when
+    /// configured).
+    pub rate_limits: RateLimiter,
     pub storage: NotebookStorage,
     pub notebook_ids: NotebookIds,
     pub ingest: IngestWriter,

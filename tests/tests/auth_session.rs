@@ -199,6 +199,10 @@ backend_tests! {
 async fn a_flood_of_logins_is_rate_limited_instead_of_queued() {
     let app = TestApp::spawn_with(tests::Backend::Sqlite, |config| {
         config.limits.password_checks_max = 1;
+        // This test is about the semaphore: the per-name and per-address login limits
+        // (`rate_limits.rs`) would refuse most of the flood before it.
+        config.limits.rate.login_user_per_min = 0;
+        config.limits.rate.login_ip_per_min = 0;
     })
     .await;
     let mutation =

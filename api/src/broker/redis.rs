@@ -116,6 +116,12 @@ impl RedisBroker {
         }
     }
 
+    /// The command connection and key prefix, for other shared state kept in this Redis
+    /// (the rate limiter's counts).
+    pub fn connection(&self) -> (ConnectionManager, &str) {
+        (self.publisher.clone(), &self.prefix)
+    }
+
     fn channel(&self, topic: &Topic) -> String {
         format!("{}:{}", self.prefix, topic.key())
     }

@@ -3,7 +3,9 @@
 
 use async_graphql::Context;
 
-use crate::{AppState, auth::RequestAuth, error::AppError};
+use std::net::IpAddr;
+
+use crate::{AppState, auth::RequestAuth, error::AppError, ratelimit::ClientIp};
 
 pub fn app<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
     ctx.data::<AppState>()
@@ -13,4 +15,10 @@ pub fn app<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
 pub fn request_auth<'a>(ctx: &Context<'a>) -> Result<&'a RequestAuth, AppError> {
     ctx.data::<RequestAuth>()
         .map_err(|_| AppError::internal(anyhow::anyhow!("request auth missing")))
+}
+
+/// The client address the edge resolved; `None` when it was not given (a schema run in
+/// process), which leaves only the limits that do not count by address.
+pub fn client_ip(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientIp>().and_then(|ClientIp(ip)| *ip)
 }

@@ -8,7 +8,7 @@ pub use inputs::*;
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::context::{app, request_auth};
+use super::context::{app, client_ip, request_auth};
 use crate::{
     error::{AppError, AppResult},
     services::ingest::{self, EventInput},
@@ -25,7 +25,12 @@ pub struct IngestResult {
 }
 
 async fn record(ctx: &Context<'_>, events: Vec<EventInput>) -> AppResult<IngestResult> {
-    let accepted = ingest::record_events(app(ctx)?, events).await?;
+    let app = app(ctx)?;
+    let sources = events
+        .iter()
+        .map(|event| (event.notebook_id.as_str(), event.user_id.as_str()));
+    app.rate_limits.ingest(client_ip(ctx), sources).await?;
+    let accepted = ingest::record_events(app, events).await?;
     Ok(IngestResult {
         accepted_count: accepted as u64,
     })

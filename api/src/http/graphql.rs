@@ -23,7 +23,7 @@ use axum::{
 use std::{collections::HashMap, time::Duration};
 
 use super::{
-    HttpState, graphiql,
+    HttpState, client_ip, graphiql,
     graphql_http::{self, MediaType},
     graphql_ws,
 };
@@ -31,12 +31,14 @@ use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
     graphql::introspection,
+    ratelimit::ClientIp,
 };
 
 use super::graphql_http::GRAPHQL_RESPONSE_JSON;
 
 pub async fn post_graphql(
     State(state): State<HttpState>,
+    client: ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -64,7 +66,7 @@ pub async fn post_graphql(
         Ok(request) => request,
         Err((status, error)) => return graphql_error(status, error),
     };
-    execute(&state, &headers, request, media_type).await
+    execute(&state, &headers, request.data(client), media_type).await
 }
 
 async fn execute(
@@ -77,6 +79,13 @@ async fn execute(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let viewer = Viewer::from_authorization(authorization, &state.app.jwt);
+    // Dashboards are counted per user; anonymous requests (ingest, login) are counted by the
+    // resolvers, per student and per address.
+    if let Viewer::User { user_id, .. } = viewer
+        && let Err(error) = state.app.rate_limits.user(user_id).await
+    {
+        return graphql_error(error.status(), error);
+    }
     let auth = RequestAuth::new(viewer);
     if let Err(error) = introspection::check_policy(&state.app, &auth, &request).await {
         return graphql_error(error.status(), error);
@@ -217,12 +226,14 @@ pub async fn get_graphql(
         return get_query(&state, request).await;
     }
     let (mut parts, _body) = request.into_parts();
-    graphql_ws::upgrade(state, &mut parts).await
+    let client = client_ip::resolve(&parts.extensions, &parts.headers, &state);
+    graphql_ws::upgrade(state, &mut parts, client).await
 }
 
 /// A GET without an upgrade: GraphiQL for a browser, else a query from the query string
 /// (never a mutation: GET must be safe).
 async fn get_query(state: &HttpState, request: Request<Body>) -> Response {
+    let client = client_ip::resolve(request.extensions(), request.headers(), state);
     let headers = request.headers();
     let params = Query::<HashMap<String, String>>::try_from_uri(request.uri())
         .map(|Query(params)| params)
@@ -240,13 +251,24 @@ async fn get_query(state: &HttpState, request: Request<Body>) -> Response {
     if graphql_http::is_mutation(&operation) {
         return graphql_http::mutation_over_get();
     }
-    execute(state, headers, operation, media_type).await
+    execute(state, headers, operation.data(client), media_type).await
 }
 
-/// A request-level failure, shaped like a GraphQL response so clients read one format.
+/// A request-level failure, shaped like a GraphQL response so clients read one format; with
+/// `retryAfter` and `Retry-After` when waiting helps (`RATE_LIMITED`).
 pub(super) fn graphql_error(status: StatusCode, error: AppError) -> Response {
+    let mut extensions = serde_json::json!({ "code": error.code() });
+    if let Some(secs) = error.retry_after() {
+        extensions["retryAfter"] = secs.into();
+    }
     let body = serde_json::json!({
-        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }]
+        "errors": [{ "message": error.message(), "extensions": extensions }]
     });
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    if let Some(secs) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
+    }
+    response
 }

@@ -21,7 +21,7 @@ use axum::{
 };
 
 use super::{HttpState, graphql::graphql_error};
-use crate::{config::Limits, error::AppError};
+use crate::{config::Limits, error::AppError, ratelimit::ClientIp};
 
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
 
@@ -53,7 +53,7 @@ impl Settings {
 /// Upgrades a GET on `/graphql` that asked for a websocket. Without `graphql-transport-ws`
 /// among the offered subprotocols the answer is a 400 with a GraphQL-shaped JSON error: a
 /// socket that speaks something else would only fail later and less clearly.
-pub async fn upgrade(state: HttpState, parts: &mut Parts) -> Response {
+pub async fn upgrade(state: HttpState, parts: &mut Parts, client: ClientIp) -> Response {
     let upgrade = match WebSocketUpgrade::from_request_parts(parts, &state).await {
         Ok(upgrade) => upgrade.protocols([SUBPROTOCOL]),
         Err(rejection) => return rejection.into_response(),
@@ -77,6 +77,7 @@ pub async fn upgrade(state: HttpState, parts: &mut Parts) -> Response {
                 schema: state.schema,
                 app: state.app,
                 settings,
+                client,
             };
             shutdown.track(connection::serve(socket, connection))
         })

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::HttpState;
 use crate::{
     error::AppError,
+    ratelimit::ClientIp,
     services::ingest::{self, EventInput, EventKind},
 };
 
@@ -144,12 +145,17 @@ trait LegacyBody: DeserializeOwned {
 /// all send one), then store it through the ingest service.
 async fn receive<B: LegacyBody>(
     State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let (source, kind) = match parse::<B>(body) {
         Ok(body) => body.into_parts(),
         Err(error) => return error.into_response(),
     };
+    let pair = (source.notebook_id.as_str(), source.user_id.as_str());
+    if let Err(error) = state.app.rate_limits.ingest(client, [pair]).await {
+        return error.into_response();
+    }
     let event = EventInput {
         notebook_id: source.notebook_id,
         user_id: source.user_id,

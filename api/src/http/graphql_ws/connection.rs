@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use async_graphql::ServerError;
 use axum::extract::ws::{Message, WebSocket};
 use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -19,6 +20,7 @@ use crate::{
     AppState,
     auth::{RequestAuth, Viewer},
     graphql::{AppSchema, introspection},
+    ratelimit::ClientIp,
 };
 
 /// How long a closing socket waits for the peer's close frame before dropping the connection;
@@ -29,6 +31,8 @@ pub struct Connection {
     pub schema: AppSchema,
     pub app: AppState,
     pub settings: Settings,
+    /// The client address, for the resolvers that count requests by address (ingest, login).
+    pub client: ClientIp,
 }
 
 /// How a phase of the connection ended.
@@ -161,6 +165,15 @@ async fn handle(
         ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
         ClientMessage::Pong {} => Ok(()),
         ClientMessage::Subscribe { id, payload } => {
+            // Each operation is a request: a dashboard user is counted as over HTTP, and an
+            // operation over the limit ends with its error alone, the socket stays open.
+            if let Err(refused) = count_user(connection, viewer).await {
+                let message = ServerMessage::Error {
+                    id: &id,
+                    payload: &[refused],
+                };
+                return send(socket, &message).await;
+            }
             // A fresh auth per operation: guards re-read grants and the token's expiry each time.
             let auth = RequestAuth::for_connection(viewer.clone());
             let request = payload.into_request();
@@ -173,7 +186,8 @@ async fn handle(
                 };
                 return send(socket, &refusal).await;
             }
-            Ok(operations.start(&connection.schema, id, request.data(auth))?)
+            let request = request.data(auth).data(connection.client);
+            Ok(operations.start(&connection.schema, id, request)?)
         }
         // The protocol forbids answering a client's `complete`: the operation just stops.
         ClientMessage::Complete { id } => {
@@ -181,6 +195,24 @@ async fn handle(
             Ok(())
         }
     }
+}
+
+/// The per-user rate limit of an operation started by an authenticated user.
+async fn count_user(connection: &Connection, viewer: &Viewer) -> Result<(), ServerError> {
+    let Viewer::User { user_id, .. } = viewer else {
+        return Ok(());
+    };
+    connection
+        .app
+        .rate_limits
+        .user(*user_id)
+        .await
+        .map_err(|error| {
+            let error = async_graphql::Error::from(error);
+            let mut server_error = ServerError::new(error.message, None);
+            server_error.extensions = error.extensions;
+            server_error
+        })
 }
 
 async fn forward(

@@ -21,6 +21,7 @@ use crate::{
     },
     error::AppError,
     http::HttpState,
+    ratelimit::ClientIp,
     services,
 };
 
@@ -46,9 +47,15 @@ fn credentials(body: &[u8]) -> LegacyResult<(String, String)> {
 }
 
 /// `POST /jwt/login` → `{"access_token","refresh_token","auth_notebooks"}`.
-pub async fn login(State(state): State<HttpState>, body: Bytes) -> LegacyResult<Json<Value>> {
+pub async fn login(
+    State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
+    body: Bytes,
+) -> LegacyResult<Json<Value>> {
     let (username, password) = credentials(&body)?;
     let app = &state.app;
+    // Before the password check: a refused attempt costs no Argon2 work.
+    app.rate_limits.login(client, Some(&username)).await?;
     let rejected =
         || LegacyError::refused(StatusCode::UNAUTHORIZED, "Invalid username or password");
     check_credentials_shape(&username, &password, 1).map_err(|_| rejected())?;
