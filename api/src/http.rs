@@ -23,6 +23,7 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
 
@@ -69,6 +70,9 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         // have their own trace layer (route templates only) and their own permissive CORS.
         .merge(legacy)
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outside the trace layers so their spans carry the id, and echoed in the response.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
         // Outermost: `/socket.io/` is answered before the trace layer, whose spans would carry
         // the handshake's query string (a student's raw id).

@@ -131,3 +131,29 @@ async fn a_get_runs_a_query_but_never_a_mutation() {
     let response = get(vec![]).await.unwrap();
     assert_eq!(response.status(), 400);
 }
+
+#[tokio::test]
+async fn every_response_has_a_request_id_that_its_errors_carry() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ me { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a uuid: {id}");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["errors"][0]["extensions"]["requestId"], id.as_str());
+    // A client's own id is kept (a proxy's, for example).
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", "from-the-proxy-1")
+        .json(&json!({ "query": "{ me { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "from-the-proxy-1");
+}

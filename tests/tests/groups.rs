@@ -235,8 +235,9 @@ backend_tests! {
         assert_eq!(group_names_in_db(&app).await, ["kept"]);
         assert!(members_in_db(&app, &doomed["id"]).await.is_empty());
         assert_eq!(members_in_db(&app, &kept["id"]).await.len(), 1);
+        // Gone: to a teacher an unknown group is FORBIDDEN, as an unknown notebook is.
         let again = app.graphql_as(&token, DELETE, json!({ "id": doomed["id"] })).await;
-        assert_eq!(again.error_code(), "NOT_FOUND");
+        assert_eq!(again.error_code(), "FORBIDDEN");
     }
 
     async fn every_mutation_writes_one_audit_record_with_pseudonyms_and_never_raw_ids(backend) {
@@ -312,15 +313,19 @@ backend_tests! {
         assert_eq!(members_in_db(&app, &group["id"]).await, pseudonyms(&app, &["student-1"]));
     }
 
-    async fn an_unknown_group_is_not_found_on_every_group_mutation(backend) {
+    async fn an_unknown_group_is_forbidden_to_teachers_and_not_found_for_admins(backend) {
         let (app, token) = ready_app(backend).await;
-        for id in ["987654", "not-a-number"] {
-            let set = app.graphql_as(&token, SET_MEMBERS, json!({ "id": id, "users": [] })).await;
-            assert_eq!(set.error_code(), "NOT_FOUND", "setGroupMembers {id}");
-            let rename = app.graphql_as(&token, RENAME, json!({ "id": id, "name": "x" })).await;
-            assert_eq!(rename.error_code(), "NOT_FOUND", "renameGroup {id}");
-            let delete = app.graphql_as(&token, DELETE, json!({ "id": id })).await;
-            assert_eq!(delete.error_code(), "NOT_FOUND", "deleteGroup {id}");
+        let admin = app.user_token("admin", Role::Admin).await;
+        // A teacher cannot tell a group of another class from no group at all.
+        for (viewer, code) in [(&token, "FORBIDDEN"), (&admin, "NOT_FOUND")] {
+            for id in ["987654", "not-a-number"] {
+                let set = app.graphql_as(viewer, SET_MEMBERS, json!({ "id": id, "users": [] })).await;
+                assert_eq!(set.error_code(), code, "setGroupMembers {id}");
+                let rename = app.graphql_as(viewer, RENAME, json!({ "id": id, "name": "x" })).await;
+                assert_eq!(rename.error_code(), code, "renameGroup {id}");
+                let delete = app.graphql_as(viewer, DELETE, json!({ "id": id })).await;
+                assert_eq!(delete.error_code(), code, "deleteGroup {id}");
+            }
         }
         assert_eq!(counts(&app).await, (0, 0, 0));
     }

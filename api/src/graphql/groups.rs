@@ -21,7 +21,7 @@ use sea_orm::DatabaseConnection;
 use super::context::{app, request_auth};
 use crate::{
     AppState,
-    auth::NotebookGuard,
+    auth::{NotebookGuard, Role},
     error::{AppError, AppResult},
     pseudonym::Pseudonymizer,
     services::groups::{
@@ -298,15 +298,19 @@ async fn teacher_of<'a>(
 }
 
 /// The group `id` names, once the viewer may change it: a token first (`UNAUTHENTICATED`), then
-/// the group (`NOT_FOUND`), then authorization for its notebook (`FORBIDDEN`).
+/// authorization for its notebook (`FORBIDDEN`). As with notebooks, an unknown group is
+/// `FORBIDDEN` too except for admins (`NOT_FOUND`), so group ids cannot be probed.
 async fn group_teacher<'a>(
     ctx: &Context<'a>,
     id: &ID,
 ) -> AppResult<(&'a AppState, Arc<dashboard_user::Model>, GroupInNotebook)> {
     let app = app(ctx)?;
     let auth = request_auth(ctx)?;
-    auth.current_user(&app.db).await?;
-    let no_group = || AppError::not_found("no such group");
+    let user = auth.current_user(&app.db).await?;
+    let no_group = || match Role::from(user.role) {
+        Role::Admin => AppError::not_found("no such group"),
+        _ => AppError::forbidden("not authorized for this group"),
+    };
     let group_id: i64 = id.parse().map_err(|_| no_group())?;
     let found = groups::find(&app.db, group_id)
         .await?

@@ -99,7 +99,7 @@ async fn execute(
     {
         Ok(response) => (
             outcome(&response),
-            graphql_http::respond(response, media_type),
+            graphql_http::respond(response, media_type, request_id(headers)),
         ),
         Err(_elapsed) => {
             tracing::warn!(
@@ -118,6 +118,13 @@ async fn execute(
     metrics::counter!("graphql_requests_total", "operation" => operation, "outcome" => outcome)
         .increment(1);
     response
+}
+
+/// The `x-request-id` the edge gave this request (or its client sent).
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
 }
 
 /// `ok`, or the code of the first error.

@@ -146,10 +146,23 @@ pub fn mutation_over_get() -> Response {
     response
 }
 
-/// An executed request's answer: a request error (nothing executed: the document did not parse
+/// An executed request's answer (each error carrying the request's id): a request error (nothing executed: the document did not parse
 /// or validate, or the variables did not coerce) has no `data` entry, and is a 400 under
 /// `application/graphql-response+json`; anything else is a 200.
-pub fn respond(response: async_graphql::Response, media_type: MediaType) -> Response {
+pub fn respond(
+    mut response: async_graphql::Response,
+    media_type: MediaType,
+    request_id: Option<&str>,
+) -> Response {
+    // The id the logs of this request carry, so a reported error can be found in them.
+    if let Some(id) = request_id {
+        for error in &mut response.errors {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id);
+        }
+    }
     let request_error = crate::graphql::is_request_error(&response);
     let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialize a GraphQL response");

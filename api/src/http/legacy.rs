@@ -131,7 +131,12 @@ pub(super) fn template_span<B>(request: &Request<B>) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    tracing::debug_span!("request", method = %request.method(), route = %route)
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    tracing::debug_span!("request", method = %request.method(), route = %route, request_id)
 }
 
 #[cfg(test)]
