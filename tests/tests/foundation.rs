@@ -13,7 +13,8 @@ backend_tests! {
         let readyz = app.client.get(app.url("/readyz")).send().await.unwrap();
         assert_eq!(readyz.status(), 200);
         let body: serde_json::Value = readyz.json().await.unwrap();
-        assert_eq!(body, serde_json::json!({ "status": "ready", "database": "up", "broker": "up" }));
+        assert_eq!(body, serde_json::json!({ "status": "ready", "database": "up", "broker": "up",
+            "ingest_writer": "up", "ingest_writer_restarts": 0 }));
     }
 
     async fn a_query_over_http_answers_with_data(backend) {

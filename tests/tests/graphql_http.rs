@@ -142,7 +142,10 @@ async fn every_response_has_a_request_id_that_its_errors_carry() {
         .send()
         .await
         .unwrap();
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 36, "a uuid: {id}");
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["errors"][0]["extensions"]["requestId"], id.as_str());

@@ -140,7 +140,8 @@ async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is
     let body: Value = ready.json().await.unwrap();
     assert_eq!(
         body,
-        json!({ "status": "degraded", "database": "up", "broker": "down" })
+        json!({ "status": "degraded", "database": "up", "broker": "down",
+            "ingest_writer": "up", "ingest_writer_restarts": 0 })
     );
     let started = Instant::now();
     assert_eq!(ingest(&app, 1).await, Ok(true));

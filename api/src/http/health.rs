@@ -31,7 +31,8 @@ pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>)
     );
     let database = matches!(database, Ok(Ok(())));
     let broker = matches!(broker, Ok(Ok(())));
-    let (status, word) = match (database, broker) {
+    let writer = app.ingest.is_running();
+    let (status, word) = match (database && writer, broker) {
         (true, true) => (StatusCode::OK, "ready"),
         (true, false) => (StatusCode::OK, "degraded"),
         (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -41,6 +42,8 @@ pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>)
         "status": word,
         "database": state_of(database),
         "broker": state_of(broker),
+        "ingest_writer": state_of(writer),
+        "ingest_writer_restarts": app.ingest.restarts(),
     });
     (status, Json(body))
 }

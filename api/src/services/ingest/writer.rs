@@ -80,6 +80,11 @@ impl IngestWriter {
         self.restarts.load(Ordering::Relaxed)
     }
 
+    /// Whether a writer still takes requests (its supervisors restart any that panics).
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// Requests queued for the writers now.
     pub fn queue_depth(&self) -> usize {
         QUEUE_CAPACITY - self.queue.capacity()
