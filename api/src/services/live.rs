@@ -157,23 +157,8 @@ impl Live {
         if !teammates.iter().any(|user| user == teammate) {
             return Ok(false);
         }
-        let update = PushedUpdate {
-            update_id: push
-                .update_id
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            cells: push.cells,
-            hint: push.hint,
-            sender: student.to_owned(),
-            sender_type: "teammate".into(),
-            sent_at: Utc::now(),
-        };
-        let event = BrokerEvent::PushedUpdate {
-            notebook_id: notebook.public_id.clone(),
-            recipients: Some(vec![teammate.to_owned()]),
-            update,
-        };
-        self.publish(Topic::students(&notebook.public_id), event)
-            .await?;
+        let recipients = vec![teammate.to_owned()];
+        self.share(notebook, student, recipients, push).await?;
         Ok(true)
     }
 
@@ -185,9 +170,22 @@ impl Live {
         push: NewPush,
     ) -> AppResult<usize> {
         let recipients = self.connected_teammates(notebook, student).await?;
-        if recipients.is_empty() {
-            return Ok(0);
+        let count = recipients.len();
+        if count > 0 {
+            self.share(notebook, student, recipients, push).await?;
         }
+        Ok(count)
+    }
+
+    /// Publishes `push` from student `student` to `recipients`. No `OVERRIDE` is recorded:
+    /// only a teacher's push replaces a postponed update.
+    async fn share(
+        &self,
+        notebook: &LiveNotebook,
+        student: &str,
+        recipients: Vec<String>,
+        push: NewPush,
+    ) -> AppResult<()> {
         let update = PushedUpdate {
             update_id: push
                 .update_id
@@ -198,15 +196,13 @@ impl Live {
             sender_type: "teammate".into(),
             sent_at: Utc::now(),
         };
-        let count = recipients.len();
         let event = BrokerEvent::PushedUpdate {
             notebook_id: notebook.public_id.clone(),
             recipients: Some(recipients),
             update,
         };
         self.publish(Topic::students(&notebook.public_id), event)
-            .await?;
-        Ok(count)
+            .await
     }
 
     /// A chat message from `from`: to one student when `to_student` is set (teachers), else to
