@@ -36,6 +36,10 @@ async fn metrics_name_requests_ingest_sockets_and_sessions() {
     socket
         .subscribe("s", session, json!({ "nb": NOTEBOOK }))
         .await;
+    let query = format!("conType=STUDENT&nbId={NOTEBOOK}&userId=s2");
+    let _old_extension = tests::SioClient::connect(app.addr, &query, None)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let (status, text) = scrape(&app, None).await;
@@ -48,8 +52,9 @@ async fn metrics_name_requests_ingest_sockets_and_sessions() {
         "ingest_commit_rows_bucket",
         "ingest_queue_depth",
         r#"websocket_connections{protocol="graphql-transport-ws"} 1"#,
+        r#"websocket_connections{protocol="socket.io"} 1"#,
         "graphql_ws_active_operations 1",
-        r#"live_sessions{role="student"} 1"#,
+        r#"live_sessions{role="student"} 2"#,
         r#"db_pool_connections{state="idle"}"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");

@@ -61,9 +61,29 @@ pub fn layer(app: AppState) -> SocketIoLayer {
 /// Registers the socket's event handlers first (so nothing it sends right after connecting is
 /// lost), then starts forwarding its broker topic.
 fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+    let open = OpenSocket::count();
     match &context.peer {
-        Peer::Student { .. } => student::serve(app, socket, context),
-        Peer::Teacher { .. } => teacher::serve(app, socket, context),
+        Peer::Student { .. } => student::serve(app, socket, context, open),
+        Peer::Teacher { .. } => teacher::serve(app, socket, context, open),
+    }
+}
+
+/// Counts a socket in `websocket_connections` while its forwarding task lives (the task ends,
+/// aborted, when the socket disconnects; a socket has one disconnect handler, so this rides
+/// on the task instead).
+struct OpenSocket(metrics::Gauge);
+
+impl OpenSocket {
+    fn count() -> Self {
+        let gauge = metrics::gauge!("websocket_connections", "protocol" => "socket.io");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 

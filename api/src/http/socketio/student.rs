@@ -9,7 +9,7 @@ use futures::StreamExt;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 
 use super::{
-    acknowledge,
+    OpenSocket, acknowledge,
     connect::{Peer, SocketContext},
     wire::{self, LocationUpdate, OutgoingMessage},
 };
@@ -21,12 +21,16 @@ use crate::{
     validation::bounded,
 };
 
-pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
+pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open: OpenSocket) {
     let Peer::Student { me } = &context.peer else {
         return;
     };
     let me = me.clone();
-    let forwarding = tokio::spawn(forward(app.clone(), socket.clone(), context.clone()));
+    let forward = forward(app.clone(), socket.clone(), context.clone());
+    let forwarding = tokio::spawn(async move {
+        let _open = open;
+        forward.await;
+    });
     // Dropping the task drops its session: presence is left and teammates are told.
     let abort = forwarding.abort_handle();
     socket.on_disconnect(move || {

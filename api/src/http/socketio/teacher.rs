@@ -9,7 +9,7 @@ use futures::{StreamExt, stream};
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 
 use super::{
-    acknowledge,
+    OpenSocket, acknowledge,
     connect::{Peer, SocketContext, TrustedTeacher},
     emit,
     wire::{self, OutgoingMessage},
@@ -23,8 +23,12 @@ use crate::{
     validation::bounded,
 };
 
-pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
-    let forwarding = tokio::spawn(forward(app.clone(), socket.clone(), context.clone()));
+pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open: OpenSocket) {
+    let forward = forward(app.clone(), socket.clone(), context.clone());
+    let forwarding = tokio::spawn(async move {
+        let _open = open;
+        forward.await;
+    });
     let abort = forwarding.abort_handle();
     socket.on_disconnect(move || {
         abort.abort();
