@@ -124,12 +124,14 @@ impl Application {
 /// Builds the state without binding a port (commands that do not serve use this too).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     metrics::install();
-    let secrets = secrets::resolve(&config)?;
+    // Missing production secrets fail at once, before waiting on a database.
+    secrets::check_production(&config)?;
     let timeouts = db::DbTimeouts::from_limits(&config.limits);
     let db = db::connect_with_retry(&config.database_url(), timeouts).await?;
     db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
+    let secrets = secrets::resolve(&config, &db).await?;
     let (broker, presence, gate, shared_limits) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
         Arc::clone(&broker),

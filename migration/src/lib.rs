@@ -9,6 +9,7 @@ mod m20261122_000003_groups_and_audit;
 mod m20261124_000004_notebook_versions;
 mod m20261124_000005_pushed_updates;
 mod m20261124_000006_sessions;
+mod m20261124_000007_dev_secrets;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_notebook_versions::Migration),
             Box::new(m20261124_000005_pushed_updates::Migration),
             Box::new(m20261124_000006_sessions::Migration),
+            Box::new(m20261124_000007_dev_secrets::Migration),
         ]
     }
 }
