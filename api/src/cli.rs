@@ -191,3 +191,53 @@ fn role_word(role: entity::enums::Role) -> &'static str {
         entity::enums::Role::Admin => "admin",
     }
 }
+
+pub async fn erase_student(
+    config: Config,
+    user: String,
+    notebook: Option<String>,
+) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let pseudonym = state.pseudonyms.pseudonymize(&user);
+    let notebook = match &notebook {
+        Some(public_id) => Some((
+            state.notebook_ids.resolve(&state.db, public_id).await?,
+            public_id.as_str(),
+        )),
+        None => None,
+    };
+    let counts =
+        services::privacy::erase_student(&state.db, state.presence.as_ref(), &pseudonym, notebook)
+            .await?;
+    print_counts("deleted", &counts);
+    Ok(())
+}
+
+pub async fn retention(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()> {
+    let window = parse_window(older_than)?;
+    let state = crate::build_state(config).await?;
+    let cutoff = chrono::Utc::now() - window;
+    let counts = services::privacy::apply_retention(&state.db, cutoff, dry_run).await?;
+    print_counts(if dry_run { "would delete" } else { "deleted" }, &counts);
+    Ok(())
+}
+
+fn print_counts(verb: &str, counts: &[(&str, u64)]) {
+    for (table, rows) in counts {
+        println!("{verb} {rows}\t{table}");
+    }
+}
+
+/// `365d`, `48h` or `90m`: a retention window.
+pub fn parse_window(text: &str) -> anyhow::Result<chrono::Duration> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let number: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("expected a window like 365d, 48h or 90m: {text}"))?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(number)),
+        "h" => Ok(chrono::Duration::hours(number)),
+        "m" => Ok(chrono::Duration::minutes(number)),
+        _ => anyhow::bail!("expected a window like 365d, 48h or 90m: {text}"),
+    }
+}

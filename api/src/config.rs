@@ -100,6 +100,24 @@ pub enum Command {
     },
     /// Load a synthetic class (notebook, groups, every event kind) to try the dashboards on.
     DemoClass(DemoClassArgs),
+    /// Delete every row of one student (events, interactions, group memberships) and print
+    /// the counts; audited without the student's id.
+    EraseStudent {
+        /// The student's raw id, as the telemetry extension sends it (pseudonymized here).
+        #[arg(long)]
+        user: String,
+        /// Only in this notebook (its public id); all notebooks without it.
+        #[arg(long)]
+        notebook: Option<String>,
+    },
+    /// Delete events older than a window (`365d`, `12h`) and print the counts.
+    Retention {
+        #[arg(long)]
+        older_than: String,
+        /// Count what would go, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

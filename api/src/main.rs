@@ -17,6 +17,13 @@ async fn main() -> anyhow::Result<()> {
         Command::User { action } => api::cli::user(cli.config, action).await,
         Command::Notebook { action } => api::cli::notebook(cli.config, action).await,
         Command::DemoClass(args) => api::cli::demo_class(cli.config, args).await,
+        Command::EraseStudent { user, notebook } => {
+            api::cli::erase_student(cli.config, user, notebook).await
+        }
+        Command::Retention {
+            older_than,
+            dry_run,
+        } => api::cli::retention(cli.config, &older_than, dry_run).await,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod ingest;
 pub mod live;
 pub mod notebooks;
+pub mod privacy;
 pub mod sessions;
 pub mod users;
 

@@ -1,0 +1,111 @@
+//! Students' data: erasing one student (in one notebook or everywhere) removes their events,
+//! interactions and memberships and nothing of anyone else's; retention deletes only events
+//! older than its window, and a dry run deletes nothing. Both are audited without the student.
+
+use api::{auth::Role, services::privacy};
+use entity::{audit_log, cell_focus_event, group_member, pending_update_interaction};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use tests::{TestApp, backend_tests};
+
+const NB1: &str = "nb-privacy-1";
+const NB2: &str = "nb-privacy-2";
+
+async fn focus(app: &TestApp, notebook: &str, user: &str, time: &str) {
+    let event = json!({ "notebookId": notebook, "userId": user, "cellId": "c", "origCellId": "c",
+        "clickType": "ON", "time": time });
+    let mutation = "mutation($e: CellFocusInput!) { recordCellFocus(event: $e) { acceptedCount } }";
+    app.graphql(mutation, json!({ "e": event })).await.data();
+}
+
+async fn later(app: &TestApp, notebook: &str, user: &str) {
+    let event = json!({ "notebookId": notebook, "userId": user, "cellId": "c", "updateId": "u",
+        "action": "UPDATE_LATER", "time": "2026-11-24T10:00:00Z" });
+    let mutation = "mutation($e: PendingUpdateInteractionInput!) { recordPendingUpdateInteraction(event: $e) { acceptedCount } }";
+    app.graphql(mutation, json!({ "e": event })).await.data();
+}
+
+async fn focus_rows(app: &TestApp, user: &str) -> u64 {
+    cell_focus_event::Entity::find()
+        .filter(cell_focus_event::Column::UserId.eq(app.pseudonym(user)))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+backend_tests! {
+    async fn erasing_a_student_removes_their_rows_and_nobody_elses(backend) {
+        let app = TestApp::spawn(backend).await;
+        let nb1 = app.register_notebook(NB1).await;
+        app.register_notebook(NB2).await;
+        let token = app.user_token("teacher", Role::Admin).await;
+        let create = r#"mutation($nb: ID!) { createGroup(notebookId: $nb, name: "g", userIds: ["alice", "bob"]) { id } }"#;
+        app.graphql_as(&token, create, json!({ "nb": NB1 })).await.data();
+        for notebook in [NB1, NB2] {
+            for user in ["alice", "bob"] {
+                focus(&app, notebook, user, "2026-11-24T10:00:00Z").await;
+                later(&app, notebook, user).await;
+            }
+        }
+        let alice = app.pseudonym("alice");
+        let counts = privacy::erase_student(&app.state.db, app.state.presence.as_ref(), &alice, Some((nb1, NB1)))
+            .await.unwrap();
+        let deleted = |table: &str| counts.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
+        assert_eq!(deleted("cell_focus_events"), Some(1));
+        assert_eq!(deleted("pending_update_interactions"), Some(1));
+        assert_eq!(deleted("group_members"), Some(1));
+        assert_eq!(focus_rows(&app, "alice").await, 1, "her other notebook stays");
+        assert_eq!(focus_rows(&app, "bob").await, 2);
+        let members = group_member::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].user_id, app.pseudonym("bob"));
+
+        privacy::erase_student(&app.state.db, app.state.presence.as_ref(), &alice, None).await.unwrap();
+        assert_eq!(focus_rows(&app, "alice").await, 0);
+        let hers = pending_update_interaction::Entity::find()
+            .filter(pending_update_interaction::Column::UserId.eq(alice.as_str()))
+            .count(&app.state.db).await.unwrap();
+        assert_eq!(hers, 0);
+        let audit = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq("erase_student"))
+            .all(&app.state.db).await.unwrap();
+        assert_eq!(audit.len(), 2);
+        let text = serde_json::to_string(&audit.iter().map(|row| &row.details).collect::<Vec<_>>()).unwrap();
+        assert!(!text.contains(&alice) && !text.contains("alice"), "{text}");
+    }
+
+    async fn retention_deletes_only_events_older_than_its_window(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB1).await;
+        focus(&app, NB1, "alice", "2020-01-01T10:00:00Z").await;
+        focus(&app, NB1, "bob", "2020-06-01T10:00:00Z").await;
+        let recent = chrono::Utc::now().to_rfc3339();
+        focus(&app, NB1, "alice", &recent).await;
+        let cutoff = chrono::Utc::now() - api::cli::parse_window("365d").unwrap();
+
+        let dry = privacy::apply_retention(&app.state.db, cutoff, true).await.unwrap();
+        assert!(dry.contains(&("cell_focus_events", 2)), "{dry:?}");
+        let all = cell_focus_event::Entity::find().count(&app.state.db).await.unwrap();
+        assert_eq!(all, 3, "a dry run deletes nothing");
+
+        let done = privacy::apply_retention(&app.state.db, cutoff, false).await.unwrap();
+        assert!(done.contains(&("cell_focus_events", 2)), "{done:?}");
+        let left = cell_focus_event::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].user_id, app.pseudonym("alice"));
+    }
+}
+
+#[test]
+fn retention_windows_are_days_hours_or_minutes() {
+    assert_eq!(
+        api::cli::parse_window("365d").unwrap(),
+        chrono::Duration::days(365)
+    );
+    assert_eq!(
+        api::cli::parse_window("48h").unwrap(),
+        chrono::Duration::hours(48)
+    );
+    assert!(api::cli::parse_window("soon").is_err());
+    assert!(api::cli::parse_window("").is_err());
+}
