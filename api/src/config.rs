@@ -236,6 +236,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
+    /// When set (e.g. `365d`), the server deletes events older than this once a day.
+    #[arg(long, env = "RETENTION", global = true)]
+    pub retention: Option<String>,
     /// When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
     #[arg(long, env = "METRICS_TOKEN", global = true)]
     pub metrics_token: Option<Secret>,
@@ -491,6 +494,7 @@ impl Config {
             signup_enabled: false,
             introspection: None,
             metrics_token: None,
+            retention: None,
             public_url: None,
             s3: S3Config::default(),
             limits: Limits {

@@ -84,6 +84,10 @@ impl Application {
     /// bounded by `SHUTDOWN_TIMEOUT_SECS`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
+        if let Some(window) = &self.state.config.retention {
+            let window = cli::parse_window(window).context("RETENTION")?;
+            tokio::spawn(apply_retention_daily(self.state.clone(), window));
+        }
         let limits = &self.state.config.limits;
         let drain = Duration::from_millis(limits.shutdown_drain_ms);
         let timeout = Duration::from_secs(limits.shutdown_timeout_secs);
@@ -118,6 +122,25 @@ impl Application {
             tracing::warn!("some websockets were still open at shutdown");
         }
         Ok(())
+    }
+}
+
+/// `RETENTION`: deletes events older than `window` now and then once a day, until shutdown.
+async fn apply_retention_daily(state: AppState, window: chrono::Duration) {
+    let mut daily = tokio::time::interval(Duration::from_secs(24 * 60 * 60));
+    loop {
+        tokio::select! {
+            _ = daily.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        let cutoff = chrono::Utc::now() - window;
+        match services::privacy::apply_retention(&state.db, cutoff, false).await {
+            Ok(counts) => {
+                let deleted: u64 = counts.iter().map(|(_, rows)| rows).sum();
+                tracing::info!(deleted, %cutoff, "retention applied");
+            }
+            Err(error) => tracing::warn!(code = error.code(), "retention failed; retried tomorrow"),
+        }
     }
 }
 

@@ -109,3 +109,34 @@ fn retention_windows_are_days_hours_or_minutes() {
     assert!(api::cli::parse_window("soon").is_err());
     assert!(api::cli::parse_window("").is_err());
 }
+
+#[tokio::test]
+async fn a_server_with_retention_set_applies_it_at_start() {
+    let dir = std::env::temp_dir().join(format!("retention-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("r.sqlite").display());
+    let first = {
+        let url = url.clone();
+        TestApp::spawn_with(tests::Backend::Sqlite, move |c| c.database_url = Some(url)).await
+    };
+    first.register_notebook(NB1).await;
+    focus(&first, NB1, "alice", "2020-01-01T10:00:00Z").await;
+    focus(&first, NB1, "alice", &chrono::Utc::now().to_rfc3339()).await;
+    let second = TestApp::spawn_with(tests::Backend::Sqlite, move |c| {
+        c.database_url = Some(url);
+        c.retention = Some("365d".to_owned());
+    })
+    .await;
+    for _ in 0..100 {
+        if cell_focus_event::Entity::find()
+            .count(&second.state.db)
+            .await
+            .unwrap()
+            == 1
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the old event was never deleted");
+}
