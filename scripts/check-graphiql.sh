@@ -20,7 +20,8 @@ fi
 
 # Give a precise message for the common case "server not up" instead of a Chrome error page.
 if command -v curl >/dev/null; then
-  curl -fsS -o /dev/null "$url" || fail "GET $url did not succeed (is the server running?)"
+  # As a browser asks: without text/html, GET /graphql is a query (400 with none).
+  curl -fsS -o /dev/null -H "Accept: text/html" "$url" || fail "GET $url did not succeed (is the server running?)"
 fi
 
 profile="$(mktemp -d)"
