@@ -141,3 +141,28 @@ backend_tests! {
         assert_eq!(status, 422, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_revoked_teachers_live_socket_is_closed_at_the_next_ping() {
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, |c| {
+        c.limits.ws_ping_interval_ms = 200
+    })
+    .await;
+    app.register_notebook("nb-revoked").await;
+    app.create_user("teacher", PASSWORD, Role::User).await;
+    app.authorize("teacher", "nb-revoked").await;
+    let (access, refresh_token) = login(&app, "teacher", PASSWORD).await;
+    let mut socket = app.websocket(json!({ "token": access })).await;
+    let session = r#"subscription { dashboardSession(notebookId: "nb-revoked") { __typename } }"#;
+    socket.subscribe("d", session, json!({})).await;
+    app.graphql(LOGOUT, json!({ "t": refresh_token, "all": true }))
+        .await
+        .data();
+    let started = std::time::Instant::now();
+    assert_eq!(socket.closed().await, (4403, "Forbidden".to_owned()));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

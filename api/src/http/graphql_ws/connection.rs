@@ -142,6 +142,7 @@ async fn run(socket: &mut WebSocket, connection: &Connection, viewer: Viewer) ->
             (id, event) = operations.next() => forward(socket, &mut operations, &id, event).await,
             () = keep_alive.tick() => match keep_alive.peer_is_silent() {
                 true => Err(Close::KeepAliveTimeout.into()),
+                false if session_ended(connection, &viewer).await => Err(Close::Forbidden.into()),
                 false => send(socket, &ServerMessage::Ping).await,
             },
             () = &mut expiry => Err(Close::Forbidden.into()),
@@ -283,6 +284,21 @@ async fn close_gracefully(mut socket: WebSocket, close: Close) {
     let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
     // Whether the peer answered in time or not, the socket is done.
     let _answered = tokio::time::timeout(CLOSE_GRACE, drain).await;
+}
+
+/// Whether the user's sessions were ended (logout everywhere, a password change, a
+/// superuser's revocation) or the user removed since the socket opened: checked at each
+/// keep-alive tick, so its live subscriptions stop then, not at the token's expiry. A database
+/// outage ends nothing.
+async fn session_ended(connection: &Connection, viewer: &Viewer) -> bool {
+    if !matches!(viewer, Viewer::User { .. }) {
+        return false;
+    }
+    let auth = RequestAuth::for_connection(viewer.clone());
+    matches!(
+        auth.current_user(&connection.app.db).await,
+        Err(crate::error::AppError::Unauthenticated(_))
+    )
 }
 
 /// Sleeps until the guards would refuse the init token (never for an anonymous viewer).
