@@ -29,8 +29,9 @@ const LEGACY_FILE_NAME: &str = "analytics-secrets.json";
 const JWT_SECRET: &str = "jwt_secret";
 const SECRET_SALT: &str = "secret_salt";
 
+/// The generated pair, as stored in `dev_secrets` (and in the file of earlier versions).
 #[derive(Deserialize)]
-struct LegacyFile {
+struct DevSecrets {
     jwt_secret: String,
     secret_salt: String,
 }
@@ -87,7 +88,7 @@ fn from_environment(config: &Config) -> anyhow::Result<Secrets> {
 async fn stored_dev_secrets(
     db: &DatabaseConnection,
     data_dir: &Path,
-) -> anyhow::Result<LegacyFile> {
+) -> anyhow::Result<DevSecrets> {
     if let Some(stored) = read(db).await? {
         return Ok(stored);
     }
@@ -96,7 +97,7 @@ async fn stored_dev_secrets(
         Ok(text) => {
             serde_json::from_str(&text).with_context(|| format!("parsing {}", legacy.display()))?
         }
-        Err(_) => LegacyFile {
+        Err(_) => DevSecrets {
             jwt_secret: random_hex(32),
             secret_salt: random_hex(32),
         },
@@ -126,7 +127,7 @@ async fn stored_dev_secrets(
         .context("dev secrets missing right after being stored")
 }
 
-async fn read(db: &DatabaseConnection) -> anyhow::Result<Option<LegacyFile>> {
+async fn read(db: &DatabaseConnection) -> anyhow::Result<Option<DevSecrets>> {
     let select = Query::select()
         .columns([Alias::new("name"), Alias::new("value")])
         .from(Alias::new("dev_secrets"))
@@ -145,7 +146,7 @@ async fn read(db: &DatabaseConnection) -> anyhow::Result<Option<LegacyFile>> {
     }
     Ok(jwt_secret
         .zip(secret_salt)
-        .map(|(jwt_secret, secret_salt)| LegacyFile {
+        .map(|(jwt_secret, secret_salt)| DevSecrets {
             jwt_secret,
             secret_salt,
         }))

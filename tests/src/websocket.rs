@@ -131,23 +131,11 @@ impl WsClient {
     /// The next protocol message (pings are answered and skipped).
     pub async fn receive(&mut self) -> Value {
         loop {
-            let message = tokio::time::timeout(RECEIVE_TIMEOUT, self.stream.next())
-                .await
-                .expect("websocket message within the timeout")
-                .expect("websocket open")
-                .expect("websocket frame");
-            match message {
-                Message::Text(text) => {
-                    let value: Value = serde_json::from_str(&text).expect("JSON message");
-                    if value["type"] == "ping" {
-                        self.send(json!({ "type": "pong" })).await;
-                        continue;
-                    }
-                    return value;
-                }
-                Message::Close(frame) => return close_value(frame),
-                _ => continue,
+            let value = self.receive_raw().await;
+            if value["type"] != "ping" {
+                return value;
             }
+            self.send(json!({ "type": "pong" })).await;
         }
     }
 

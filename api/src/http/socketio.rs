@@ -68,6 +68,24 @@ fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
     }
 }
 
+/// Runs `forward` (the socket's broker relay, holding its session) until the socket
+/// disconnects: dropping the task drops the session, so presence is left and teammates told.
+fn forward_until_disconnect(
+    socket: &SocketRef,
+    open: OpenSocket,
+    forward: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let forwarding = tokio::spawn(async move {
+        let _open = open;
+        forward.await;
+    });
+    let abort = forwarding.abort_handle();
+    socket.on_disconnect(move || {
+        abort.abort();
+        std::future::ready(())
+    });
+}
+
 /// Counts a socket in `websocket_connections` while its forwarding task lives (the task ends,
 /// aborted, when the socket disconnects; a socket has one disconnect handler, so this rides
 /// on the task instead).

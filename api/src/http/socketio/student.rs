@@ -11,6 +11,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use super::{
     OpenSocket, acknowledge,
     connect::{Peer, SocketContext},
+    forward_until_disconnect,
     wire::{self, LocationUpdate, OutgoingMessage},
 };
 use crate::{
@@ -26,17 +27,8 @@ pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open
         return;
     };
     let me = me.clone();
-    let forward = forward(app.clone(), socket.clone(), context.clone());
-    let forwarding = tokio::spawn(async move {
-        let _open = open;
-        forward.await;
-    });
-    // Dropping the task drops its session: presence is left and teammates are told.
-    let abort = forwarding.abort_handle();
-    socket.on_disconnect(move || {
-        abort.abort();
-        std::future::ready(())
-    });
+    let relay = forward(app.clone(), socket.clone(), context.clone());
+    forward_until_disconnect(&socket, open, relay);
     let handlers = Handlers { app, context, me };
     let on = handlers.clone();
     socket.on(

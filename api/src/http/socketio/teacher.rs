@@ -11,7 +11,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use super::{
     OpenSocket, acknowledge,
     connect::{Peer, SocketContext, TrustedTeacher},
-    emit,
+    emit, forward_until_disconnect,
     wire::{self, OutgoingMessage},
 };
 use crate::{
@@ -24,16 +24,8 @@ use crate::{
 };
 
 pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open: OpenSocket) {
-    let forward = forward(app.clone(), socket.clone(), context.clone());
-    let forwarding = tokio::spawn(async move {
-        let _open = open;
-        forward.await;
-    });
-    let abort = forwarding.abort_handle();
-    socket.on_disconnect(move || {
-        abort.abort();
-        std::future::ready(())
-    });
+    let relay = forward(app.clone(), socket.clone(), context.clone());
+    forward_until_disconnect(&socket, open, relay);
     socket.on(
         "send_message",
         move |TryData(message): TryData<OutgoingMessage>, ack: AckSender| {
