@@ -13,6 +13,7 @@ pub mod limits;
 pub mod live;
 mod login_limit;
 pub mod notebooks;
+mod request_metrics;
 pub mod system;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -49,6 +50,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
         Mutation::default(),
         Subscription::default(),
     )
+    // Outermost first: the metrics see the codes `ErrorCodes` gives.
+    .extension(request_metrics::RequestMetrics)
     .extension(error_codes::ErrorCodes)
 }
 

@@ -95,18 +95,13 @@ fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
     }
 }
 
-/// The label of a request: its `operationName`, else the name of its document's only
-/// operation.
-pub fn operation_label(request: &async_graphql::Request) -> String {
-    let named = request.operation_name.clone().or_else(|| {
-        let document = async_graphql::parser::parse_query(&request.query).ok()?;
-        let mut operations = document.operations.iter();
-        match (operations.next(), operations.next()) {
-            (Some((Some(name), _)), None) => Some(name.to_string()),
-            _ => None,
-        }
-    });
-    label_for(named.as_deref())
+/// Counts one request of `operation` (its name, if any) that ended with `outcome`.
+pub fn record_request(operation: Option<&str>, outcome: &str, started: std::time::Instant) {
+    let operation = label_for(operation);
+    metrics::histogram!("graphql_request_duration_seconds", "operation" => operation.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("graphql_requests_total", "operation" => operation, "outcome" => outcome.to_owned())
+        .increment(1);
 }
 
 /// The label for a client-chosen operation name.

@@ -90,34 +90,27 @@ async fn execute(
     if let Err(error) = introspection::check_policy(&state.app, &auth, &request).await {
         return graphql_error(error.status(), error);
     }
-    let operation = crate::metrics::operation_label(&request);
+    // Requests are counted by the schema's metrics extension; one stopped here never reaches
+    // its end, so it is counted here (under the name the client gave, if any).
+    let client_operation = request.operation_name.clone();
     let request = request.data(auth);
     let limit_ms = state.app.config.limits.graphql_timeout_ms;
     let started = std::time::Instant::now();
     let run = state.schema.execute(request);
-    let (outcome, response) = match tokio::time::timeout(Duration::from_millis(limit_ms), run).await
-    {
-        Ok(response) => (
-            outcome(&response),
-            graphql_http::respond(response, media_type, request_id(headers)),
-        ),
+    match tokio::time::timeout(Duration::from_millis(limit_ms), run).await {
+        Ok(response) => graphql_http::respond(response, media_type, request_id(headers)),
         Err(_elapsed) => {
             tracing::warn!(
                 limit_ms,
                 "a GraphQL operation was stopped at the execution timeout"
             );
-            let error = AppError::Timeout { limit_ms };
-            (
-                "TIMEOUT".to_owned(),
-                graphql_error(StatusCode::SERVICE_UNAVAILABLE, error),
+            crate::metrics::record_request(client_operation.as_deref(), "TIMEOUT", started);
+            graphql_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Timeout { limit_ms },
             )
         }
-    };
-    metrics::histogram!("graphql_request_duration_seconds", "operation" => operation.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("graphql_requests_total", "operation" => operation, "outcome" => outcome)
-        .increment(1);
-    response
+    }
 }
 
 /// The `x-request-id` the edge gave this request (or its client sent).
@@ -125,21 +118,6 @@ fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
-}
-
-/// `ok`, or the code of the first error.
-fn outcome(response: &async_graphql::Response) -> String {
-    let code = response.errors.first().map(|error| {
-        error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .map_or_else(
-                || "ERROR".to_owned(),
-                |code| code.to_string().replace('"', ""),
-            )
-    });
-    code.unwrap_or_else(|| "ok".to_owned())
 }
 
 type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
