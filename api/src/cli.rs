@@ -11,7 +11,7 @@ use crate::{
     Config,
     auth::login::check_credentials_shape,
     auth::password,
-    config::{CliRole, DemoClassArgs, MigrateAction, NotebookAction, UserAction},
+    config::{DemoClassArgs, MigrateAction, NotebookAction, UserAction},
     db, services,
 };
 
@@ -48,7 +48,6 @@ pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
             check_credentials_shape(&username, &password, 8)?;
             let hash = password::hash(password).await?;
             let username_hash = state.pseudonyms.pseudonymize(&username);
-            let role = entity_role(role);
             let user =
                 services::users::create(&state.db, username_hash.clone(), hash, role).await?;
             let details = json!({ "user": username_hash, "role": role_word(role) });
@@ -62,7 +61,6 @@ pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
         UserAction::SetRole { username, role } => {
             let username_hash = state.pseudonyms.pseudonymize(&username);
             let user = services::users::get_by_username_hash(&state.db, &username_hash).await?;
-            let role = entity_role(role);
             services::users::set_role(&state.db, user, role).await?;
             let details = json!({ "user": username_hash, "role": role_word(role) });
             services::audit::record(&state.db, None, "cli_set_role", details).await?;
@@ -174,14 +172,6 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password: pipe it on standard input or set USER_PASSWORD");
     }
     Ok(password)
-}
-
-fn entity_role(role: CliRole) -> entity::enums::Role {
-    match role {
-        CliRole::User => entity::enums::Role::User,
-        CliRole::Superuser => entity::enums::Role::Superuser,
-        CliRole::Admin => entity::enums::Role::Admin,
-    }
 }
 
 fn role_word(role: entity::enums::Role) -> &'static str {

@@ -4,6 +4,7 @@
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use entity::enums::Role;
 
 mod rate_limits;
 
@@ -175,23 +176,16 @@ pub enum UserAction {
     Create {
         #[arg(long)]
         username: String,
-        #[arg(long, value_enum, default_value_t = CliRole::User)]
-        role: CliRole,
+        #[arg(long, value_enum, default_value_t = Role::User)]
+        role: Role,
     },
     /// Change the role of an existing dashboard user.
     SetRole {
         #[arg(long)]
         username: String,
         #[arg(long, value_enum)]
-        role: CliRole,
+        role: Role,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CliRole {
-    User,
-    Superuser,
-    Admin,
 }
 
 #[derive(Debug, Clone, Args)]

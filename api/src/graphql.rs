@@ -13,6 +13,7 @@ pub mod limits;
 pub mod live;
 mod login_limit;
 pub mod notebooks;
+mod parse_cache;
 mod request_metrics;
 pub mod system;
 
@@ -60,6 +61,8 @@ pub fn build_schema(state: AppState) -> AppSchema {
     builder()
         .extension(limits::DocumentLimits::from_limits(limits))
         .extension(login_limit::LoginLimit)
+        // Last: the innermost parse hook (see the module).
+        .extension(parse_cache::ParseCache::default())
         .limit_depth(limits.graphql_max_depth)
         .limit_complexity(limits.graphql_max_complexity)
         .data(state)

@@ -31,19 +31,12 @@ pub async fn count_rows(db: &DatabaseConnection, notebook_id: i64) -> anyhow::Re
     Ok(focus + executions)
 }
 
-/// `VmRSS` of this process in KiB.
-pub fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Samples `VmRSS` every 100 ms on its own thread (so a saturated runtime cannot delay it) and
-/// keeps the highest value.
+/// Samples the `VmRSS` of process `pid` every 100 ms on its own thread (so a saturated runtime
+/// cannot delay it) and keeps the highest value.
 pub struct RssSampler {
     stop: Arc<AtomicBool>,
     peak: Arc<AtomicU64>,
@@ -51,14 +44,14 @@ pub struct RssSampler {
 }
 
 impl RssSampler {
-    pub fn start() -> Self {
+    pub fn start(pid: u32) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(AtomicU64::new(0));
         let thread = {
             let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
             std::thread::spawn(move || {
                 loop {
-                    if let Some(kib) = rss_kib() {
+                    if let Some(kib) = crate::child::rss_kib(pid) {
                         peak.fetch_max(kib, Ordering::Relaxed);
                     }
                     if stop.load(Ordering::Relaxed) {

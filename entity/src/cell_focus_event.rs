@@ -9,12 +9,13 @@ use crate::enums::ClickType;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
+    /// Client-chosen id: unique per (notebook, student), which makes retries idempotent.
     pub event_id: Option<Uuid>,
     pub notebook_id: i64,
     pub user_id: String,
     pub cell_id: String,
-    pub orig_cell_id: String,
+    /// Null when the student's copy lacked the cell mapping (the "unmapped" cell).
+    pub orig_cell_id: Option<String>,
     pub click_type: ClickType,
     pub time: DateTimeUtc,
     /// Seconds the cell was focused; `None` for `ON`.

@@ -9,13 +9,13 @@ use crate::enums::ExecutionStatus;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// Client-chosen id that makes retries idempotent.
-    #[sea_orm(unique)]
+    /// Client-chosen id: unique per (notebook, student), which makes retries idempotent.
     pub event_id: Option<Uuid>,
     pub notebook_id: i64,
     pub user_id: String,
     pub cell_id: String,
-    pub orig_cell_id: String,
+    /// Null when the student's copy lacked the cell mapping (the "unmapped" cell).
+    pub orig_cell_id: Option<String>,
     pub t_start: DateTimeUtc,
     pub t_finish: DateTimeUtc,
     pub status: ExecutionStatus,

@@ -9,7 +9,7 @@ use crate::enums::ClickType;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
+    /// Client-chosen id: unique per (notebook, student), which makes retries idempotent.
     pub event_id: Option<Uuid>,
     /// Pseudonym of the dashboard user.
     pub user_id: String,

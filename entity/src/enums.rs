@@ -5,9 +5,13 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Roles in increasing order of rights: a guard for a role admits every higher one.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(PartialOrd, Ord)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Role {
     #[sea_orm(string_value = "user")]
@@ -24,6 +28,7 @@ pub enum Role {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum ExecutionStatus {
     #[sea_orm(string_value = "ok")]
@@ -37,6 +42,7 @@ pub enum ExecutionStatus {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum ClickType {
     #[sea_orm(string_value = "ON")]
@@ -50,6 +56,7 @@ pub enum ClickType {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum AlterationType {
     #[sea_orm(string_value = "ADD")]
@@ -60,9 +67,12 @@ pub enum AlterationType {
     Remove,
 }
 
+/// An action on a pushed update: a student's answer, or `OVERRIDE`, which only the server
+/// records (a newer push replaced an update the student had postponed).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum PendingUpdateAction {
     #[sea_orm(string_value = "UPDATE_NOW")]
@@ -92,6 +102,7 @@ pub enum PendingUpdateAction {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum SenderType {
     #[sea_orm(string_value = "teacher")]

@@ -7,12 +7,13 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
+    /// Client-chosen id: unique per (notebook, student), which makes retries idempotent.
     pub event_id: Option<Uuid>,
     pub notebook_id: i64,
     pub user_id: String,
     pub cell_id: String,
-    pub orig_cell_id: String,
+    /// Null when the student's copy lacked the cell mapping (the "unmapped" cell).
+    pub orig_cell_id: Option<String>,
     pub time: DateTimeUtc,
     #[sea_orm(column_type = "Text")]
     pub cell_content: String,

@@ -10,6 +10,7 @@ mod m20261124_000004_notebook_versions;
 mod m20261124_000005_pushed_updates;
 mod m20261124_000006_sessions;
 mod m20261124_000007_dev_secrets;
+mod m20261124_000008_event_keys;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_pushed_updates::Migration),
             Box::new(m20261124_000006_sessions::Migration),
             Box::new(m20261124_000007_dev_secrets::Migration),
+            Box::new(m20261124_000008_event_keys::Migration),
         ]
     }
 }

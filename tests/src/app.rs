@@ -183,7 +183,7 @@ impl TestApp {
         let hash = api::auth::password::hash(password.to_owned())
             .await
             .expect("hash password");
-        users::create(&self.state.db, self.pseudonym(username), hash, role.into())
+        users::create(&self.state.db, self.pseudonym(username), hash, role)
             .await
             .expect("create user");
     }

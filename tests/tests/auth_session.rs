@@ -207,7 +207,9 @@ async fn a_flood_of_logins_is_rate_limited_instead_of_queued() {
     .await;
     let mutation =
         r#"mutation { login(username: "nobody", password: "wrong-password") { accessToken } }"#;
-    let logins = (0..60).map(|_| app.graphql(mutation, serde_json::json!({})));
+    // Enough that one permit cannot check them all within the one-second wait, however fast
+    // this machine hashes.
+    let logins = (0..200).map(|_| app.graphql(mutation, serde_json::json!({})));
     let responses = futures::future::join_all(logins).await;
     let codes: Vec<String> = responses
         .iter()

@@ -21,9 +21,9 @@ const NOTEBOOK: &str = "nb-ingest";
 const CODE_EXECUTION: &str = r#"mutation($e: CodeExecutionInput!) {
     recordCodeExecution(event: $e) { acceptedCount } }"#;
 const CELL_FOCUS: &str = r#"mutation($e: CellFocusInput!) {
-    recordCellFocus(event: $e) { acceptedCount } }"#;
+    recordCellFocus(event: $e) { acceptedCount duplicateCount } }"#;
 const RECORD_EVENTS: &str = r#"mutation($events: [EventInput!]!) {
-    recordEvents(events: $events) { acceptedCount } }"#;
+    recordEvents(events: $events) { acceptedCount duplicateCount } }"#;
 
 fn code_execution(user: &str) -> Value {
     json!({
@@ -68,7 +68,7 @@ backend_tests! {
         assert_eq!(row.user_id, app.pseudonym("student-7"));
         assert_ne!(row.user_id, "student-7");
         assert_eq!(row.cell_id, "cell-1");
-        assert_eq!(row.orig_cell_id, "orig-1");
+        assert_eq!(row.orig_cell_id.as_deref(), Some("orig-1"));
         assert_eq!(row.status, ExecutionStatus::Error);
         assert_eq!(row.t_start.to_rfc3339(), "2024-03-05T10:15:01.123+00:00");
         assert_eq!(row.t_finish.to_rfc3339(), "2024-03-05T10:15:02.456789+00:00");
@@ -106,7 +106,7 @@ backend_tests! {
 
         let markdown = markdown_execution::Entity::find().all(db).await.unwrap();
         assert_eq!(markdown.len(), 1);
-        assert_eq!((markdown[0].cell_id.as_str(), markdown[0].orig_cell_id.as_str()), ("m1", "om1"));
+        assert_eq!((markdown[0].cell_id.as_str(), markdown[0].orig_cell_id.as_deref()), ("m1", Some("om1")));
         assert_eq!(markdown[0].cell_content, "# Title");
         assert_eq!(markdown[0].user_id, pseudonym);
 
@@ -114,7 +114,7 @@ backend_tests! {
         assert_eq!(focus.len(), 1);
         assert_eq!(focus[0].click_type, ClickType::On);
         assert_eq!(focus[0].click_duration, None);
-        assert_eq!(focus[0].orig_cell_id, "oc1");
+        assert_eq!(focus[0].orig_cell_id.as_deref(), Some("oc1"));
 
         let notebook_focus = notebook_focus_event::Entity::find().all(db).await.unwrap();
         assert_eq!(notebook_focus.len(), 1);
@@ -153,20 +153,45 @@ backend_tests! {
         assert_eq!(executions, 500);
     }
 
-    async fn a_retried_event_id_is_stored_once_and_answered_as_success(backend) {
+    async fn a_retried_event_id_is_stored_once_and_reported_as_a_duplicate(backend) {
         let app = ready_app(backend).await;
         let id = "7d444840-9dc0-11d1-b245-5ffdce74fad2";
-        for _ in 0..3 {
+        let counts = |response: &tests::GraphQLResponse, field: &str| {
+            let result = &response.data()[field];
+            (result["acceptedCount"].as_u64(), result["duplicateCount"].as_u64())
+        };
+        for attempt in 0..3 {
             let response = app.graphql(CELL_FOCUS, json!({ "e": cell_focus("s1", Some(id)) })).await;
-            assert_eq!(response.data()["recordCellFocus"]["acceptedCount"], 1);
+            let expected = if attempt == 0 { (Some(1), Some(0)) } else { (Some(0), Some(1)) };
+            assert_eq!(counts(&response, "recordCellFocus"), expected, "attempt {attempt}");
         }
-        // Also within one batch, and without ids nothing is deduplicated.
+        // Within one batch too; events without ids are never deduplicated.
+        let fresh = "0b5c7f2e-6f0d-4c55-9a57-4a3f4f1f9e01";
         let events = json!([
             { "cellFocus": cell_focus("s1", Some(id)) },
+            { "cellFocus": cell_focus("s1", Some(fresh)) },
+            { "cellFocus": cell_focus("s1", Some(fresh)) },
             { "cellFocus": cell_focus("s1", None) },
             { "cellFocus": cell_focus("s1", None) },
         ]);
-        app.graphql(RECORD_EVENTS, json!({ "events": events })).await.data();
+        let response = app.graphql(RECORD_EVENTS, json!({ "events": events })).await;
+        assert_eq!(counts(&response, "recordEvents"), (Some(3), Some(2)));
+        assert_eq!(focus_rows(&app).await, 4);
+    }
+
+    async fn an_event_id_another_student_already_used_is_stored(backend) {
+        // Event ids are chosen by clients: two students (or one student in two notebooks) may
+        // send the same one, and each is a different event.
+        let app = ready_app(backend).await;
+        app.register_notebook("other-notebook").await;
+        let id = "7d444840-9dc0-11d1-b245-5ffdce74fad2";
+        let mut in_other_notebook = cell_focus("s1", Some(id));
+        in_other_notebook["notebookId"] = json!("other-notebook");
+        for event in [cell_focus("s1", Some(id)), cell_focus("s2", Some(id)), in_other_notebook] {
+            let response = app.graphql(CELL_FOCUS, json!({ "e": event })).await;
+            assert_eq!(response.data()["recordCellFocus"]["acceptedCount"], 1);
+            assert_eq!(response.data()["recordCellFocus"]["duplicateCount"], 0);
+        }
         assert_eq!(focus_rows(&app).await, 3);
     }
 

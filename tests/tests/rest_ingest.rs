@@ -43,7 +43,7 @@ const ROUTES: [(&str, &str); 6] = [
 ];
 
 backend_tests! {
-    async fn a_null_orig_cell_id_is_stored_as_no_original_cell(backend) {
+    async fn a_null_orig_cell_id_is_stored_as_null(backend) {
         // The extension sends null when a student's copy lacks the cell mapping (copied cells,
         // an older copy); it never retries, so the event is kept.
         let app = TestApp::spawn(backend).await;
@@ -56,9 +56,9 @@ backend_tests! {
         }
         let db = &app.state.db;
         let code = code_execution::Entity::find().all(db).await.unwrap();
-        assert_eq!(code[0].orig_cell_id, "");
-        assert_eq!(markdown_execution::Entity::find().all(db).await.unwrap()[0].orig_cell_id, "");
-        assert_eq!(cell_focus_event::Entity::find().all(db).await.unwrap()[0].orig_cell_id, "");
+        assert_eq!(code[0].orig_cell_id, None);
+        assert_eq!(markdown_execution::Entity::find().all(db).await.unwrap()[0].orig_cell_id, None);
+        assert_eq!(cell_focus_event::Entity::find().all(db).await.unwrap()[0].orig_cell_id, None);
     }
 
     async fn each_route_accepts_the_old_clients_exact_json(backend) {

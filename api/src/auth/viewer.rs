@@ -173,7 +173,7 @@ impl RequestAuth {
         role: Role,
     ) -> AppResult<Arc<dashboard_user::Model>> {
         let user = self.current_user(db).await?;
-        if Role::from(user.role) >= role {
+        if user.role >= role {
             Ok(user)
         } else {
             Err(AppError::forbidden(format!(
@@ -191,7 +191,7 @@ impl RequestAuth {
         notebook_id: &str,
     ) -> AppResult<Arc<dashboard_user::Model>> {
         let user = self.current_user(db).await?;
-        if Role::from(user.role) == Role::Admin {
+        if user.role == Role::Admin {
             return Ok(user);
         }
         let cached = match self.caching {

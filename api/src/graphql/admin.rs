@@ -137,6 +137,6 @@ async fn set_superuser(ctx: &Context<'_>, username: &str, superuser: bool) -> Ap
         services::authorizations::set_superuser(&app.db, &actor, &username_hash, superuser).await?;
     Ok(UserRole {
         pseudonym: user.username_hash,
-        role: user.role.into(),
+        role: user.role,
     })
 }

@@ -144,9 +144,7 @@ impl AuthMutation {
         )
         .await?
         .ok_or_else(|| AppError::not_found("no such user"))?;
-        if Role::from(actor.role) != Role::Admin
-            && Role::from(target.role) >= Role::from(actor.role)
-        {
+        if actor.role != Role::Admin && target.role >= actor.role {
             return Err(
                 AppError::forbidden("only an admin may end the sessions of this user").into(),
             );
@@ -212,7 +210,7 @@ async fn me(
     Ok(Me {
         pseudonym: user.username_hash.clone(),
         username,
-        role: user.role.into(),
+        role: user.role,
         notebooks: Notebook::load_many(app, notebooks).await?,
     })
 }

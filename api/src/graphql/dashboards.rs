@@ -43,6 +43,8 @@ impl Notebook {
     /// executed-but-never-focused cells (focus counts 0) and focused-but-never-executed cells
     /// (execution counts 0, e.g. markdown) alike. Executions are filtered on `tFinish`, focus
     /// events on their time. Sorted by cell id.
+    /// Events without an original cell (null `origCellId`: the student's copy lacked the cell
+    /// mapping) are counted under the unmapped cell id `""`.
     #[graphql(guard = "NotebookGuard::new(&self.id)")]
     async fn code_executions_per_cell(
         &self,
@@ -59,6 +61,8 @@ impl Notebook {
     /// (5000 itself counts). Per cell: the mean over its students of each student's mean
     /// duration, and the number of those students; `totalStudentCount` is the number of
     /// distinct students with a counted duration on any cell. Events filtered on their time.
+    /// Events without an original cell (null `origCellId`: the student's copy lacked the cell
+    /// mapping) are counted under the unmapped cell id `""`.
     #[graphql(guard = "NotebookGuard::new(&self.id)")]
     async fn time_per_cell(
         &self,
@@ -120,7 +124,8 @@ impl Notebook {
     /// Each student's latest execution of original cell `cellId` in the filter (latest by
     /// `tFinish`, ties to the later-recorded one), sorted by `sort` in `direction`, ties by
     /// student pseudonym ascending, then paged (`limit` 0 to 1000, default 50; `offset` from
-    /// 0). `totalCount` counts every student with an attempt.
+    /// 0). `totalCount` counts every student with an attempt. `cellId: ""` lists the
+    /// executions without an original cell (null `origCellId`).
     #[graphql(
         guard = "NotebookGuard::new(&self.id)",
         // A page weighs its rows: `limit` times what is selected of each.
@@ -155,6 +160,8 @@ impl Notebook {
 
     /// The table of contents: per original cell (by id), how many students' latest `ON`
     /// focus in the filter (by time, ties to the later-recorded event) is on it.
+    /// Events without an original cell (null `origCellId`: the student's copy lacked the cell
+    /// mapping) are counted under the unmapped cell id `""`.
     #[graphql(guard = "NotebookGuard::new(&self.id)")]
     async fn student_locations(
         &self,

@@ -307,7 +307,7 @@ async fn group_teacher<'a>(
     let app = app(ctx)?;
     let auth = request_auth(ctx)?;
     let user = auth.current_user(&app.db).await?;
-    let no_group = || match Role::from(user.role) {
+    let no_group = || match user.role {
         Role::Admin => AppError::not_found("no such group"),
         _ => AppError::forbidden("not authorized for this group"),
     };

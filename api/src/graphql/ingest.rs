@@ -11,7 +11,10 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::context::{app, client_ip, request_auth};
 use crate::{
     error::{AppError, AppResult},
-    services::ingest::{self, EventInput},
+    services::ingest::{
+        self, CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
+        PendingUpdateInteraction, Recorded,
+    },
 };
 
 #[derive(Default)]
@@ -20,20 +23,30 @@ pub struct IngestMutation;
 /// The result of storing events.
 #[derive(SimpleObject)]
 pub struct IngestResult {
-    /// Events accepted and committed (a retried `eventId` counts, though it is stored once).
+    /// Events stored by this request.
     pub accepted_count: u64,
+    /// Events not stored again: the same student already sent the same `eventId` in that
+    /// notebook (a retry). Accepted and duplicate counts add up to the events sent.
+    pub duplicate_count: u64,
 }
 
-async fn record(ctx: &Context<'_>, events: Vec<EventInput>) -> AppResult<IngestResult> {
+impl From<Recorded> for IngestResult {
+    fn from(recorded: Recorded) -> Self {
+        Self {
+            accepted_count: recorded.accepted as u64,
+            duplicate_count: recorded.duplicates as u64,
+        }
+    }
+}
+
+async fn record(ctx: &Context<'_>, events: Vec<Event>) -> AppResult<IngestResult> {
     let app = app(ctx)?;
-    let sources = events
-        .iter()
-        .map(|event| (event.notebook_id.as_str(), event.user_id.as_str()));
+    let sources = events.iter().map(|event| {
+        let source = event.source();
+        (source.notebook_id.as_str(), source.user_id.as_str())
+    });
     app.rate_limits.ingest(client_ip(ctx), sources).await?;
-    let accepted = ingest::record_events(app, events).await?;
-    Ok(IngestResult {
-        accepted_count: accepted as u64,
-    })
+    Ok(ingest::record_events(app, events).await?.into())
 }
 
 #[Object]
@@ -42,7 +55,7 @@ impl IngestMutation {
     async fn record_code_execution(
         &self,
         ctx: &Context<'_>,
-        event: CodeExecutionInput,
+        event: CodeExecution,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -51,7 +64,7 @@ impl IngestMutation {
     async fn record_markdown_execution(
         &self,
         ctx: &Context<'_>,
-        event: MarkdownExecutionInput,
+        event: MarkdownExecution,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -60,7 +73,7 @@ impl IngestMutation {
     async fn record_cell_focus(
         &self,
         ctx: &Context<'_>,
-        event: CellFocusInput,
+        event: CellFocus,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -69,7 +82,7 @@ impl IngestMutation {
     async fn record_notebook_focus(
         &self,
         ctx: &Context<'_>,
-        event: NotebookFocusInput,
+        event: NotebookFocus,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -78,7 +91,7 @@ impl IngestMutation {
     async fn record_cell_alteration(
         &self,
         ctx: &Context<'_>,
-        event: CellAlterationInput,
+        event: CellAlteration,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -87,7 +100,7 @@ impl IngestMutation {
     async fn record_pending_update_interaction(
         &self,
         ctx: &Context<'_>,
-        event: PendingUpdateInteractionInput,
+        event: PendingUpdateInteraction,
     ) -> async_graphql::Result<IngestResult> {
         Ok(record(ctx, vec![event.into()]).await?)
     }
@@ -97,7 +110,7 @@ impl IngestMutation {
     async fn record_events(
         &self,
         ctx: &Context<'_>,
-        events: Vec<AnyEventInput>,
+        events: Vec<Event>,
     ) -> async_graphql::Result<IngestResult> {
         let max = app(ctx)?.config.limits.batch_max_events;
         if events.len() > max {
@@ -107,7 +120,7 @@ impl IngestMutation {
             ))
             .into());
         }
-        Ok(record(ctx, events.into_iter().map(Into::into).collect()).await?)
+        Ok(record(ctx, events).await?)
     }
 
     /// A logged-in teacher's interaction with the dashboard, stored with their pseudonym.
@@ -118,7 +131,11 @@ impl IngestMutation {
     ) -> async_graphql::Result<IngestResult> {
         let app = app(ctx)?;
         let user = request_auth(ctx)?.current_user(&app.db).await?;
-        ingest::record_dashboard_interaction(app, user.username_hash.clone(), event.into()).await?;
-        Ok(IngestResult { accepted_count: 1 })
+        let user = user.username_hash.clone();
+        Ok(
+            ingest::record_dashboard_interaction(app, user, event.into())
+                .await?
+                .into(),
+        )
     }
 }

@@ -24,7 +24,7 @@ pub async fn check_policy(app: &AppState, auth: &RequestAuth, request: &Request)
         Introspection::Admins => auth
             .current_user(&app.db)
             .await
-            .is_ok_and(|user| Role::from(user.role) == Role::Admin),
+            .is_ok_and(|user| user.role == Role::Admin),
     };
     match allowed {
         true => Ok(()),

@@ -7,6 +7,7 @@
 //! rows whatever the number of sessions, which is what the benchmark's "cost follows the
 //! window" check needs.
 
+mod rows;
 mod simulate;
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,9 +15,9 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
+use self::rows::EventRows;
 use super::{
     groups::{RosterGroup, import_roster},
-    ingest::EventRows,
     notebooks::{self, NotebookUpload},
 };
 use crate::{

@@ -3,78 +3,43 @@
 //!
 //! GraphQL mutations and the old REST routes both end here, so every rule is written once.
 
+mod columns;
+mod events;
 mod rows;
-mod validate;
+mod store;
 mod writer;
 
+pub use events::{
+    CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
+    PendingUpdateInteraction,
+};
 pub use rows::EventRows;
 pub use writer::IngestWriter;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{AlterationType, ClickType, ExecutionStatus, PendingUpdateAction, SenderType};
+use entity::enums::ClickType;
 use uuid::Uuid;
 
-use crate::{AppState, error::AppResult};
+use crate::{
+    AppState,
+    error::{AppError, AppResult},
+    validation::bounded,
+};
 
-/// One event as a client sent it (raw student id), before validation.
-#[derive(Debug, Clone)]
-pub struct EventInput {
-    /// Public notebook id (`unianalytics_notebook_id`).
-    pub notebook_id: String,
-    /// Raw student id; pseudonymized on arrival and never stored.
-    pub user_id: String,
-    /// Optional client id making retries idempotent.
-    pub event_id: Option<Uuid>,
-    pub kind: EventKind,
-}
+/// Longest dashboard control name stored.
+const MAX_SIGNAL_ORIGIN_LEN: usize = 90;
+const MAX_NOTEBOOK_ID_LEN: usize = 128;
 
-#[derive(Debug, Clone)]
-pub enum EventKind {
-    CodeExecution {
-        cell_id: String,
-        orig_cell_id: String,
-        t_start: DateTime<Utc>,
-        t_finish: DateTime<Utc>,
-        status: ExecutionStatus,
-        cell_input: String,
-        cell_output_model: serde_json::Value,
-        cell_output_length: i64,
-        language_mimetype: String,
-    },
-    MarkdownExecution {
-        cell_id: String,
-        orig_cell_id: String,
-        time: DateTime<Utc>,
-        cell_content: String,
-    },
-    CellFocus {
-        cell_id: String,
-        orig_cell_id: String,
-        click_type: ClickType,
-        time: DateTime<Utc>,
-        click_duration: Option<f64>,
-    },
-    NotebookFocus {
-        click_type: ClickType,
-        time: DateTime<Utc>,
-        click_duration: Option<f64>,
-    },
-    CellAlteration {
-        cell_id: String,
-        alteration_type: AlterationType,
-        time: DateTime<Utc>,
-    },
-    PendingUpdateInteraction {
-        cell_id: Option<String>,
-        update_id: Option<String>,
-        action: PendingUpdateAction,
-        /// Already a pseudonym: stored as received.
-        sender: Option<String>,
-        sender_type: Option<SenderType>,
-        time: DateTime<Utc>,
-    },
+/// What a request's events became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Events stored now.
+    pub accepted: usize,
+    /// Events not stored because the same student already sent the same event id in that
+    /// notebook (a retry).
+    pub duplicates: usize,
 }
 
 /// A dashboard user's UI interaction, stored with their pseudonym.
@@ -88,24 +53,42 @@ pub struct DashboardInteractionInput {
 }
 
 /// Stores `events` atomically: either all are committed or none (the error names the index of
-/// the first bad event). Returns how many were accepted (retried duplicates included).
-pub async fn record_events(app: &AppState, events: Vec<EventInput>) -> AppResult<usize> {
+/// the first bad event).
+pub async fn record_events(app: &AppState, events: Vec<Event>) -> AppResult<Recorded> {
     let count = events.len();
     let single = count == 1;
+    let text_limit = app.config.limits.event_body_limit;
     let mut rows = EventRows::default();
     let mut notebooks = BTreeSet::new();
     for (index, event) in events.into_iter().enumerate() {
-        let notebook = event.notebook_id.clone();
-        validate::add_event(app, &mut rows, event)
-            .await
-            .map_err(|error| if single { error } else { error.at_index(index) })?;
-        notebooks.insert(notebook);
+        let resolved = async {
+            event.validate(text_limit)?;
+            let source = event.source();
+            let notebook = app
+                .notebook_ids
+                .resolve(&app.db, &source.notebook_id)
+                .await?;
+            Ok((notebook, app.pseudonyms.pseudonymize(&source.user_id)))
+        };
+        let (notebook, user) = resolved.await.map_err(|error: AppError| match single {
+            true => error,
+            false => error.at_index(index),
+        })?;
+        let public_id = event.source().notebook_id.as_str();
+        if !notebooks.contains(public_id) {
+            notebooks.insert(public_id.to_owned());
+        }
+        rows.push(notebook, user, event);
     }
-    app.ingest.write(rows).await?;
+    let duplicates = app.ingest.write(rows).await?;
+    // Dashboards hear of the events only once they are committed.
     for notebook in &notebooks {
         app.refresh.notify(notebook);
     }
-    Ok(count)
+    Ok(Recorded {
+        accepted: count - duplicates,
+        duplicates,
+    })
 }
 
 /// Stores one dashboard interaction of the user with pseudonym `user_pseudonym`.
@@ -113,8 +96,28 @@ pub async fn record_dashboard_interaction(
     app: &AppState,
     user_pseudonym: String,
     input: DashboardInteractionInput,
-) -> AppResult<()> {
+) -> AppResult<Recorded> {
+    bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
+    let notebook_id = match &input.notebook_id {
+        Some(public_id) => {
+            bounded("notebookId", public_id, MAX_NOTEBOOK_ID_LEN)?;
+            Some(app.notebook_ids.resolve(&app.db, public_id).await?)
+        }
+        None => None,
+    };
     let mut rows = EventRows::default();
-    validate::add_dashboard_interaction(app, &mut rows, user_pseudonym, input).await?;
-    app.ingest.write(rows).await
+    rows.dashboard_interactions
+        .push(rows::DashboardInteractionRow {
+            notebook_id,
+            user_id: user_pseudonym,
+            click_type: input.click_type,
+            signal_origin: input.signal_origin,
+            time: input.time,
+            event_id: input.event_id,
+        });
+    let duplicates = app.ingest.write(rows).await?;
+    Ok(Recorded {
+        accepted: 1 - duplicates,
+        duplicates,
+    })
 }

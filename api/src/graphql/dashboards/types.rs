@@ -4,7 +4,9 @@ use async_graphql::{Enum, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums;
 
-use crate::{graphql::ingest::ExecutionStatus, services::dashboards as svc, services::exports};
+use entity::enums::ExecutionStatus;
+
+use crate::{services::dashboards as svc, services::exports};
 
 /// Executions and focus events of one original cell.
 #[derive(SimpleObject)]
@@ -168,7 +170,7 @@ impl From<svc::AttemptPage> for LatestAttempts {
                     user_id: a.user_id,
                     cell_id: a.cell_id,
                     orig_cell_id: a.orig_cell_id,
-                    status: a.status.into(),
+                    status: a.status,
                     input: a.input,
                     input_length: a.input_length,
                     output: Json(a.output),
@@ -195,20 +197,6 @@ impl From<svc::CellStudents> for CellStudentCount {
             student_count: cell.student_count,
         }
     }
-}
-
-/// An action recorded on a pushed update (`OVERRIDE`: the server's record that a newer push
-/// replaced it).
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "enums::PendingUpdateAction")]
-pub enum RecordedUpdateAction {
-    UpdateNow,
-    UpdateLater,
-    UpdateAll,
-    DeleteAll,
-    ApplySingle,
-    RemoveSingle,
-    Override,
 }
 
 /// The teacher's latest pushed update of one cell and how students answered it.
@@ -238,7 +226,7 @@ pub struct Postponement {
 
 #[derive(SimpleObject)]
 pub struct LaterAction {
-    pub action: RecordedUpdateAction,
+    pub action: enums::PendingUpdateAction,
     pub time: DateTime<Utc>,
 }
 
@@ -260,7 +248,7 @@ impl From<svc::PendingUpdate> for PendingUpdateStats {
                         .later_actions
                         .into_iter()
                         .map(|a| LaterAction {
-                            action: a.action.into(),
+                            action: a.action,
                             time: a.time,
                         })
                         .collect(),

@@ -84,8 +84,7 @@ pub async fn latest_attempts(
          FROM code_executions WHERE ",
     )
     .scope(scope, "t_finish")
-    .push(" AND orig_cell_id = ")
-    .bind(request.orig_cell_id.clone())
+    .unmapped_or_cell(&request.orig_cell_id)
     .push(") AS ranked WHERE recency = 1), page AS (SELECT * FROM latest ORDER BY ")
     .push(&order)
     .push(" LIMIT ")
@@ -128,7 +127,9 @@ fn attempt(row: &QueryResult) -> AppResult<Option<Attempt>> {
         id: row.try_get("", "id")?,
         user_id,
         cell_id: row.try_get("", "cell_id")?,
-        orig_cell_id: row.try_get("", "orig_cell_id")?,
+        orig_cell_id: row
+            .try_get::<Option<String>>("", "orig_cell_id")?
+            .unwrap_or_default(),
         status,
         input: row.try_get("", "cell_input")?,
         input_length: row.try_get("", "input_length")?,

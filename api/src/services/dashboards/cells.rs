@@ -34,18 +34,18 @@ pub async fn executions_per_cell(
         "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
          CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM ( \
-         SELECT orig_cell_id AS cell, COUNT(*) AS executions, \
+         SELECT COALESCE(orig_cell_id, '') AS cell, COUNT(*) AS executions, \
          SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS ok, 0 AS focus, 0 AS focus_on \
          FROM code_executions WHERE ",
     )
     .scope(scope, "t_finish")
     .push(
-        " GROUP BY orig_cell_id UNION ALL \
-         SELECT orig_cell_id, 0, 0, COUNT(*), SUM(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END) \
+        " GROUP BY COALESCE(orig_cell_id, '') UNION ALL \
+         SELECT COALESCE(orig_cell_id, ''), 0, 0, COUNT(*), SUM(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END) \
          FROM cell_focus_events WHERE ",
     )
     .scope(scope, "time")
-    .push(" GROUP BY orig_cell_id) AS per_kind GROUP BY cell");
+    .push(" GROUP BY COALESCE(orig_cell_id, '')) AS per_kind GROUP BY cell");
     let mut cells = db
         .query_all_raw(sql.build())
         .await?
@@ -82,7 +82,8 @@ pub struct CellTime {
 /// The OFF focus events whose duration counts: a duration, at most [`MAX_DURATION_SECS`].
 fn kept_durations(sql: &mut Sql, scope: &Scope) {
     sql.push(
-        "SELECT orig_cell_id, user_id, click_duration, time, id FROM cell_focus_events WHERE ",
+        "SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, user_id, click_duration, time, id \
+         FROM cell_focus_events WHERE ",
     )
     .scope(scope, "time")
     .push(" AND click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ")
@@ -164,7 +165,7 @@ pub async fn student_locations(
 ) -> AppResult<Vec<CellStudents>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
-        "SELECT orig_cell_id AS cell, COUNT(*) AS students FROM (SELECT orig_cell_id, \
+        "SELECT orig_cell_id AS cell, COUNT(*) AS students FROM (SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, \
          ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest \
          FROM cell_focus_events WHERE ",
     )

@@ -40,8 +40,7 @@ pub async fn latest_renders(
          FROM markdown_executions WHERE ",
     )
     .scope(scope, "time")
-    .push(" AND orig_cell_id = ")
-    .bind(request.orig_cell_id.clone())
+    .unmapped_or_cell(&request.orig_cell_id)
     .push(") AS ranked WHERE recency = 1 ORDER BY ")
     .push(&format!("{column} {direction}, user_id ASC LIMIT "))
     .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))

@@ -69,6 +69,15 @@ impl Sql {
         self.students(scope)
     }
 
+    /// ` AND orig_cell_id = cell`, where the cell `""` is the unmapped bucket: events whose
+    /// student copy lacked the cell mapping (stored with a null original cell id).
+    pub fn unmapped_or_cell(&mut self, cell: &str) -> &mut Self {
+        match cell.is_empty() {
+            true => self.push(" AND orig_cell_id IS NULL"),
+            false => self.push(" AND orig_cell_id = ").bind(cell.to_owned()),
+        }
+    }
+
     /// The student part of a scope: ` AND user_id IN …` for groups and for a student list.
     pub fn students(&mut self, scope: &Scope) -> &mut Self {
         if !scope.groups.is_empty() {

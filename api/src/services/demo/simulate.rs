@@ -13,7 +13,7 @@ use rand::{Rng, rngs::StdRng};
 use sea_orm::Set;
 use serde_json::json;
 
-use crate::services::ingest::EventRows;
+use super::rows::EventRows;
 
 /// One student's walk through one session.
 pub struct Walk<'a> {
@@ -88,7 +88,7 @@ impl Walk<'_> {
                 notebook_id: Set(self.notebook_id),
                 user_id: Set(self.student.to_owned()),
                 cell_id: Set(cell.to_owned()),
-                orig_cell_id: Set(cell.to_owned()),
+                orig_cell_id: Set(Some(cell.to_owned())),
                 t_start: Set(t_start),
                 t_finish: Set(t_finish),
                 status: Set(if ok {
@@ -113,7 +113,7 @@ impl Walk<'_> {
                 notebook_id: Set(self.notebook_id),
                 user_id: Set(self.student.to_owned()),
                 cell_id: Set(cell.to_owned()),
-                orig_cell_id: Set(cell.to_owned()),
+                orig_cell_id: Set(Some(cell.to_owned())),
                 time: Set(time),
                 cell_content: Set(format!("## {cell}\nRead this first.")),
                 ..Default::default()
@@ -133,7 +133,7 @@ impl Walk<'_> {
             notebook_id: Set(self.notebook_id),
             user_id: Set(self.student.to_owned()),
             cell_id: Set(cell.to_owned()),
-            orig_cell_id: Set(cell.to_owned()),
+            orig_cell_id: Set(Some(cell.to_owned())),
             click_type: Set(click_type),
             time: Set(time),
             click_duration: Set(duration),

@@ -1,37 +1,91 @@
-//! Validated rows waiting to be written, one vector per table, inserted with multi-row
-//! statements. Rows with a client `event_id` that is already stored are skipped, which makes
-//! retries idempotent.
+//! Validated events waiting for the writer, one vector per table. A row is the event as it
+//! arrived plus what the server resolved: the notebook's key and the student's pseudonym. The
+//! writer reads them in place (no copy on the way) and turns each table's rows into columns.
 
-use entity::{
-    cell_alteration, cell_focus_event, code_execution, dashboard_interaction, markdown_execution,
-    notebook_focus_event, pending_update_interaction,
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use entity::enums::ClickType;
+use uuid::Uuid;
+
+use super::{
+    columns::{DASHBOARD_INTERACTIONS, EventColumns, Table, dashboard_table},
+    events::{
+        CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
+        PendingUpdateInteraction,
+    },
+    store::EventKey,
 };
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
 
-/// Rows per INSERT statement: keeps the widest table (12 columns) far below the bind-parameter
-/// limits of SQLite (32 766) and PostgreSQL (65 535).
-const ROWS_PER_STATEMENT: usize = 1000;
+/// An event with its notebook key and the student's pseudonym (the only student id stored).
+pub struct Stored<E> {
+    pub notebook_id: i64,
+    pub user_id: String,
+    pub event: E,
+}
 
-#[derive(Debug, Default, Clone)]
+/// A dashboard user's UI interaction, stored with their pseudonym.
+#[derive(Debug, Clone)]
+pub struct DashboardInteractionRow {
+    pub notebook_id: Option<i64>,
+    pub user_id: String,
+    pub click_type: ClickType,
+    pub signal_origin: String,
+    pub time: DateTime<Utc>,
+    pub event_id: Option<Uuid>,
+}
+
+#[derive(Default)]
 pub struct EventRows {
-    pub code_executions: Vec<code_execution::ActiveModel>,
-    pub markdown_executions: Vec<markdown_execution::ActiveModel>,
-    pub cell_focus_events: Vec<cell_focus_event::ActiveModel>,
-    pub notebook_focus_events: Vec<notebook_focus_event::ActiveModel>,
-    pub cell_alterations: Vec<cell_alteration::ActiveModel>,
-    pub pending_update_interactions: Vec<pending_update_interaction::ActiveModel>,
-    pub dashboard_interactions: Vec<dashboard_interaction::ActiveModel>,
+    pub code_executions: Vec<Stored<CodeExecution>>,
+    pub markdown_executions: Vec<Stored<MarkdownExecution>>,
+    pub cell_focus_events: Vec<Stored<CellFocus>>,
+    pub notebook_focus_events: Vec<Stored<NotebookFocus>>,
+    pub cell_alterations: Vec<Stored<CellAlteration>>,
+    pub pending_update_interactions: Vec<Stored<PendingUpdateInteraction>>,
+    pub dashboard_interactions: Vec<DashboardInteractionRow>,
+}
+
+/// An empty original cell id (what the old server stored for null) is stored as null.
+fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
+    if orig_cell_id.as_deref() == Some("") {
+        *orig_cell_id = None;
+    }
 }
 
 impl EventRows {
+    /// Adds a validated event.
+    pub fn push(&mut self, notebook_id: i64, user_id: String, event: Event) {
+        macro_rules! stored {
+            ($table:ident, $event:expr) => {
+                self.$table.push(Stored {
+                    notebook_id,
+                    user_id,
+                    event: $event,
+                })
+            };
+        }
+        match event {
+            Event::CodeExecution(mut event) => {
+                unmapped_as_null(&mut event.orig_cell_id);
+                stored!(code_executions, event)
+            }
+            Event::MarkdownExecution(mut event) => {
+                unmapped_as_null(&mut event.orig_cell_id);
+                stored!(markdown_executions, event)
+            }
+            Event::CellFocus(mut event) => {
+                unmapped_as_null(&mut event.orig_cell_id);
+                stored!(cell_focus_events, event)
+            }
+            Event::NotebookFocus(event) => stored!(notebook_focus_events, event),
+            Event::CellAlteration(event) => stored!(cell_alterations, event),
+            Event::PendingUpdateInteraction(event) => stored!(pending_update_interactions, event),
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.code_executions.len()
-            + self.markdown_executions.len()
-            + self.cell_focus_events.len()
-            + self.notebook_focus_events.len()
-            + self.cell_alterations.len()
-            + self.pending_update_interactions.len()
-            + self.dashboard_interactions.len()
+        self.counts().iter().map(|(_, count)| count).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -53,73 +107,71 @@ impl EventRows {
             ("dashboard_interaction", self.dashboard_interactions.len()),
         ]
     }
+}
 
-    pub fn append(&mut self, other: &mut EventRows) {
-        self.code_executions.append(&mut other.code_executions);
-        self.markdown_executions
-            .append(&mut other.markdown_executions);
-        self.cell_focus_events.append(&mut other.cell_focus_events);
-        self.notebook_focus_events
-            .append(&mut other.notebook_focus_events);
-        self.cell_alterations.append(&mut other.cell_alterations);
-        self.pending_update_interactions
-            .append(&mut other.pending_update_interactions);
-        self.dashboard_interactions
-            .append(&mut other.dashboard_interactions);
+impl EventRows {
+    /// The keys of this request's rows that carry an event id, by table.
+    fn keys(&self) -> impl Iterator<Item = EventKey> + '_ {
+        fn keyed<'a, E: EventColumns>(
+            rows: &'a [Stored<E>],
+        ) -> impl Iterator<Item = EventKey> + 'a {
+            rows.iter().filter_map(|row| {
+                row.event.source().event_id.map(|event_id| EventKey {
+                    table: E::TABLE,
+                    notebook_id: Some(row.notebook_id),
+                    user_id: row.user_id.clone(),
+                    event_id,
+                })
+            })
+        }
+        let dashboard = self.dashboard_interactions.iter().filter_map(|row| {
+            row.event_id.map(|event_id| EventKey {
+                table: DASHBOARD_INTERACTIONS,
+                notebook_id: row.notebook_id,
+                user_id: row.user_id.clone(),
+                event_id,
+            })
+        });
+        keyed(&self.code_executions)
+            .chain(keyed(&self.markdown_executions))
+            .chain(keyed(&self.cell_focus_events))
+            .chain(keyed(&self.notebook_focus_events))
+            .chain(keyed(&self.cell_alterations))
+            .chain(keyed(&self.pending_update_interactions))
+            .chain(dashboard)
     }
 
-    /// Inserts every row through `db` (a transaction: the caller commits).
-    pub async fn insert(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        insert_all(db, self.code_executions, code_execution::Column::EventId).await?;
-        insert_all(
-            db,
-            self.markdown_executions,
-            markdown_execution::Column::EventId,
-        )
-        .await?;
-        insert_all(
-            db,
-            self.cell_focus_events,
-            cell_focus_event::Column::EventId,
-        )
-        .await?;
-        insert_all(
-            db,
-            self.notebook_focus_events,
-            notebook_focus_event::Column::EventId,
-        )
-        .await?;
-        insert_all(db, self.cell_alterations, cell_alteration::Column::EventId).await?;
-        insert_all(
-            db,
-            self.pending_update_interactions,
-            pending_update_interaction::Column::EventId,
-        )
-        .await?;
-        insert_all(
-            db,
-            self.dashboard_interactions,
-            dashboard_interaction::Column::EventId,
-        )
-        .await
+    /// How many of this request's rows were not inserted because they were already stored.
+    /// Each inserted key is claimed once, so the same event twice in one commit counts one new
+    /// and one duplicate.
+    pub fn duplicates(&self, inserted: &mut HashSet<EventKey>) -> usize {
+        self.keys().filter(|key| !inserted.remove(key)).count()
     }
 }
 
-async fn insert_all<A>(
-    db: &impl ConnectionTrait,
-    mut rows: Vec<A>,
-    event_id: <A::Entity as EntityTrait>::Column,
-) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + Send,
-{
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(ROWS_PER_STATEMENT));
-        <A::Entity as EntityTrait>::insert_many(rows)
-            .on_conflict(OnConflict::column(event_id).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
-        rows = rest;
+/// Every table of `batches` (the requests of one commit) as columns, borrowing the rows.
+pub fn tables<'a>(batches: &[&'a EventRows]) -> Vec<Table<'a>> {
+    fn gather<'a, E: EventColumns>(
+        batches: &[&'a EventRows],
+        rows: impl Fn(&'a EventRows) -> &'a [Stored<E>],
+    ) -> Table<'a> {
+        let all: Vec<&Stored<E>> = batches.iter().flat_map(|batch| rows(batch)).collect();
+        E::table(&all)
     }
-    Ok(())
+    let dashboard: Vec<&DashboardInteractionRow> = batches
+        .iter()
+        .flat_map(|batch| &batch.dashboard_interactions)
+        .collect();
+    [
+        gather(batches, |b| &b.code_executions),
+        gather(batches, |b| &b.markdown_executions),
+        gather(batches, |b| &b.cell_focus_events),
+        gather(batches, |b| &b.notebook_focus_events),
+        gather(batches, |b| &b.cell_alterations),
+        gather(batches, |b| &b.pending_update_interactions),
+        dashboard_table(&dashboard),
+    ]
+    .into_iter()
+    .filter(|table| table.rows > 0)
+    .collect()
 }

@@ -18,13 +18,17 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tokio::{
     sync::{Mutex, mpsc, oneshot},
     time::Instant,
 };
 
-use super::EventRows;
+use super::{
+    EventRows,
+    rows::tables,
+    store::{self, WriteError},
+};
 use crate::error::{AppError, AppResult};
 
 /// Most rows one transaction gathers before it commits.
@@ -38,7 +42,8 @@ const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 struct Job {
     rows: EventRows,
-    done: oneshot::Sender<AppResult<()>>,
+    /// Answered with how many of the rows were duplicates of stored events.
+    done: oneshot::Sender<AppResult<usize>>,
     deadline: Instant,
 }
 
@@ -90,11 +95,12 @@ impl IngestWriter {
         QUEUE_CAPACITY - self.queue.capacity()
     }
 
-    /// Returns once `rows` are committed, or with an error (then nothing of them is stored,
-    /// now or later): `UNAVAILABLE` when the deadline passed first.
-    pub async fn write(&self, rows: EventRows) -> AppResult<()> {
+    /// Returns once `rows` are committed, with how many of them were already stored (retries
+    /// of the same event id), or with an error (then nothing of them is stored, now or later):
+    /// `UNAVAILABLE` when the deadline passed first.
+    pub async fn write(&self, rows: EventRows) -> AppResult<usize> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let deadline = Instant::now() + self.deadline;
         let (done, answer) = oneshot::channel();
@@ -164,33 +170,30 @@ async fn next_batch(receiver: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
 async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
     let mut jobs = answer_expired(jobs);
     while !jobs.is_empty() {
-        let mut all = EventRows::default();
-        for job in &jobs {
-            all.append(&mut job.rows.clone());
-        }
+        let batches: Vec<&EventRows> = jobs.iter().map(|job| &job.rows).collect();
         let first_deadline = jobs.iter().map(|job| job.deadline).min();
-        let counts = all.counts();
-        match write_rows(db, all, first_deadline).await {
-            Ok(()) => {
-                record_commit(&counts);
+        match store::write(db, &tables(&batches), first_deadline).await {
+            Ok(mut inserted) => {
+                record_commit(jobs.iter().map(|job| job.rows.counts()));
                 for job in jobs {
+                    let duplicates = job.rows.duplicates(&mut inserted);
                     // The caller may have gone away (client disconnected): nothing to tell then.
-                    let _ = job.done.send(Ok(()));
+                    let _ = job.done.send(Ok(duplicates));
                 }
                 return;
             }
             // Some request reached its deadline first: nothing was committed; go again
             // without it.
             Err(WriteError::PastDeadline) => jobs = answer_expired(jobs),
-            Err(WriteError::Failed(AppError::Unavailable { .. })) => {
-                for job in jobs {
-                    let _ = job.done.send(Err(AppError::unavailable()));
-                }
-                return;
-            }
-            Err(WriteError::Failed(_)) if jobs.len() > 1 => return isolate(db, jobs).await,
             Err(WriteError::Failed(error)) => {
-                if let Some(job) = jobs.pop() {
+                let error = AppError::from(error);
+                if matches!(error, AppError::Unavailable { .. }) {
+                    for job in jobs {
+                        let _ = job.done.send(Err(AppError::unavailable()));
+                    }
+                } else if jobs.len() > 1 {
+                    isolate(db, jobs).await;
+                } else if let Some(job) = jobs.pop() {
                     let _ = job.done.send(Err(error));
                 }
                 return;
@@ -199,10 +202,14 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
     }
 }
 
-fn record_commit(counts: &[(&'static str, usize)]) {
+/// Counts one commit of the requests whose rows per kind are `counts`.
+fn record_commit<const KINDS: usize>(
+    counts: impl IntoIterator<Item = [(&'static str, usize); KINDS]>,
+) {
     let mut rows = 0;
-    for (kind, count) in counts.iter().filter(|(_, count)| *count > 0) {
-        metrics::counter!("ingest_events_total", "kind" => *kind).increment(*count as u64);
+    let all = counts.into_iter().flatten();
+    for (kind, count) in all.filter(|(_, count)| *count > 0) {
+        metrics::counter!("ingest_events_total", "kind" => kind).increment(count as u64);
         rows += count;
     }
     metrics::histogram!("ingest_commit_rows").record(rows as f64);
@@ -212,14 +219,13 @@ fn record_commit(counts: &[(&'static str, usize)]) {
 /// so only the faulty one fails.
 async fn isolate(db: &DatabaseConnection, jobs: Vec<Job>) {
     for job in answer_expired(jobs) {
-        let counts = job.rows.counts();
-        let result = match write_rows(db, job.rows.clone(), Some(job.deadline)).await {
-            Ok(()) => {
-                record_commit(&counts);
-                Ok(())
+        let result = match store::write(db, &tables(&[&job.rows]), Some(job.deadline)).await {
+            Ok(mut inserted) => {
+                record_commit([job.rows.counts()]);
+                Ok(job.rows.duplicates(&mut inserted))
             }
             Err(WriteError::PastDeadline) => Err(AppError::unavailable()),
-            Err(WriteError::Failed(error)) => Err(error),
+            Err(WriteError::Failed(error)) => Err(error.into()),
         };
         let _ = job.done.send(result);
     }
@@ -234,33 +240,6 @@ fn answer_expired(jobs: Vec<Job>) -> Vec<Job> {
         let _ = job.done.send(Err(AppError::unavailable()));
     }
     live
-}
-
-enum WriteError {
-    PastDeadline,
-    Failed(AppError),
-}
-
-impl From<sea_orm::DbErr> for WriteError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        Self::Failed(error.into())
-    }
-}
-
-/// Inserts `rows` in one transaction, committing only if `deadline` has not passed.
-async fn write_rows(
-    db: &DatabaseConnection,
-    rows: EventRows,
-    deadline: Option<Instant>,
-) -> Result<(), WriteError> {
-    let txn = db.begin().await?;
-    rows.insert(&txn).await?;
-    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-        // Dropping the transaction rolls it back.
-        return Err(WriteError::PastDeadline);
-    }
-    txn.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,107 @@
+//! Parsed documents cached by their text. The telemetry extension sends the same few mutation
+//! texts over and over with new variables; parsing each again cost more than the REST twin's
+//! whole request. Registered last, so it is the innermost `parse_query` hook: the limits and
+//! metrics extensions still see every request, and only the parse itself is skipped.
+//!
+//! Bounded twice: only small documents are kept, and the least recently used one is dropped
+//! when the cache is full, so a client sending endless distinct queries only churns the cache.
+
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{
+    ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::ExecutableDocument,
+};
+use lru::LruCache;
+
+/// Documents kept.
+const CAPACITY: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+/// Longest document text kept (the extension's mutations are a few hundred bytes).
+const MAX_CACHED_BYTES: usize = 4096;
+
+type Documents = Arc<Mutex<LruCache<String, ExecutableDocument>>>;
+
+#[derive(Clone)]
+pub struct ParseCache {
+    documents: Documents,
+}
+
+impl Default for ParseCache {
+    fn default() -> Self {
+        Self {
+            documents: Arc::new(Mutex::new(LruCache::new(CAPACITY))),
+        }
+    }
+}
+
+impl ExtensionFactory for ParseCache {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ParseCache {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let cacheable = query.len() <= MAX_CACHED_BYTES;
+        // A poisoned lock only means another request panicked mid-update: parse without it.
+        if cacheable
+            && let Ok(mut documents) = self.documents.lock()
+            && let Some(document) = documents.get(query)
+        {
+            return Ok(document.clone());
+        }
+        let document = next.run(ctx, query, variables).await?;
+        if cacheable && let Ok(mut documents) = self.documents.lock() {
+            documents.put(query.to_owned(), document.clone());
+        }
+        Ok(document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn value(&self, n: i32) -> i32 {
+            n
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_document_is_parsed_once_and_answers_with_its_own_variables() {
+        let cache = ParseCache::default();
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(cache.clone())
+            .finish();
+        let query = "query($n: Int!) { value(n: $n) }";
+        for n in [1, 2] {
+            let request = async_graphql::Request::new(query)
+                .variables(Variables::from_json(serde_json::json!({ "n": n })));
+            let response = schema.execute(request).await;
+            assert_eq!(
+                response.data.into_json().unwrap(),
+                serde_json::json!({ "value": n })
+            );
+        }
+        let documents = cache.documents.lock().unwrap();
+        assert_eq!(documents.len(), 1);
+        assert!(documents.contains(query));
+    }
+}

@@ -1,0 +1,269 @@
+//! Each event table as columns: the one place that says which field goes to which column.
+//! Values borrow from the queued events, so nothing is copied before it is bound.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveEnum, sqlx::types::Json};
+use uuid::Uuid;
+
+use super::{
+    events::{
+        CellAlteration, CellFocus, CodeExecution, EventSource, MarkdownExecution, NotebookFocus,
+        PendingUpdateInteraction,
+    },
+    rows::{DashboardInteractionRow, Stored},
+};
+
+/// One column's values, typed as the database stores them.
+pub enum Values<'a> {
+    Uuid(Vec<Option<Uuid>>),
+    Key(Vec<i64>),
+    OptionalKey(Vec<Option<i64>>),
+    Int(Vec<i32>),
+    Text(Vec<&'a str>),
+    OptionalText(Vec<Option<&'a str>>),
+    Time(Vec<DateTime<Utc>>),
+    OptionalFloat(Vec<Option<f64>>),
+    Json(Vec<Json<&'a serde_json::Value>>),
+    /// Enumeration words (few and short: owned).
+    Words(Vec<Option<String>>),
+}
+
+impl Values<'_> {
+    /// The PostgreSQL array type the column is sent as.
+    pub fn pg_array_type(&self) -> &'static str {
+        match self {
+            Self::Uuid(_) => "uuid[]",
+            Self::Key(_) | Self::OptionalKey(_) => "int8[]",
+            Self::Int(_) => "int4[]",
+            Self::Text(_) | Self::OptionalText(_) | Self::Words(_) => "text[]",
+            Self::Time(_) => "timestamptz[]",
+            Self::OptionalFloat(_) => "float8[]",
+            Self::Json(_) => "jsonb[]",
+        }
+    }
+}
+
+/// A table's rows as columns, in insert order.
+pub struct Table<'a> {
+    pub name: &'static str,
+    pub rows: usize,
+    pub columns: Vec<(&'static str, Values<'a>)>,
+    /// Whether any row carries a client event id (only then can a row be a duplicate).
+    pub keyed: bool,
+}
+
+/// How one kind of student event maps onto its table.
+pub trait EventColumns: Sized + 'static {
+    const TABLE: &'static str;
+    fn source(&self) -> &EventSource;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)>;
+
+    fn table<'a>(rows: &[&'a Stored<Self>]) -> Table<'a> {
+        let event_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.event.source().event_id).collect();
+        let mut columns = vec![
+            ("notebook_id", Values::Key(column(rows, |r| r.notebook_id))),
+            (
+                "user_id",
+                Values::Text(column(rows, |r| r.user_id.as_str())),
+            ),
+        ];
+        columns.extend(Self::own_columns(rows));
+        let keyed = event_ids.iter().any(Option::is_some);
+        columns.push(("event_id", Values::Uuid(event_ids)));
+        Table {
+            name: Self::TABLE,
+            rows: rows.len(),
+            columns,
+            keyed,
+        }
+    }
+}
+
+fn column<'a, R, T>(rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(|row| value(row)).collect()
+}
+
+fn text<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&'a E) -> &'a str) -> Values<'a> {
+    Values::Text(column(rows, |r| value(&r.event)))
+}
+
+fn optional_text<'a, E>(
+    rows: &[&'a Stored<E>],
+    value: impl Fn(&'a E) -> Option<&'a str>,
+) -> Values<'a> {
+    Values::OptionalText(column(rows, |r| value(&r.event)))
+}
+
+fn times<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&E) -> DateTime<Utc>) -> Values<'a> {
+    Values::Time(column(rows, |r| value(&r.event)))
+}
+
+/// Enumerations are stored as their words (`ON`, `ok`, …).
+fn words<'a, E, A: ActiveEnum<Value = String>>(
+    rows: &[&'a Stored<E>],
+    value: impl Fn(&E) -> A,
+) -> Values<'a> {
+    Values::Words(column(rows, |r| Some(value(&r.event).to_value())))
+}
+
+fn optional_words<'a, E, A: ActiveEnum<Value = String>>(
+    rows: &[&'a Stored<E>],
+    value: impl Fn(&E) -> Option<A>,
+) -> Values<'a> {
+    Values::Words(column(rows, |r| value(&r.event).map(|v| v.to_value())))
+}
+
+fn durations<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&E) -> Option<f64>) -> Values<'a> {
+    Values::OptionalFloat(column(rows, |r| value(&r.event)))
+}
+
+impl EventColumns for CodeExecution {
+    const TABLE: &'static str = "code_executions";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("cell_id", text(rows, |e| e.cell_id.as_str())),
+            (
+                "orig_cell_id",
+                optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            ),
+            ("t_start", times(rows, |e| e.t_start)),
+            ("t_finish", times(rows, |e| e.t_finish)),
+            ("status", words(rows, |e| e.status)),
+            ("cell_input", text(rows, |e| e.cell_input.as_str())),
+            (
+                "cell_output_model",
+                Values::Json(column(rows, |r| Json(&r.event.cell_output_model.0))),
+            ),
+            (
+                "cell_output_length",
+                // Validated to fit before the row was queued.
+                Values::Int(column(rows, |r| {
+                    r.event.stored_output_length().unwrap_or(0)
+                })),
+            ),
+            (
+                "language_mimetype",
+                text(rows, |e| e.language_mimetype.as_str()),
+            ),
+        ]
+    }
+}
+
+impl EventColumns for MarkdownExecution {
+    const TABLE: &'static str = "markdown_executions";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("cell_id", text(rows, |e| e.cell_id.as_str())),
+            (
+                "orig_cell_id",
+                optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            ),
+            ("time", times(rows, |e| e.time)),
+            ("cell_content", text(rows, |e| e.cell_content.as_str())),
+        ]
+    }
+}
+
+impl EventColumns for CellFocus {
+    const TABLE: &'static str = "cell_focus_events";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("cell_id", text(rows, |e| e.cell_id.as_str())),
+            (
+                "orig_cell_id",
+                optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            ),
+            ("click_type", words(rows, |e| e.click_type)),
+            ("time", times(rows, |e| e.time)),
+            ("click_duration", durations(rows, |e| e.click_duration)),
+        ]
+    }
+}
+
+impl EventColumns for NotebookFocus {
+    const TABLE: &'static str = "notebook_focus_events";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("click_type", words(rows, |e| e.click_type)),
+            ("time", times(rows, |e| e.time)),
+            ("click_duration", durations(rows, |e| e.click_duration)),
+        ]
+    }
+}
+
+impl EventColumns for CellAlteration {
+    const TABLE: &'static str = "cell_alterations";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("cell_id", text(rows, |e| e.cell_id.as_str())),
+            ("alteration_type", words(rows, |e| e.alteration_type)),
+            ("time", times(rows, |e| e.time)),
+        ]
+    }
+}
+
+impl EventColumns for PendingUpdateInteraction {
+    const TABLE: &'static str = "pending_update_interactions";
+    fn source(&self) -> &EventSource {
+        &self.source
+    }
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+        vec![
+            ("cell_id", optional_text(rows, |e| e.cell_id.as_deref())),
+            ("update_id", optional_text(rows, |e| e.update_id.as_deref())),
+            ("action", words(rows, |e| e.action)),
+            ("sender", optional_text(rows, |e| e.sender.as_deref())),
+            ("sender_type", optional_words(rows, |e| e.sender_type)),
+            ("time", times(rows, |e| e.time)),
+        ]
+    }
+}
+
+pub const DASHBOARD_INTERACTIONS: &str = "dashboard_interactions";
+
+/// Dashboard interactions: the viewer's pseudonym, and a notebook only if one was named.
+pub fn dashboard_table<'a>(rows: &[&'a DashboardInteractionRow]) -> Table<'a> {
+    let event_ids: Vec<Option<Uuid>> = column(rows, |r| r.event_id);
+    let keyed = event_ids.iter().any(Option::is_some);
+    let columns = vec![
+        (
+            "notebook_id",
+            Values::OptionalKey(column(rows, |r| r.notebook_id)),
+        ),
+        (
+            "user_id",
+            Values::Text(column(rows, |r| r.user_id.as_str())),
+        ),
+        (
+            "click_type",
+            Values::Words(column(rows, |r| Some(r.click_type.to_value()))),
+        ),
+        (
+            "signal_origin",
+            Values::Text(column(rows, |r| r.signal_origin.as_str())),
+        ),
+        ("time", Values::Time(column(rows, |r| r.time))),
+        ("event_id", Values::Uuid(event_ids)),
+    ];
+    Table {
+        name: DASHBOARD_INTERACTIONS,
+        rows: rows.len(),
+        columns,
+        keyed,
+    }
+}

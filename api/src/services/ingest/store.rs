@@ -1,0 +1,221 @@
+//! Bulk inserts at the database's own speed: on PostgreSQL one statement per table per commit
+//! (`INSERT … SELECT * FROM UNNEST($1::type[], …)`, so the statement text and its plan never
+//! change with the number of rows); on SQLite multi-row `VALUES` statements of a fixed size,
+//! prepared once per connection. Both go through the pool SeaORM opened, with sqlx directly:
+//! binding whole columns (and borrowed strings) is what SeaORM's value layer cannot do.
+//!
+//! Every insert is `ON CONFLICT DO NOTHING` against the unique (notebook, student, event id):
+//! when a table's rows carry event ids, the statement returns the keys it inserted, so the
+//! writer can tell each request how many of its events were duplicates.
+
+use std::{collections::HashSet, sync::Arc};
+
+use sea_orm::{
+    DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr,
+    sqlx::{
+        self, AssertSqlSafe, PgConnection, Postgres, Row, Sqlite, SqliteConnection,
+        postgres::PgArguments, query::Query, sqlite::SqliteArguments,
+    },
+};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::columns::{Table, Values};
+
+/// SQLite's bind-parameter limit (since 3.32).
+const SQLITE_MAX_BINDS: usize = 32_766;
+/// Rows per SQLite statement: large enough to amortize the statement, small enough that the
+/// few distinct statement texts stay in the connection's prepared-statement cache.
+const SQLITE_ROWS_PER_STATEMENT: usize = 256;
+
+/// A stored row with a client event id: what makes a retry a duplicate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct EventKey {
+    pub table: &'static str,
+    pub notebook_id: Option<i64>,
+    pub user_id: String,
+    pub event_id: Uuid,
+}
+
+pub enum WriteError {
+    /// The deadline passed before the commit: nothing was committed.
+    PastDeadline,
+    Failed(DbErr),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failed(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
+    }
+}
+
+/// Inserts `tables` in one transaction, committed only if `deadline` has not passed. Returns
+/// the keys of the inserted rows that carry an event id.
+pub async fn write(
+    db: &DatabaseConnection,
+    tables: &[Table<'_>],
+    deadline: Option<Instant>,
+) -> Result<HashSet<EventKey>, WriteError> {
+    let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
+    let mut inserted = HashSet::new();
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let mut txn = db.get_postgres_connection_pool().begin().await?;
+            for table in tables {
+                insert_postgres(&mut txn, table, &mut inserted).await?;
+            }
+            // Dropping the transaction rolls it back.
+            if past() {
+                return Err(WriteError::PastDeadline);
+            }
+            txn.commit().await?;
+        }
+        DatabaseBackend::Sqlite => {
+            let mut txn = db.get_sqlite_connection_pool().begin().await?;
+            for table in tables {
+                insert_sqlite(&mut txn, table, &mut inserted).await?;
+            }
+            if past() {
+                return Err(WriteError::PastDeadline);
+            }
+            txn.commit().await?;
+        }
+        other => {
+            let message = format!("ingest does not support {other:?}");
+            return Err(WriteError::Failed(DbErr::Custom(message)));
+        }
+    }
+    Ok(inserted)
+}
+
+fn insert_head(table: &Table<'_>) -> String {
+    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    format!("INSERT INTO {} ({}) ", table.name, names.join(", "))
+}
+
+fn conflict_tail(table: &Table<'_>) -> &'static str {
+    if table.keyed {
+        " ON CONFLICT DO NOTHING RETURNING notebook_id, user_id, event_id"
+    } else {
+        " ON CONFLICT DO NOTHING"
+    }
+}
+
+fn key_of<R: Row>(table: &Table<'_>, row: &R) -> Result<Option<EventKey>, sqlx::Error>
+where
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Uuid>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    let event_id: Option<Uuid> = row.try_get("event_id")?;
+    Ok(match event_id {
+        Some(event_id) => Some(EventKey {
+            table: table.name,
+            notebook_id: row.try_get("notebook_id")?,
+            user_id: row.try_get("user_id")?,
+            event_id,
+        }),
+        None => None,
+    })
+}
+
+async fn insert_postgres(
+    conn: &mut PgConnection,
+    table: &Table<'_>,
+    inserted: &mut HashSet<EventKey>,
+) -> Result<(), sqlx::Error> {
+    let arrays: Vec<String> = (table.columns.iter().enumerate())
+        .map(|(index, (_, values))| format!("${}::{}", index + 1, values.pg_array_type()))
+        .collect();
+    let sql = format!(
+        "{}SELECT * FROM UNNEST({}){}",
+        insert_head(table),
+        arrays.join(", "),
+        conflict_tail(table)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (_, values) in &table.columns {
+        query = bind_column(query, values);
+    }
+    if !table.keyed {
+        query.execute(conn).await?;
+        return Ok(());
+    }
+    for row in query.fetch_all(conn).await? {
+        inserted.extend(key_of(table, &row)?);
+    }
+    Ok(())
+}
+
+fn bind_column<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    values: &Values<'_>,
+) -> Query<'q, Postgres, PgArguments> {
+    match values {
+        Values::Uuid(column) => query.bind(column),
+        Values::Key(column) => query.bind(column),
+        Values::OptionalKey(column) => query.bind(column),
+        Values::Int(column) => query.bind(column),
+        Values::Text(column) => query.bind(column),
+        Values::OptionalText(column) => query.bind(column),
+        Values::Time(column) => query.bind(column),
+        Values::OptionalFloat(column) => query.bind(column),
+        Values::Json(column) => query.bind(column),
+        Values::Words(column) => query.bind(column),
+    }
+}
+
+async fn insert_sqlite(
+    conn: &mut SqliteConnection,
+    table: &Table<'_>,
+    inserted: &mut HashSet<EventKey>,
+) -> Result<(), sqlx::Error> {
+    let width = table.columns.len();
+    let per_statement = (SQLITE_MAX_BINDS / width).min(SQLITE_ROWS_PER_STATEMENT);
+    let placeholders = format!("({})", vec!["?"; width].join(", "));
+    let mut start = 0;
+    while start < table.rows {
+        let count = per_statement.min(table.rows - start);
+        let sql = format!(
+            "{}VALUES {}{}",
+            insert_head(table),
+            vec![placeholders.as_str(); count].join(", "),
+            conflict_tail(table)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for row in start..start + count {
+            for (_, values) in &table.columns {
+                query = bind_value(query, values, row);
+            }
+        }
+        if table.keyed {
+            for row in query.fetch_all(&mut *conn).await? {
+                inserted.extend(key_of(table, &row)?);
+            }
+        } else {
+            query.execute(&mut *conn).await?;
+        }
+        start += count;
+    }
+    Ok(())
+}
+
+fn bind_value<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    values: &Values<'_>,
+    row: usize,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    match values {
+        Values::Uuid(column) => query.bind(column[row]),
+        Values::Key(column) => query.bind(column[row]),
+        Values::OptionalKey(column) => query.bind(column[row]),
+        Values::Int(column) => query.bind(column[row]),
+        Values::Text(column) => query.bind(column[row]),
+        Values::OptionalText(column) => query.bind(column[row]),
+        Values::Time(column) => query.bind(column[row]),
+        Values::OptionalFloat(column) => query.bind(column[row]),
+        Values::Json(column) => query.bind(column[row]),
+        Values::Words(column) => query.bind(column[row].as_deref()),
+    }
+}

@@ -1,0 +1,90 @@
+//! Migrations that change data: run on a database holding rows of the previous schema, they
+//! must keep every row and turn it into what the new schema means. Each test also migrates back
+//! down and up again.
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tests::{Backend, TempDatabase};
+
+/// Migrations before "event keys" (number 8).
+const BEFORE_EVENT_KEYS: u32 = 7;
+
+async fn database(
+    backend: Backend,
+) -> (DatabaseConnection, Option<TempDatabase>, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("migrations-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (url, temp) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("m.sqlite").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+            let temp = TempDatabase::create(&admin, "migrations").await.unwrap();
+            (temp.url.clone(), Some(temp))
+        }
+    };
+    (Database::connect(&url).await.unwrap(), temp, dir)
+}
+
+async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<(String, Option<String>)> {
+    let statement = Statement::from_string(db.get_database_backend(), sql.to_owned());
+    db.query_all_raw(statement)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            // `user_id` is char(64): PostgreSQL pads it.
+            let user: String = row.try_get("", "user_id").unwrap();
+            (
+                user.trim_end().to_owned(),
+                row.try_get("", "orig_cell_id").unwrap(),
+            )
+        })
+        .collect()
+}
+
+tests::backend_tests! {
+    async fn event_keys_keep_every_row_make_unmapped_cells_null_and_key_ids_per_student(backend) {
+        let (db, _temp, dir) = database(backend).await;
+        Migrator::up(&db, Some(BEFORE_EVENT_KEYS)).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO notebooks (public_id, name, uploaded_at) VALUES ('nb', 'nb', '2026-11-01T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+        let insert = |user: &str, orig: &str, id: &str| {
+            format!(
+                "INSERT INTO cell_focus_events (event_id, user_id, notebook_id, cell_id, orig_cell_id, \
+                 click_type, time) SELECT {id}, '{user}', id, 'c', '{orig}', 'ON', \
+                 '2026-11-01T10:00:00Z' FROM notebooks"
+            )
+        };
+        db.execute_unprepared(&insert("alice", "o1", "NULL")).await.unwrap();
+        db.execute_unprepared(&insert("bob", "", "NULL")).await.unwrap();
+
+        Migrator::up(&db, None).await.unwrap();
+        let sql = "SELECT user_id, orig_cell_id FROM cell_focus_events ORDER BY user_id";
+        let expected = vec![("alice".to_owned(), Some("o1".to_owned())), ("bob".to_owned(), None)];
+        assert_eq!(rows(&db, sql).await, expected);
+        // The same event id from two students is two events now; from one student it is one.
+        let same_id = "'7d444840-9dc0-11d1-b245-5ffdce74fad2'";
+        let typed = match backend {
+            Backend::Postgres => format!("{same_id}::uuid"),
+            Backend::Sqlite => format!("X'{}'", "7d4448409dc011d1b2455ffdce74fad2"),
+        };
+        db.execute_unprepared(&insert("carol", "o1", &typed)).await.unwrap();
+        db.execute_unprepared(&insert("dave", "o1", &typed)).await.unwrap();
+        assert!(db.execute_unprepared(&insert("dave", "o1", &typed)).await.is_err());
+
+        // Down and up again: nothing lost either way.
+        db.execute_unprepared("DELETE FROM cell_focus_events WHERE user_id = 'dave'").await.unwrap();
+        Migrator::down(&db, Some(1)).await.unwrap();
+        assert_eq!(rows(&db, sql).await.len(), 3);
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(rows(&db, sql).await[1], ("bob".to_owned(), None));
+        db.close().await.ok();
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
