@@ -348,6 +348,15 @@ pub struct Limits {
         global = true
     )]
     pub ingest_deadline_ms: u64,
+    /// Ingest requests waiting for the writer; past this, requests wait to enqueue (bounded by
+    /// `INGEST_DEADLINE_MS`, then `UNAVAILABLE`).
+    #[arg(
+        long,
+        env = "INGEST_QUEUE_CAPACITY",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub ingest_queue_capacity: usize,
     /// A live connection whose instance stopped renewing it is gone after this many seconds.
     #[arg(long, env = "PRESENCE_LEASE_SECS", default_value_t = 30, global = true)]
     pub presence_lease_secs: u64,
@@ -503,6 +512,7 @@ impl Config {
                 db_statement_timeout_ms: 10_000,
                 db_connect_retry_secs: 30,
                 ingest_deadline_ms: 5000,
+                ingest_queue_capacity: 4096,
                 presence_lease_secs: 30,
                 location_freshness_secs: 300,
                 refresh_throttle_ms: 5000,

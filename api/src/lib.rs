@@ -176,7 +176,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         1
     };
     let deadline = Duration::from_millis(config.limits.ingest_deadline_ms);
-    let ingest = IngestWriter::start(db.clone(), writers, deadline);
+    let queue = config.limits.ingest_queue_capacity.max(1);
+    let ingest = IngestWriter::start(db.clone(), writers, deadline, queue);
     let pseudonyms = Pseudonymizer::new(secrets.secret_salt);
     let rate_limits = RateLimiter::new(&config.limits.rate, pseudonyms.clone(), shared_limits);
     Ok(AppState::new(AppStateInner {

@@ -6,6 +6,12 @@ use api::{
 };
 use clap::Parser;
 
+/// jemalloc instead of the system allocator: a request allocates and frees many small values
+/// (JSON, GraphQL values, rows), and glibc's malloc/free were a third of the server's CPU time
+/// under ingest load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

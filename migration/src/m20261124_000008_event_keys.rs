@@ -70,8 +70,10 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             }
+            // Partial: most events carry no id, and an index entry per row would cost every
+            // insert a B-tree descent for nothing.
             db.execute_unprepared(&format!(
-                "CREATE UNIQUE INDEX {} ON {table} ({key})",
+                "CREATE UNIQUE INDEX {} ON {table} ({key}) WHERE event_id IS NOT NULL",
                 key_index(table)
             ))
             .await?;

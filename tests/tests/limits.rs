@@ -115,3 +115,41 @@ async fn an_operation_past_the_timeout_is_stopped_with_timeout() {
         .await
         .data();
 }
+
+/// The same limit over the websocket: a query past it gets one `TIMEOUT` result, then
+/// `complete`, and the socket stays usable. Subscriptions are not bounded by it.
+#[tokio::test]
+async fn a_websocket_operation_past_the_timeout_is_stopped_with_timeout() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.graphql_timeout_ms = 200).await;
+    let mut socket = app.websocket(json!({})).await;
+    let held = sea_orm::TransactionTrait::begin(&app.state.db)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    socket
+        .subscribe("slow", "{ health { database } }", json!({}))
+        .await;
+    let next = socket.receive().await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(
+        next["payload"]["errors"][0]["extensions"]["code"], "TIMEOUT",
+        "{next}"
+    );
+    assert_eq!(
+        socket.receive().await,
+        json!({ "type": "complete", "id": "slow" })
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+    socket.subscribe("fast", "{ version }", json!({})).await;
+    let next = socket.receive().await;
+    assert_eq!(
+        next["payload"]["data"]["version"],
+        env!("CARGO_PKG_VERSION"),
+        "{next}"
+    );
+}

@@ -210,8 +210,10 @@ async fn with_redis_cut_from_the_start_no_ingest_fails_and_live_features_resume_
             .await;
         if pushed.errors().is_empty() {
             let update = pushed.data()["pushUpdate"]["updateId"].clone();
-            let message = socket.receive().await;
-            if message["payload"]["data"]["studentSession"]["updateId"] == update {
+            // A push published while the pub/sub connection is still reconnecting is lost (no
+            // one was subscribed yet): try again rather than wait for it.
+            let message = tokio::time::timeout(Duration::from_secs(2), socket.receive()).await;
+            if message.is_ok_and(|m| m["payload"]["data"]["studentSession"]["updateId"] == update) {
                 break;
             }
         }
@@ -222,4 +224,46 @@ async fn with_redis_cut_from_the_start_no_ingest_fails_and_live_features_resume_
         );
     }
     assert_eq!(stored(&app).await, 20);
+}
+
+/// The writer's queue filled for real: another connection holds the event table locked, so
+/// the writers' inserts wait, one request fills the queue (capacity 1) and the rest wait to
+/// enqueue. Every request is answered `UNAVAILABLE` within its deadline (plus the writer's
+/// grace), never hangs, and none of them is committed after the lock goes away.
+#[tokio::test]
+async fn a_full_ingest_queue_answers_unavailable_within_the_deadline_and_commits_nothing_late() {
+    if !Backend::postgres_available() {
+        return;
+    }
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.limits.ingest_queue_capacity = 1;
+        c.limits.ingest_deadline_ms = 500;
+        c.limits.rate = api::config::RateLimits::off();
+    })
+    .await;
+    app.register_notebook(NOTEBOOK).await;
+    let blocker = sea_orm::Database::connect(app.state.config.database_url())
+        .await
+        .unwrap();
+    let lock = sea_orm::TransactionTrait::begin(&blocker).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &lock,
+        "LOCK TABLE cell_focus_events IN ACCESS EXCLUSIVE MODE",
+    )
+    .await
+    .unwrap();
+
+    let started = Instant::now();
+    // Four writers each take one request, one fills the queue, the others wait to enqueue.
+    let outcomes = join_all((0..12).map(|n| ingest(&app, n))).await;
+    let elapsed = started.elapsed();
+    assert_eq!(outcomes, vec![Ok(false); 12]);
+    // 500 ms deadline + 1 s for a writer to answer what it holds, with room for a slow CI.
+    assert!(elapsed < Duration::from_millis(3000), "{elapsed:?}");
+
+    lock.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stored(&app).await, 0, "a refused event was committed later");
+    assert_eq!(ingest(&app, 99).await, Ok(true));
+    assert_eq!(stored(&app).await, 1);
 }

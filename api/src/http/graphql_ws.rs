@@ -36,6 +36,8 @@ pub struct Settings {
     pub ping_interval: Option<Duration>,
     pub max_operations: usize,
     pub max_message_bytes: usize,
+    /// How long a query or mutation may run (as over HTTP); subscriptions are not bounded.
+    pub execution_timeout: Duration,
 }
 
 impl Settings {
@@ -46,6 +48,7 @@ impl Settings {
                 .filter(|interval| !interval.is_zero()),
             max_operations: limits.ws_max_subscriptions,
             max_message_bytes: limits.ws_max_message_bytes,
+            execution_timeout: Duration::from_millis(limits.graphql_timeout_ms),
         }
     }
 }

@@ -123,7 +123,10 @@ fn authenticate(payload: Option<Map<String, Value>>, app: &AppState) -> Result<V
 
 /// After the ack: operations, keep-alive, token expiry and shutdown, until one ends the socket.
 async fn run(socket: &mut WebSocket, connection: &Connection, viewer: Viewer) -> End {
-    let mut operations = Operations::new(connection.settings.max_operations);
+    let mut operations = Operations::new(
+        connection.settings.max_operations,
+        connection.settings.execution_timeout,
+    );
     let mut keep_alive = KeepAlive::new(connection.settings.ping_interval);
     let expiry = token_expiry(&viewer);
     tokio::pin!(expiry);

@@ -2,7 +2,12 @@
 //! connection's own task, so a client's `complete` drops an operation at once and nothing of it
 //! can be sent afterwards (no stray `next`, no `complete` echo).
 
-use async_graphql::{Request, Response, ServerError};
+use std::time::Duration;
+
+use async_graphql::{
+    Request, Response, ServerError,
+    parser::{parse_query, types::OperationType},
+};
 use futures::{
     Stream, StreamExt,
     stream::{self, BoxStream},
@@ -10,7 +15,7 @@ use futures::{
 use tokio_stream::StreamMap;
 
 use super::close::Close;
-use crate::graphql::AppSchema;
+use crate::{error::AppError, graphql::AppSchema};
 
 /// What an operation produced.
 #[derive(Debug)]
@@ -27,6 +32,7 @@ pub enum Event {
 pub struct Operations {
     running: StreamMap<String, BoxStream<'static, Event>>,
     limit: usize,
+    execution_timeout: Duration,
 }
 
 impl Drop for Operations {
@@ -37,10 +43,11 @@ impl Drop for Operations {
 }
 
 impl Operations {
-    pub fn new(limit: usize) -> Self {
+    pub fn new(limit: usize, execution_timeout: Duration) -> Self {
         Self {
             running: StreamMap::new(),
             limit,
+            execution_timeout,
         }
     }
 
@@ -52,8 +59,11 @@ impl Operations {
         if self.running.len() >= self.limit {
             return Err(Close::TooManyOperations);
         }
-        let events = events(schema.execute_stream(request));
-        self.running.insert(id, events.boxed());
+        let events = match is_subscription(&request) {
+            true => events(schema.execute_stream(request)).boxed(),
+            false => bounded(schema, request, self.execution_timeout).boxed(),
+        };
+        self.running.insert(id, events);
         metrics::gauge!("graphql_ws_active_operations").increment(1.0);
         Ok(())
     }
@@ -80,18 +90,62 @@ impl Operations {
     }
 }
 
+/// Whether the request runs a subscription (unparsable documents are not: they fail at once).
+fn is_subscription(request: &Request) -> bool {
+    let Ok(document) = parse_query(&request.query) else {
+        return false;
+    };
+    let operation_type = |name: Option<&str>| {
+        let mut operations = document.operations.iter();
+        match name {
+            Some(name) => operations
+                .find(|(operation, _)| operation.map(|n| n.as_str()) == Some(name))
+                .map(|(_, operation)| operation.node.ty),
+            None => operations.next().map(|(_, operation)| operation.node.ty),
+        }
+    };
+    operation_type(request.operation_name.as_deref()) == Some(OperationType::Subscription)
+}
+
+/// A query or mutation with the execution timeout: stopped at the limit, it answers one
+/// `TIMEOUT` error (as `next`, then `complete`), like the HTTP path's 503.
+fn bounded(
+    schema: &AppSchema,
+    request: Request,
+    limit: Duration,
+) -> impl Stream<Item = Event> + Send + 'static {
+    let schema = schema.clone();
+    let first = async move {
+        match tokio::time::timeout(limit, schema.execute(request)).await {
+            Ok(response) => classify(0, response),
+            Err(_elapsed) => {
+                let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+                tracing::warn!(
+                    limit_ms,
+                    "a websocket operation was stopped at the execution timeout"
+                );
+                let error = crate::graphql::server_error(AppError::Timeout { limit_ms });
+                Event::Next(Response::from_errors(vec![error]))
+            }
+        }
+    };
+    stream::once(first).chain(stream::once(async { Event::Complete }))
+}
+
 /// Tags a response stream: a first response that is a request error becomes `Error`, and the
 /// end of the stream becomes `Complete`.
 fn events(responses: impl Stream<Item = Response> + Send + 'static) -> impl Stream<Item = Event> {
     responses
         .enumerate()
-        .map(
-            |(index, response)| match index == 0 && crate::graphql::is_request_error(&response) {
-                true => Event::Error(response.errors),
-                false => Event::Next(response),
-            },
-        )
+        .map(|(index, response)| classify(index, response))
         .chain(stream::once(async { Event::Complete }))
+}
+
+fn classify(index: usize, response: Response) -> Event {
+    match index == 0 && crate::graphql::is_request_error(&response) {
+        true => Event::Error(response.errors),
+        false => Event::Next(response),
+    }
 }
 
 #[cfg(test)]
@@ -146,5 +200,22 @@ mod tests {
             matches!(events.as_slice(), [Event::Next(r), Event::Complete] if r.is_err()),
             "{events:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod subscription_tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_are_told_from_queries_and_mutations() {
+        let subscription = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "alice") {
+        ... on PushedUpdate { updateId } } }"#;
+        assert!(is_subscription(&Request::new(subscription)));
+        assert!(!is_subscription(&Request::new("{ version }")));
+        assert!(!is_subscription(&Request::new("mutation { a }")));
+        let two = "query A { a } subscription B { b }";
+        assert!(is_subscription(&Request::new(two).operation_name("B")));
+        assert!(!is_subscription(&Request::new(two).operation_name("A")));
     }
 }

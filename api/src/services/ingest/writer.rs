@@ -33,8 +33,6 @@ use crate::error::{AppError, AppResult};
 
 /// Most rows one transaction gathers before it commits.
 const MAX_ROWS_PER_COMMIT: usize = 5000;
-/// Requests waiting for a writer; past this, callers wait to enqueue (backpressure).
-const QUEUE_CAPACITY: usize = 4096;
 
 /// How much longer than the deadline a request waits for the writer's answer, so that the
 /// writer (which knows whether it committed) is the one that decides.
@@ -56,6 +54,8 @@ impl Job {
 #[derive(Clone)]
 pub struct IngestWriter {
     queue: mpsc::Sender<Job>,
+    /// Requests waiting for a writer; past this, callers wait to enqueue (backpressure).
+    capacity: usize,
     deadline: Duration,
     /// Writer tasks restarted after a panic, since the start.
     restarts: Arc<AtomicU64>,
@@ -64,8 +64,13 @@ pub struct IngestWriter {
 impl IngestWriter {
     /// Starts `writers` tasks sharing one queue (SQLite has one writer at a time anyway; on
     /// PostgreSQL a few overlap one commit's flush with the next batch's inserts).
-    pub fn start(db: DatabaseConnection, writers: usize, deadline: Duration) -> Self {
-        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    pub fn start(
+        db: DatabaseConnection,
+        writers: usize,
+        deadline: Duration,
+        capacity: usize,
+    ) -> Self {
+        let (queue, receiver) = mpsc::channel(capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         let restarts = Arc::new(AtomicU64::new(0));
         for _ in 0..writers.max(1) {
@@ -75,6 +80,7 @@ impl IngestWriter {
         }
         Self {
             queue,
+            capacity,
             deadline,
             restarts,
         }
@@ -92,7 +98,7 @@ impl IngestWriter {
 
     /// Requests queued for the writers now.
     pub fn queue_depth(&self) -> usize {
-        QUEUE_CAPACITY - self.queue.capacity()
+        self.capacity - self.queue.capacity()
     }
 
     /// Returns once `rows` are committed, with how many of them were already stored (retries
