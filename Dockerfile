@@ -2,8 +2,13 @@
 # is slim and runs as an unprivileged user.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# jemalloc (the server's allocator) is built from C sources with make.
+RUN apt-get update && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 # Build dependencies against stub crates first, so code changes do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+# The patched sqlx-core of [patch.crates-io].
+COPY vendor vendor
 COPY api/Cargo.toml api/Cargo.toml
 COPY entity/Cargo.toml entity/Cargo.toml
 COPY migration/Cargo.toml migration/Cargo.toml

@@ -302,8 +302,10 @@ pub struct S3Config {
 
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
-    /// Largest request body on `/graphql` (bytes); batches of events need room.
-    #[arg(long, env = "BATCH_BODY_LIMIT", default_value_t = 16 * 1024 * 1024, global = true)]
+    /// Largest JSON body on `/graphql` (bytes). A 1 000-event batch of code executions with
+    /// their outputs is typically under 1 MiB; a larger batch gets `PAYLOAD_TOO_LARGE` (413)
+    /// and is split by its client. Documents themselves are capped by `GRAPHQL_MAX_QUERY_BYTES`.
+    #[arg(long, env = "BATCH_BODY_LIMIT", default_value_t = 4 * 1024 * 1024, global = true)]
     pub batch_body_limit: usize,
     /// Largest single event, and largest body on the REST `/send/*` routes (bytes).
     #[arg(long, env = "EVENT_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
@@ -501,7 +503,7 @@ impl Config {
             public_url: None,
             s3: S3Config::default(),
             limits: Limits {
-                batch_body_limit: 16 * 1024 * 1024,
+                batch_body_limit: 4 * 1024 * 1024,
                 event_body_limit: 1024 * 1024,
                 batch_max_events: 1000,
                 access_token_ttl_secs: 30 * 60,
