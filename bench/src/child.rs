@@ -61,6 +61,23 @@ impl BenchDatabase {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Registers notebook `public_id` through a tiny demo class (one student, four events), as
+    /// a teacher's upload would.
+    pub async fn register_notebook(&self, public_id: &str) -> anyhow::Result<()> {
+        let demo = [
+            "demo-class",
+            "--students",
+            "1",
+            "--cells",
+            "2",
+            "--events",
+            "4",
+        ];
+        let options = ["--sessions", "1", "--notebook-id", public_id];
+        self.run(&[&demo[..], &options[..]].concat(), &[]).await?;
+        Ok(())
+    }
+
     /// `api serve` on a free port; returns the child and its address.
     pub async fn serve(&self) -> anyhow::Result<(Child, String)> {
         self.serve_with(&[]).await

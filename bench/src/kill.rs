@@ -25,24 +25,7 @@ pub struct KillRun<'a> {
 
 pub async fn run(run: &KillRun<'_>) -> anyhow::Result<()> {
     let database = run.database;
-    database
-        .run(
-            &[
-                "demo-class",
-                "--students",
-                "1",
-                "--cells",
-                "2",
-                "--events",
-                "4",
-                "--sessions",
-                "1",
-                "--notebook-id",
-                NOTEBOOK,
-            ],
-            &[],
-        )
-        .await?;
+    database.register_notebook(NOTEBOOK).await?;
     let db = api::db::connect(&database.url, api::db::DbTimeouts::default()).await?;
     let notebook = api::services::notebooks::get_by_public_id(&db, NOTEBOOK)
         .await

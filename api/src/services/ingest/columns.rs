@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::{
     events::{
-        CellAlteration, CellFocus, CodeExecution, EventSource, MarkdownExecution, NotebookFocus,
-        PendingUpdateInteraction,
+        CellAlteration, CellFocus, CodeExecution, MarkdownExecution, NotebookFocus,
+        PendingUpdateInteraction, Sourced,
     },
     rows::{DashboardInteractionRow, Stored},
 };
@@ -53,9 +53,8 @@ pub struct Table<'a> {
 }
 
 /// How one kind of student event maps onto its table.
-pub trait EventColumns: Sized + 'static {
+pub trait EventColumns: Sourced + Sized + 'static {
     const TABLE: &'static str;
-    fn source(&self) -> &EventSource;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)>;
 
     fn table<'a>(rows: &[&'a Stored<Self>]) -> Table<'a> {
@@ -119,9 +118,6 @@ fn durations<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&E) -> Option<f64>) -
 
 impl EventColumns for CodeExecution {
     const TABLE: &'static str = "code_executions";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("cell_id", text(rows, |e| e.cell_id.as_str())),
@@ -154,9 +150,6 @@ impl EventColumns for CodeExecution {
 
 impl EventColumns for MarkdownExecution {
     const TABLE: &'static str = "markdown_executions";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("cell_id", text(rows, |e| e.cell_id.as_str())),
@@ -172,9 +165,6 @@ impl EventColumns for MarkdownExecution {
 
 impl EventColumns for CellFocus {
     const TABLE: &'static str = "cell_focus_events";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("cell_id", text(rows, |e| e.cell_id.as_str())),
@@ -191,9 +181,6 @@ impl EventColumns for CellFocus {
 
 impl EventColumns for NotebookFocus {
     const TABLE: &'static str = "notebook_focus_events";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("click_type", words(rows, |e| e.click_type)),
@@ -205,9 +192,6 @@ impl EventColumns for NotebookFocus {
 
 impl EventColumns for CellAlteration {
     const TABLE: &'static str = "cell_alterations";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("cell_id", text(rows, |e| e.cell_id.as_str())),
@@ -219,9 +203,6 @@ impl EventColumns for CellAlteration {
 
 impl EventColumns for PendingUpdateInteraction {
     const TABLE: &'static str = "pending_update_interactions";
-    fn source(&self) -> &EventSource {
-        &self.source
-    }
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
         vec![
             ("cell_id", optional_text(rows, |e| e.cell_id.as_deref())),

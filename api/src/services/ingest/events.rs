@@ -141,16 +141,27 @@ pub enum Event {
     PendingUpdateInteraction(PendingUpdateInteraction),
 }
 
-macro_rules! event_from_kinds {
+/// What every event kind has: the shared fields.
+pub trait Sourced {
+    fn source(&self) -> &EventSource;
+}
+
+macro_rules! event_kinds {
     ($($kind:ident),*) => {$(
         impl From<$kind> for Event {
             fn from(event: $kind) -> Self {
                 Self::$kind(event)
             }
         }
+
+        impl Sourced for $kind {
+            fn source(&self) -> &EventSource {
+                &self.source
+            }
+        }
     )*};
 }
-event_from_kinds!(
+event_kinds!(
     CodeExecution,
     MarkdownExecution,
     CellFocus,
