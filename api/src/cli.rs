@@ -7,6 +7,10 @@ use anyhow::{Context, bail};
 use migration::{Migrator, MigratorTrait};
 use serde_json::json;
 
+mod import_legacy;
+
+pub use import_legacy::import_legacy;
+
 use crate::{
     Config,
     auth::login::check_credentials_shape,

@@ -111,6 +111,9 @@ pub enum Command {
         #[arg(long)]
         notebook: Option<String>,
     },
+    /// Import the old Flask backend's PostgreSQL database (resumable, idempotent) and print a
+    /// per-table count comparison.
+    ImportLegacy(ImportLegacyArgs),
     /// Delete events older than a window (`365d`, `12h`) and print the counts.
     Retention {
         #[arg(long)]
@@ -119,6 +122,28 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportLegacyArgs {
+    /// URL of the old database: `postgres://user@host:5432/name`.
+    #[arg(long = "from")]
+    pub from: String,
+    /// Only this old notebook id (repeatable); every notebook without it.
+    #[arg(long = "notebook")]
+    pub notebooks: Vec<String>,
+    /// Read and count, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Directory of the old notebooks' files (`<notebook id>.ipynb`, or the old S3 object key).
+    #[arg(long)]
+    pub notebooks_dir: Option<PathBuf>,
+    /// Old rows per batch: one read and one insert transaction each.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: u64,
+    /// Stop with an error after this many batches (tests resuming an interrupted import).
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

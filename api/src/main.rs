@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         Command::EraseStudent { user, notebook } => {
             api::cli::erase_student(cli.config, user, notebook).await
         }
+        Command::ImportLegacy(args) => api::cli::import_legacy(cli.config, args).await,
         Command::Retention {
             older_than,
             dry_run,

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod exports;
 pub mod groups;
 pub mod ingest;
+pub mod legacy_import;
 pub mod live;
 pub mod notebooks;
 pub mod privacy;

@@ -1,0 +1,319 @@
+//! Rows with a natural key: notebooks (public id), dashboard users (pseudonym), authorizations
+//! (user, notebook), groups (notebook, name) and members (group, student). Each is inserted or
+//! skipped by that key, in batches, like the events; afterwards the row ids the next tables
+//! refer to are loaded into the [`Context`].
+
+use anyhow::Context as _;
+use chrono::Utc;
+use entity::{
+    dashboard_user, enums::Role, group_member, notebook, notebook_authorization, student_group,
+};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryResult, Set, TransactionTrait, Value,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, OnConflict, Query},
+};
+
+use super::{
+    TableReport,
+    convert::{Context, NOT_YET, get, time},
+    events::Run,
+    source::{self, OldQuery},
+};
+
+/// Widths of our columns the old values must fit.
+const MAX_NOTEBOOK_NAME: usize = 256;
+const MAX_GROUP_NAME: usize = 128;
+const PSEUDONYM_LEN: usize = 64;
+
+/// One kind of old row with a natural key, and where it goes.
+pub struct Natural<A> {
+    pub name: &'static str,
+    pub target: &'static str,
+    pub key_columns: &'static [&'static str],
+    pub query: OldQuery,
+    /// The new row and the values of its key columns.
+    pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<(A, Vec<Value>)>>,
+}
+
+pub async fn copy<A>(run: Run<'_>, kind: Natural<A>) -> anyhow::Result<TableReport>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+{
+    let mut report = TableReport::new(kind.name);
+    report.in_old = source::count(run.old, &kind.query, run.scope).await?;
+    run.progress.start(kind.name, report.in_old);
+    let mut after = 0;
+    loop {
+        let rows = source::page(run.old, &kind.query, run.scope, after, run.batches.size).await?;
+        let Some(last) = rows.last() else { break };
+        after = get(last, "id")?;
+        let mut models = Vec::with_capacity(rows.len());
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some((model, key)) = (kind.convert)(run.ctx, row)? {
+                models.push(model);
+                keys.push(key);
+            }
+        }
+        let read = rows.len() as u64;
+        let (inserted, present) = insert_batch(&run, &kind, models, &keys).await?;
+        report.add(read, inserted, present);
+        run.progress.advance(read);
+        run.batches.committed(kind.name)?;
+    }
+    run.progress.finish();
+    Ok(report)
+}
+
+async fn insert_batch<A>(
+    run: &Run<'_>,
+    kind: &Natural<A>,
+    models: Vec<A>,
+    keys: &[Vec<Value>],
+) -> anyhow::Result<(u64, u64)>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+{
+    if run.dry_run || models.is_empty() {
+        let present = count_present(run.db, kind, keys).await?;
+        return Ok(((keys.len() as u64).saturating_sub(present), present));
+    }
+    let txn = run.db.begin().await?;
+    let inserted = <A::Entity as EntityTrait>::insert_many(models)
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await
+        .with_context(|| format!("inserting into {}", kind.target))?;
+    let present = count_present(&txn, kind, keys).await?;
+    txn.commit().await?;
+    Ok((inserted, present))
+}
+
+async fn count_present<A>(
+    db: &impl ConnectionTrait,
+    kind: &Natural<A>,
+    keys: &[Vec<Value>],
+) -> anyhow::Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let columns = kind
+        .key_columns
+        .iter()
+        .map(|column| Expr::col(Alias::new(*column)));
+    let tuples = keys
+        .iter()
+        .map(|key| Expr::tuple(key.iter().cloned().map(Expr::val)));
+    let query = Query::select()
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .from(Alias::new(kind.target))
+        .and_where(Expr::tuple(columns).is_in(tuples))
+        .to_owned();
+    let row = db
+        .query_one(&query)
+        .await
+        .with_context(|| format!("counting imported rows in {}", kind.target))?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+pub const NOTEBOOKS: Natural<notebook::ActiveModel> = Natural {
+    name: "Notebook",
+    target: "notebooks",
+    key_columns: &["public_id"],
+    query: source::NOTEBOOKS,
+    convert: |ctx, row| {
+        let public_id: String = get(row, "notebook_id")?;
+        let name: String = get(row, "name")?;
+        if name.len() > MAX_NOTEBOOK_NAME {
+            ctx.warn("notebook names longer than 256 bytes (truncated)");
+        }
+        let model = notebook::ActiveModel {
+            public_id: Set(public_id.clone()),
+            name: Set(truncate(name, MAX_NOTEBOOK_NAME)),
+            storage_key: Set(None),
+            version: Set(1),
+            uploaded_at: Set(time(row, "time")?),
+            uploaded_by: Set(None),
+            ..Default::default()
+        };
+        Ok(Some((model, vec![public_id.into()])))
+    },
+};
+
+pub const USERS: Natural<dashboard_user::ActiveModel> = Natural {
+    name: "AuthUsers",
+    target: "dashboard_users",
+    key_columns: &["username_hash"],
+    query: source::AUTH_USERS,
+    convert: |ctx, row| {
+        let username_hash: String = get(row, "username_hash")?;
+        if username_hash.len() != PSEUDONYM_LEN {
+            ctx.warn("dashboard users whose username hash is not a pseudonym (skipped)");
+            return Ok(None);
+        }
+        let role = match (
+            get::<bool>(row, "is_admin")?,
+            get::<bool>(row, "is_superuser")?,
+        ) {
+            (true, _) => Role::Admin,
+            (false, true) => Role::Superuser,
+            (false, false) => Role::User,
+        };
+        let model = dashboard_user::ActiveModel {
+            username_hash: Set(username_hash.clone()),
+            // Werkzeug hashes as they are: the login verifies them and re-hashes with Argon2id.
+            password_hash: Set(get(row, "password_hash")?),
+            role: Set(role),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        Ok(Some((model, vec![username_hash.into()])))
+    },
+};
+
+pub const AUTHORIZATIONS: Natural<notebook_authorization::ActiveModel> = Natural {
+    name: "AuthAssociation",
+    target: "notebook_authorizations",
+    key_columns: &["user_id", "notebook_id"],
+    query: source::AUTHORIZATIONS,
+    convert: |ctx, row| {
+        let username_hash: Option<String> = get(row, "username_hash")?;
+        let public_id: Option<String> = get(row, "notebook_id")?;
+        let (Some(username_hash), Some(public_id)) = (username_hash, public_id) else {
+            ctx.warn("incomplete authorizations (skipped)");
+            return Ok(None);
+        };
+        let what = "authorizations for a notebook missing from the old Notebook table (skipped)";
+        let Some(notebook_id) = ctx.notebook(&public_id, what) else {
+            return Ok(None);
+        };
+        let user_id = match ctx.users.get(&username_hash) {
+            Some(id) => *id,
+            None if ctx.dry_run => NOT_YET,
+            None => {
+                ctx.warn("authorizations of a user not imported (skipped)");
+                return Ok(None);
+            }
+        };
+        let model = notebook_authorization::ActiveModel {
+            user_id: Set(user_id),
+            notebook_id: Set(notebook_id),
+            granted_at: Set(Utc::now()),
+        };
+        Ok(Some((model, vec![user_id.into(), notebook_id.into()])))
+    },
+};
+
+pub const GROUPS: Natural<student_group::ActiveModel> = Natural {
+    name: "UserGroups",
+    target: "student_groups",
+    key_columns: &["notebook_id", "name"],
+    query: source::GROUPS,
+    convert: |ctx, row| {
+        let public_id: String = get(row, "notebook_id")?;
+        let name: String = get(row, "group_name")?;
+        let what = "groups of a notebook missing from the old Notebook table (skipped)";
+        let Some(notebook_id) = ctx.notebook(&public_id, what) else {
+            return Ok(None);
+        };
+        if name.len() > MAX_GROUP_NAME {
+            ctx.warn("group names longer than 128 bytes (skipped)");
+            return Ok(None);
+        }
+        let model = student_group::ActiveModel {
+            notebook_id: Set(notebook_id),
+            name: Set(name.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        Ok(Some((model, vec![notebook_id.into(), name.into()])))
+    },
+};
+
+pub const MEMBERS: Natural<group_member::ActiveModel> = Natural {
+    name: "UserGroupAssociation",
+    target: "group_members",
+    key_columns: &["group_id", "user_id"],
+    query: source::GROUP_MEMBERS,
+    convert: |ctx, row| {
+        let public_id: String = get(row, "notebook_id")?;
+        let user_id: String = get(row, "user_id")?;
+        let what = "group members in a notebook missing from the old Notebook table (skipped)";
+        let Some(notebook_id) = ctx.notebook(&public_id, what) else {
+            return Ok(None);
+        };
+        let group = (notebook_id, get::<String>(row, "group_name")?);
+        let group_id = match ctx.groups.get(&group) {
+            Some(id) => *id,
+            None if ctx.dry_run => NOT_YET,
+            None => {
+                ctx.warn("members of a group not imported (skipped)");
+                return Ok(None);
+            }
+        };
+        let model = group_member::ActiveModel {
+            group_id: Set(group_id),
+            user_id: Set(user_id.clone()),
+        };
+        Ok(Some((model, vec![group_id.into(), user_id.into()])))
+    },
+};
+
+/// Our row ids of the notebooks `public_ids`; in a dry run the missing ones are [`NOT_YET`].
+pub async fn load_notebooks(
+    db: &DatabaseConnection,
+    ctx: &mut Context,
+    public_ids: Vec<String>,
+) -> anyhow::Result<()> {
+    let found = notebook::Entity::find()
+        .filter(notebook::Column::PublicId.is_in(public_ids.clone()))
+        .all(db)
+        .await
+        .context("loading imported notebooks")?;
+    for notebook in found {
+        ctx.notebooks.insert(notebook.public_id, notebook.id);
+    }
+    if ctx.dry_run {
+        for public_id in public_ids {
+            ctx.notebooks.entry(public_id).or_insert(NOT_YET);
+        }
+    }
+    Ok(())
+}
+
+/// Row ids of every dashboard user and of the groups of the imported notebooks.
+pub async fn load_users_and_groups(
+    db: &DatabaseConnection,
+    ctx: &mut Context,
+) -> anyhow::Result<()> {
+    for user in dashboard_user::Entity::find().all(db).await? {
+        ctx.users.insert(user.username_hash, user.id);
+    }
+    let notebooks: Vec<i64> = ctx.notebooks.values().copied().collect();
+    let groups = student_group::Entity::find()
+        .filter(student_group::Column::NotebookId.is_in(notebooks))
+        .all(db)
+        .await
+        .context("loading imported groups")?;
+    for group in groups {
+        ctx.groups.insert((group.notebook_id, group.name), group.id);
+    }
+    Ok(())
+}
