@@ -13,7 +13,7 @@ use sea_orm::{
 
 /// One kind of old row: the columns to read, where from, and how to scope it to notebooks.
 pub struct OldQuery {
-    /// `SELECT` list; the old primary key must be selected as `id`.
+    /// `SELECT` list besides the old primary key (read as `id`, a bigint).
     pub columns: &'static str,
     /// `FROM` (with joins) and a first `WHERE` condition (`TRUE` when none).
     pub from_where: &'static str,
@@ -83,7 +83,7 @@ pub async fn page(
 ) -> anyhow::Result<Vec<QueryResult>> {
     let (scoped, mut values) = scope.clause(query.notebook, 3);
     let sql = format!(
-        "SELECT {} FROM {} AND {id} > $1{scoped} ORDER BY {id} LIMIT $2",
+        "SELECT {id}::bigint AS id, {} FROM {} AND {id} > $1{scoped} ORDER BY {id} LIMIT $2",
         query.columns,
         query.from_where,
         id = query.id
@@ -96,7 +96,7 @@ pub async fn page(
 }
 
 pub const CODE_EXECUTIONS: OldQuery = OldQuery {
-    columns: "e.id, e.notebook_id, e.user_id, c.cell_id, c.orig_cell_id, c.t_start, c.t_finish, \
+    columns: "e.notebook_id, e.user_id, c.cell_id, c.orig_cell_id, c.t_start, c.t_finish, \
               c.status, c.cell_input, c.cell_output_model, c.cell_output_length, \
               c.language_mimetype",
     from_where: "\"Event\" e JOIN \"CellExecution\" c ON c.id = e.id \
@@ -106,7 +106,7 @@ pub const CODE_EXECUTIONS: OldQuery = OldQuery {
 };
 
 pub const MARKDOWN_EXECUTIONS: OldQuery = OldQuery {
-    columns: "e.id, e.notebook_id, e.user_id, c.cell_id, c.orig_cell_id, c.t_start, c.cell_input",
+    columns: "e.notebook_id, e.user_id, c.cell_id, c.orig_cell_id, c.t_start, c.cell_input",
     from_where: "\"Event\" e JOIN \"CellExecution\" c ON c.id = e.id \
                  WHERE c.cell_type = 'MarkdownExecution'",
     id: "e.id",
@@ -114,7 +114,7 @@ pub const MARKDOWN_EXECUTIONS: OldQuery = OldQuery {
 };
 
 pub const CELL_CLICKS: OldQuery = OldQuery {
-    columns: "e.id, e.notebook_id, e.user_id, cc.cell_id, cc.orig_cell_id, \
+    columns: "e.notebook_id, e.user_id, cc.cell_id, cc.orig_cell_id, \
               k.click_type::text AS click_type, k.time, k.click_duration",
     from_where: "\"Event\" e JOIN \"ClickEvent\" k ON k.id = e.id \
                  JOIN \"CellClickEvent\" cc ON cc.id = e.id WHERE TRUE",
@@ -123,7 +123,7 @@ pub const CELL_CLICKS: OldQuery = OldQuery {
 };
 
 pub const NOTEBOOK_CLICKS: OldQuery = OldQuery {
-    columns: "e.id, e.notebook_id, e.user_id, k.click_type::text AS click_type, k.time, \
+    columns: "e.notebook_id, e.user_id, k.click_type::text AS click_type, k.time, \
               k.click_duration",
     from_where: "\"Event\" e JOIN \"ClickEvent\" k ON k.id = e.id \
                  JOIN \"NotebookClickEvent\" nc ON nc.id = e.id WHERE TRUE",
@@ -132,7 +132,7 @@ pub const NOTEBOOK_CLICKS: OldQuery = OldQuery {
 };
 
 pub const CELL_ALTERATIONS: OldQuery = OldQuery {
-    columns: "e.id, e.notebook_id, e.user_id, a.cell_id, \
+    columns: "e.notebook_id, e.user_id, a.cell_id, \
               a.alteration_type::text AS alteration_type, a.time",
     from_where: "\"Event\" e JOIN \"CellAlteration\" a ON a.id = e.id WHERE TRUE",
     id: "e.id",
@@ -140,7 +140,7 @@ pub const CELL_ALTERATIONS: OldQuery = OldQuery {
 };
 
 pub const PENDING_UPDATES: OldQuery = OldQuery {
-    columns: "p.id, p.notebook_id, p.user_id, p.cell_id, p.update_id, p.action::text AS action, \
+    columns: "p.notebook_id, p.user_id, p.cell_id, p.update_id, p.action::text AS action, \
               p.sender, p.sender_type, p.timestamp",
     from_where: "\"PendingUpdateInteraction\" p WHERE TRUE",
     id: "p.id",
@@ -148,7 +148,7 @@ pub const PENDING_UPDATES: OldQuery = OldQuery {
 };
 
 pub const DASHBOARD_EVENTS: OldQuery = OldQuery {
-    columns: "d.id, d.notebook_id, d.dashboard_user_id, d.click_type::text AS click_type, \
+    columns: "d.notebook_id, d.dashboard_user_id, d.click_type::text AS click_type, \
               d.signal_origin, d.timestamp, d.dashboard_type::text AS dashboard_type",
     from_where: "\"DashboardEvent\" d WHERE TRUE",
     id: "d.id",
@@ -156,7 +156,7 @@ pub const DASHBOARD_EVENTS: OldQuery = OldQuery {
 };
 
 pub const NOTEBOOKS: OldQuery = OldQuery {
-    columns: "n.id, n.notebook_id, n.name, n.s3_object_key, n.time",
+    columns: "n.notebook_id, n.name, n.s3_object_key, n.time",
     from_where: "\"Notebook\" n WHERE TRUE",
     id: "n.id",
     notebook: "n.notebook_id IN {in}",
@@ -164,7 +164,7 @@ pub const NOTEBOOKS: OldQuery = OldQuery {
 
 /// Dashboard users; scoped, those authorized for a selected notebook.
 pub const AUTH_USERS: OldQuery = OldQuery {
-    columns: "u.id, u.username_hash, u.password_hash, u.is_superuser, u.is_admin",
+    columns: "u.username_hash, u.password_hash, u.is_superuser, u.is_admin",
     from_where: "\"AuthUsers\" u WHERE TRUE",
     id: "u.id",
     notebook: "EXISTS (SELECT 1 FROM \"AuthAssociation\" a \
@@ -174,7 +174,7 @@ pub const AUTH_USERS: OldQuery = OldQuery {
 /// Authorizations; the association table has no key, so pages go by its physical row order
 /// number (`ROW_NUMBER` over a stable ordering).
 pub const AUTHORIZATIONS: OldQuery = OldQuery {
-    columns: "id, username_hash, notebook_id",
+    columns: "username_hash, notebook_id",
     from_where: "(SELECT ROW_NUMBER() OVER (ORDER BY username_hash, notebook_id) AS id, \
                  username_hash, notebook_id FROM \"AuthAssociation\") a WHERE TRUE",
     id: "id",
@@ -182,7 +182,7 @@ pub const AUTHORIZATIONS: OldQuery = OldQuery {
 };
 
 pub const GROUPS: OldQuery = OldQuery {
-    columns: "id, group_name, notebook_id",
+    columns: "group_name, notebook_id",
     from_where: "(SELECT ROW_NUMBER() OVER (ORDER BY group_pk) AS id, group_name, notebook_id \
                  FROM \"UserGroups\") g WHERE TRUE",
     id: "id",
@@ -190,7 +190,7 @@ pub const GROUPS: OldQuery = OldQuery {
 };
 
 pub const GROUP_MEMBERS: OldQuery = OldQuery {
-    columns: "id, group_name, notebook_id, user_id",
+    columns: "group_name, notebook_id, user_id",
     from_where: "(SELECT ROW_NUMBER() OVER (ORDER BY m.group_pk, m.user_id) AS id, \
                  g.group_name, g.notebook_id, m.user_id \
                  FROM \"UserGroupAssociation\" m JOIN \"UserGroups\" g ON g.group_pk = m.group_pk \
