@@ -26,14 +26,16 @@ const MAX_NOTEBOOK_NAME: usize = 256;
 const MAX_GROUP_NAME: usize = 128;
 const PSEUDONYM_LEN: usize = 64;
 
+/// A new row and the values of its natural key's columns.
+pub type Keyed<A> = (A, Vec<Value>);
+
 /// One kind of old row with a natural key, and where it goes.
 pub struct Natural<A> {
     pub name: &'static str,
     pub target: &'static str,
     pub key_columns: &'static [&'static str],
     pub query: OldQuery,
-    /// The new row and the values of its key columns.
-    pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<(A, Vec<Value>)>>,
+    pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<Keyed<A>>>,
 }
 
 pub async fn copy<A>(run: Run<'_>, kind: Natural<A>) -> anyhow::Result<TableReport>

@@ -66,7 +66,7 @@ where
         let (inserted, present) = match run.dry_run {
             true => {
                 let present = count_present(run.db, kind.target, &keys).await?;
-                (keys.len() as u64 - present, present)
+                ((keys.len() as u64).saturating_sub(present), present)
             }
             false => insert_batch(run.db, kind.target, models, &keys).await?,
         };
