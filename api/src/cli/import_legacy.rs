@@ -15,7 +15,12 @@ pub async fn import_legacy(config: Config, args: ImportLegacyArgs) -> anyhow::Re
     if !args.from.starts_with("postgres") {
         anyhow::bail!("--from must be a postgres:// URL of the old backend's database");
     }
-    let timeouts = db::DbTimeouts::from_limits(&config.limits);
+    // Counting a semester of old events can outlast the server's per-statement timeout, which
+    // is for requests; an operator's import may take its time (0 = none).
+    let timeouts = db::DbTimeouts {
+        statement: std::time::Duration::ZERO,
+        ..db::DbTimeouts::from_limits(&config.limits)
+    };
     let old = db::connect(&args.from, timeouts)
         .await
         .context("connecting to the old database (--from)")?;
