@@ -1,5 +1,6 @@
 //! Subcommands other than `serve`: migrations, schema export, user administration (so
-//! nobody edits the database by hand to make the first admin) and notebook uploads.
+//! nobody edits the database by hand to make the first admin), notebook uploads, and the
+//! import of the old backend's database (`cli/import_legacy.rs`).
 
 use std::io::Read;
 
