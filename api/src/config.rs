@@ -139,7 +139,7 @@ pub struct ImportLegacyArgs {
     #[arg(long)]
     pub notebooks_dir: Option<PathBuf>,
     /// Old rows per batch: one read and one insert transaction each.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch_size: u64,
     /// Stop with an error after this many batches (tests resuming an interrupted import).
     #[arg(long, hide = true)]

@@ -55,7 +55,7 @@ fn api_binary() -> std::path::PathBuf {
     binary
 }
 
-fn import_command(app: &TestApp, old: &OldDb, data_dir: &std::path::Path) -> Command {
+fn import_command(app: &TestApp, old: &OldDb, data_dir: &std::path::Path, batch: &str) -> Command {
     let mut command = Command::new(api_binary());
     command
         .args([
@@ -63,7 +63,7 @@ fn import_command(app: &TestApp, old: &OldDb, data_dir: &std::path::Path) -> Com
             "--from",
             &old.database.url,
             "--batch-size",
-            "1",
+            batch,
         ])
         .env("DATABASE_URL", app.state.config.database_url())
         .env("DATA_DIR", data_dir)
@@ -105,7 +105,7 @@ async fn a_killed_import_process_resumes_and_inserts_nothing_twice() {
                        'ok', 1, 'text/x-python'
                 FROM generate_series(1, 2000) n"#, vec![]).await;
     let data_dir = std::env::temp_dir().join(format!("legacy-import-{}", uuid::Uuid::new_v4()));
-    let mut child = import_command(&app, &old, &data_dir)
+    let mut child = import_command(&app, &old, &data_dir, "1")
         .spawn()
         .expect("start api import-legacy");
     let landed = tokio::time::timeout(Duration::from_secs(120), async {
@@ -138,7 +138,8 @@ async fn a_killed_import_process_resumes_and_inserts_nothing_twice() {
         "killed midway: {after_kill} of 2004"
     );
 
-    let output = import_command(&app, &old, &data_dir)
+    // Larger batches this time: more rows than one INSERT statement takes.
+    let output = import_command(&app, &old, &data_dir, "1500")
         .output()
         .await
         .expect("rerun");

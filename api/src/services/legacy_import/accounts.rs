@@ -11,13 +11,13 @@ use entity::{
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryResult, Set, TransactionTrait, Value,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, OnConflict, Query},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 
 use super::{
     TableReport,
     convert::{Context, NOT_YET, get, time},
-    events::Run,
+    events::{self, Run},
     source::{self, OldQuery},
 };
 
@@ -82,11 +82,7 @@ where
         return Ok(((keys.len() as u64).saturating_sub(present), present));
     }
     let txn = run.db.begin().await?;
-    let inserted = <A::Entity as EntityTrait>::insert_many(models)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await
-        .with_context(|| format!("inserting into {}", kind.target))?;
+    let inserted = events::insert_all(&txn, kind.target, models).await?;
     let present = count_present(&txn, kind, keys).await?;
     txn.commit().await?;
     Ok((inserted, present))
@@ -97,9 +93,18 @@ async fn count_present<A>(
     kind: &Natural<A>,
     keys: &[Vec<Value>],
 ) -> anyhow::Result<u64> {
-    if keys.is_empty() {
-        return Ok(0);
+    let mut present = 0;
+    for chunk in keys.chunks(events::ROWS_PER_STATEMENT) {
+        present += count_chunk(db, kind, chunk).await?;
     }
+    Ok(present)
+}
+
+async fn count_chunk<A>(
+    db: &impl ConnectionTrait,
+    kind: &Natural<A>,
+    keys: &[Vec<Value>],
+) -> anyhow::Result<u64> {
     let columns = kind
         .key_columns
         .iter()

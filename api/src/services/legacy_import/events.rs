@@ -92,16 +92,37 @@ where
         return Ok((0, 0));
     }
     let txn = db.begin().await?;
-    let inserted = <A::Entity as EntityTrait>::insert_many(models)
-        // No conflict target: whatever the table's unique key on event ids is, a row already
-        // there is skipped.
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await
-        .with_context(|| format!("inserting into {target}"))?;
+    let inserted = insert_all(&txn, target, models).await?;
     let present = count_present(&txn, target, keys).await?;
     txn.commit().await?;
     Ok((inserted, present))
+}
+
+/// Rows per `INSERT` and keys per count: far below the bind-parameter limits (SQLite 32766,
+/// PostgreSQL 65535) whatever the batch size.
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Inserts `models` with `ON CONFLICT DO NOTHING` and no conflict target: whatever the table's
+/// unique key, a row already there is skipped. Returns how many were inserted.
+pub async fn insert_all<A>(
+    txn: &impl ConnectionTrait,
+    target: &str,
+    mut models: Vec<A>,
+) -> anyhow::Result<u64>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+{
+    let mut inserted = 0;
+    while !models.is_empty() {
+        let rest = models.split_off(models.len().min(ROWS_PER_STATEMENT));
+        inserted += <A::Entity as EntityTrait>::insert_many(models)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(txn)
+            .await
+            .with_context(|| format!("inserting into {target}"))?;
+        models = rest;
+    }
+    Ok(inserted)
 }
 
 /// How many of `keys` are stored in `target`.
@@ -110,9 +131,14 @@ async fn count_present(
     target: &str,
     keys: &[Key],
 ) -> anyhow::Result<u64> {
-    if keys.is_empty() {
-        return Ok(0);
+    let mut present = 0;
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        present += count_chunk(db, target, chunk).await?;
     }
+    Ok(present)
+}
+
+async fn count_chunk(db: &impl ConnectionTrait, target: &str, keys: &[Key]) -> anyhow::Result<u64> {
     let users: BTreeSet<&str> = keys.iter().map(|key| key.user_id.as_str()).collect();
     let notebooks: BTreeSet<i64> = keys.iter().filter_map(|key| key.notebook_id).collect();
     let mut query = Query::select();
