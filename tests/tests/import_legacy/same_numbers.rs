@@ -14,6 +14,9 @@ const DASHBOARD: &str = r#"query($id: ID!) { notebook(id: $id) {
     timePerCell { totalStudentCount cells { cellId averageDuration studentCount } }
     focusDurationsPerCell { cellId durations }
     eventCounts { totalCount firstEventAt lastEventAt kinds { kind count firstEventAt lastEventAt } }
+    studentLocations { cellId studentCount }
+    latestAttempts(cellId: "c1") { totalCount attempts { userId cellId origCellId status input
+        inputLength output outputLength languageMimetype tStart tFinish } }
 } }"#;
 
 fn orig(orig: &str) -> Value {
@@ -160,11 +163,21 @@ async fn the_dashboards_give_the_same_numbers_on_imported_and_live_ingested_even
         .data()
         .clone();
     assert_eq!(imported, live);
-    // And they are not trivially equal: every kind is there.
+    // And they are not trivially equal: every kind is there, the pickled output too.
     assert_eq!(imported["notebook"]["eventCounts"]["totalCount"], 11);
     assert_eq!(
         imported["notebook"]["codeExecutionsPerCell"][0],
         json!({ "cellId": "", "executionCount": 0, "okExecutionCount": 0, "focusCount": 1, "focusOnCount": 1 })
+    );
+    let attempts = &imported["notebook"]["latestAttempts"]["attempts"];
+    let outputs: Value = serde_json::from_str(PICKLE_JSON).unwrap();
+    assert!(
+        attempts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["output"] == outputs),
+        "{attempts}"
     );
     old.database.drop_database().await.ok();
 }
