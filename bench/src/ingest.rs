@@ -34,20 +34,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
 }
 
 async fn serve_and_measure(database: &BenchDatabase, args: &IngestArgs) -> anyhow::Result<()> {
-    // A registered notebook (a tiny demo class: one student, four events).
-    let demo = [
-        "demo-class",
-        "--students",
-        "1",
-        "--cells",
-        "2",
-        "--events",
-        "4",
-    ];
-    let options = ["--sessions", "1", "--notebook-id", NOTEBOOK];
-    database
-        .run(&[&demo[..], &options[..]].concat(), &[])
-        .await?;
+    database.register_notebook(NOTEBOOK).await?;
     // The load generator is one address hammering a few hundred students: it measures the
     // server, not the rate limiter.
     let no_limits = [
