@@ -18,6 +18,7 @@ use crate::{
     auth::password,
     config::{DemoClassArgs, MigrateAction, NotebookAction, UserAction},
     db, services,
+    services::privacy::{LiveState, Student},
 };
 
 pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
@@ -201,9 +202,15 @@ pub async fn erase_student(
         )),
         None => None,
     };
-    let counts =
-        services::privacy::erase_student(&state.db, state.presence.as_ref(), &pseudonym, notebook)
-            .await?;
+    let live = LiveState {
+        presence: state.presence.as_ref(),
+        rate_limits: &state.rate_limits,
+    };
+    let student = Student {
+        raw_id: &user,
+        pseudonym: &pseudonym,
+    };
+    let counts = services::privacy::erase_student(&state.db, live, student, notebook).await?;
     print_counts("deleted", &counts);
     Ok(())
 }

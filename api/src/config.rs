@@ -135,9 +135,15 @@ pub struct ImportLegacyArgs {
     /// Read and count, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Directory of the old notebooks' files (`<notebook id>.ipynb`, or the old S3 object key).
-    #[arg(long)]
-    pub notebooks_dir: Option<PathBuf>,
+    /// The old notebooks' files: a directory, or `s3://BUCKET[/PREFIX]` (reached with the
+    /// `S3_ENDPOINT`, `S3_REGION` and AWS credential settings). Each notebook's file is
+    /// `<notebook id>.ipynb` or its old S3 object key under it.
+    #[arg(
+        long,
+        visible_alias = "notebooks-dir",
+        value_name = "DIR | s3://BUCKET[/PREFIX]"
+    )]
+    pub notebooks_from: Option<String>,
     /// Old rows per batch: one read and one insert transaction each.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch_size: u64,

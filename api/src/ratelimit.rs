@@ -194,19 +194,39 @@ impl RateLimiter {
         let mut checks = Vec::new();
         if let Some(rule) = self.rules.get(Scope::IngestStudent) {
             let distinct: HashSet<(&str, &str)> = sources.into_iter().collect();
-            checks.extend(distinct.into_iter().map(|(notebook, student)| {
-                Check {
-                    scope: Scope::IngestStudent,
-                    rule,
-                    // One salted hash of both: bounded length, and no raw student id in a key.
-                    key: self
-                        .pseudonyms
-                        .pseudonymize(&format!("{notebook}\u{0}{student}")),
-                }
+            checks.extend(distinct.into_iter().map(|(notebook, student)| Check {
+                scope: Scope::IngestStudent,
+                rule,
+                key: self.ingest_student_key(notebook, student),
             }));
         }
         self.push_ip(&mut checks, Scope::IngestIp, ip);
         self.enforce(&checks).await
+    }
+
+    /// One salted hash of both: bounded length, and no raw student id in a key.
+    fn ingest_student_key(&self, notebook_id: &str, student: &str) -> String {
+        self.pseudonyms
+            .pseudonymize(&format!("{notebook_id}\u{0}{student}"))
+    }
+
+    /// Deletes the shared (Redis) ingest counts of student `student` (a raw id) in each of
+    /// `notebook_ids`, for an erasure; returns how many there were. Counts in process are not
+    /// reachable from another process; they hold only a salted hash and are dropped within a
+    /// minute of the student's last request anyway.
+    pub async fn forget_ingest_student(
+        &self,
+        notebook_ids: &[String],
+        student: &str,
+    ) -> Result<u64, BackendError> {
+        let Some(shared) = &self.shared else {
+            return Ok(0);
+        };
+        let keys: Vec<String> = notebook_ids
+            .iter()
+            .map(|notebook_id| self.ingest_student_key(notebook_id, student))
+            .collect();
+        shared.forget(Scope::IngestStudent, &keys).await
     }
 
     /// One login attempt, per login name (hashed) and per client address.

@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct NotebookStorage {
     store: Arc<dyn ObjectStore>,
 }
@@ -50,6 +50,25 @@ impl NotebookStorage {
             Arc::new(PrefixStore::new(store, s3.prefix.as_str()))
         };
         Ok(Self { store })
+    }
+
+    /// An existing store to read from: `s3://bucket[/prefix]`, reached with the S3 settings'
+    /// endpoint, region and credentials, or else a directory, which must exist.
+    pub fn open(location: &str, s3: &S3Config) -> anyhow::Result<Self> {
+        let Some(path) = location.strip_prefix("s3://") else {
+            let dir = Path::new(location);
+            anyhow::ensure!(dir.is_dir(), "{location} is not a directory");
+            return Ok(Self {
+                store: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+            });
+        };
+        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+        anyhow::ensure!(!bucket.is_empty(), "{location} names no bucket");
+        let s3 = S3Config {
+            prefix: prefix.trim_matches('/').to_owned(),
+            ..s3.clone()
+        };
+        Self::s3(bucket, &s3)
     }
 
     /// Files under `dir`, created if missing.

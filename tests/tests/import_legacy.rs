@@ -35,7 +35,7 @@ fn options(notebooks: &[&str]) -> ImportOptions {
     ImportOptions {
         notebooks: notebooks.iter().map(|id| id.to_string()).collect(),
         dry_run: false,
-        notebooks_dir: None,
+        notebook_files: None,
         batch_size: 3,
         stop_after_batches: None,
     }
@@ -96,6 +96,8 @@ async fn setup() -> (TestApp, OldDb) {
 mod class;
 #[path = "import_legacy/fields.rs"]
 mod fields;
+#[path = "import_legacy/files.rs"]
+mod files;
 #[path = "import_legacy/old_db.rs"]
 mod old_db;
 #[path = "import_legacy/resume.rs"]

@@ -2,7 +2,11 @@
 //! interactions and memberships and nothing of anyone else's; retention deletes only events
 //! older than its window, and a dry run deletes nothing. Both are audited without the student.
 
-use api::{auth::Role, services::privacy};
+use api::{
+    auth::Role,
+    broker::presence::{Connection, Location, PresenceRole},
+    services::privacy::{self, LiveState, Student},
+};
 use entity::{audit_log, cell_focus_event, group_member, pending_update_interaction};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -33,7 +37,103 @@ async fn focus_rows(app: &TestApp, user: &str) -> u64 {
         .unwrap()
 }
 
+fn live(app: &TestApp) -> LiveState<'_> {
+    LiveState {
+        presence: app.state.presence.as_ref(),
+        rate_limits: &app.state.rate_limits,
+    }
+}
+
+fn student(pseudonym: &str) -> Student<'_> {
+    // The raw id only names rate-limit keys, checked in the test of the live state.
+    Student {
+        raw_id: "alice",
+        pseudonym,
+    }
+}
+
+fn tab(notebook: &str, user: &str) -> Connection {
+    Connection {
+        notebook_id: notebook.to_owned(),
+        role: PresenceRole::Student,
+        user: user.to_owned(),
+        id: format!("tab-{notebook}-{user}"),
+    }
+}
+
+fn location(cell: &str) -> Location {
+    Location {
+        cell_id: cell.to_owned(),
+        cell_index: 0,
+        updated_at: chrono::Utc::now(),
+    }
+}
+
+/// Shared ingest rate-limit keys of the app in Redis, or `None` without `TEST_REDIS_URL`
+/// (the counts are then in process and not reachable from an erasing command).
+async fn ingest_limit_keys(app: &TestApp) -> Option<usize> {
+    let url = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let client = redis::Client::open(url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!(
+        "{}:ratelimit:ingest-student:*",
+        app.state.config.redis_key_prefix
+    );
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    Some(keys.len())
+}
+
 backend_tests! {
+    async fn erasing_a_student_forgets_their_presence_location_and_rate_limit_counts(backend) {
+        // One request a second with a deep burst: each student's shared count lives ~5 s.
+        let app = TestApp::spawn_with(backend, |config| {
+            config.limits.rate.ingest_student_per_sec = 1;
+            config.limits.rate.ingest_student_burst = 100;
+        }).await;
+        app.register_notebook(NB1).await;
+        app.register_notebook(NB2).await;
+        let now = chrono::Utc::now().to_rfc3339();
+        for (notebook, user) in [(NB1, "alice"), (NB2, "alice"), (NB1, "bob")] {
+            for _ in 0..5 {
+                focus(&app, notebook, user, &now).await;
+            }
+        }
+        let (alice, bob) = (app.pseudonym("alice"), app.pseudonym("bob"));
+        let presence = app.state.presence.as_ref();
+        for (notebook, user) in [(NB1, &alice), (NB2, &alice), (NB1, &bob)] {
+            presence.join(&tab(notebook, user)).await.unwrap();
+            presence.set_location(notebook, user, &location("c")).await.unwrap();
+        }
+        let shared_before = ingest_limit_keys(&app).await;
+        if let Some(keys) = shared_before {
+            assert_eq!(keys, 3, "one shared count per (notebook, student)");
+        }
+
+        let hers = Student { raw_id: "alice", pseudonym: &alice };
+        let counts = privacy::erase_student(&app.state.db, live(&app), hers, None).await.unwrap();
+
+        assert!(counts.contains(&("cell_focus_events", 10)), "{counts:?}");
+        let expected_keys = if shared_before.is_some() { 2 } else { 0 };
+        assert!(counts.contains(&("rate-limit keys", expected_keys)), "{counts:?}");
+        if shared_before.is_some() {
+            assert_eq!(ingest_limit_keys(&app).await, Some(1), "bob's count stays");
+        }
+        assert_eq!(presence.connected(NB1, PresenceRole::Student).await.unwrap(), vec![bob.clone()]);
+        assert!(presence.connected(NB2, PresenceRole::Student).await.unwrap().is_empty());
+        let users = [alice.clone(), bob.clone()];
+        let located: Vec<String> = presence.locations(NB1, &users).await.unwrap().into_keys().collect();
+        assert_eq!(located, vec![bob.clone()]);
+        assert!(presence.locations(NB2, &users).await.unwrap().is_empty());
+        assert_eq!(focus_rows(&app, "bob").await, 5);
+    }
+
+
     async fn erasing_a_student_removes_their_rows_and_nobody_elses(backend) {
         let app = TestApp::spawn(backend).await;
         let nb1 = app.register_notebook(NB1).await;
@@ -48,7 +148,7 @@ backend_tests! {
             }
         }
         let alice = app.pseudonym("alice");
-        let counts = privacy::erase_student(&app.state.db, app.state.presence.as_ref(), &alice, Some((nb1, NB1)))
+        let counts = privacy::erase_student(&app.state.db, live(&app), student(&alice), Some((nb1, NB1)))
             .await.unwrap();
         let deleted = |table: &str| counts.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
         assert_eq!(deleted("cell_focus_events"), Some(1));
@@ -60,7 +160,7 @@ backend_tests! {
         assert_eq!(members.len(), 1);
         assert_eq!(members[0].user_id, app.pseudonym("bob"));
 
-        privacy::erase_student(&app.state.db, app.state.presence.as_ref(), &alice, None).await.unwrap();
+        privacy::erase_student(&app.state.db, live(&app), student(&alice), None).await.unwrap();
         assert_eq!(focus_rows(&app, "alice").await, 0);
         let hers = pending_update_interaction::Entity::find()
             .filter(pending_update_interaction::Column::UserId.eq(alice.as_str()))

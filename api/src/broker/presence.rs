@@ -82,6 +82,10 @@ pub trait Presence: Send + Sync + 'static {
 
     async fn clear_location(&self, notebook_id: &str, user: &str) -> Result<(), BrokerError>;
 
+    /// Forgets student `user` in each of `notebook_ids`: their connections and location (an
+    /// erasure). A socket of theirs still open joins again at its next renewal.
+    async fn forget_student(&self, notebook_ids: &[String], user: &str) -> Result<(), BrokerError>;
+
     /// Fresh locations of those of `users` that have one.
     async fn locations(
         &self,

@@ -9,6 +9,7 @@ use crate::{
     config::ImportLegacyArgs,
     db,
     services::legacy_import::{self, ImportOptions, Progress},
+    storage::NotebookStorage,
 };
 
 pub async fn import_legacy(config: Config, args: ImportLegacyArgs) -> anyhow::Result<()> {
@@ -24,11 +25,17 @@ pub async fn import_legacy(config: Config, args: ImportLegacyArgs) -> anyhow::Re
     let old = db::connect(&args.from, timeouts)
         .await
         .context("connecting to the old database (--from)")?;
+    let notebook_files = args
+        .notebooks_from
+        .as_deref()
+        .map(|location| NotebookStorage::open(location, &config.s3))
+        .transpose()
+        .context("opening the old notebooks' files (--notebooks-from)")?;
     let state = crate::build_state(config).await?;
     let options = ImportOptions {
         notebooks: args.notebooks,
         dry_run: args.dry_run,
-        notebooks_dir: args.notebooks_dir,
+        notebook_files,
         batch_size: args.batch_size,
         stop_after_batches: args.stop_after_batches,
     };

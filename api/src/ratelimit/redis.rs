@@ -14,7 +14,7 @@ use std::{
 
 use redis::aio::ConnectionManager;
 
-use super::{BackendError, Check, LimitBackend, Verdict};
+use super::{BackendError, Check, LimitBackend, Scope, Verdict};
 
 /// Longest wait for Redis's answer before counting in process instead.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
@@ -66,12 +66,31 @@ impl RedisBackend {
     }
 
     fn key(&self, check: &Check) -> String {
-        format!(
-            "{}:ratelimit:{}:{}",
-            self.prefix,
-            check.scope.name(),
-            check.key
-        )
+        self.scoped_key(check.scope, &check.key)
+    }
+
+    fn scoped_key(&self, scope: Scope, key: &str) -> String {
+        format!("{}:ratelimit:{}:{key}", self.prefix, scope.name())
+    }
+
+    /// Deletes the counts of `keys` under `scope`; returns how many existed.
+    pub async fn forget(&self, scope: Scope, keys: &[String]) -> Result<u64, BackendError> {
+        let mut deleted = 0;
+        for chunk in keys.chunks(500) {
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|key| self.scoped_key(scope, key))
+                .collect();
+            let mut connection = self.connection.clone();
+            let mut command = redis::cmd("DEL");
+            command.arg(keys);
+            deleted +=
+                tokio::time::timeout(COMMAND_TIMEOUT, command.query_async::<u64>(&mut connection))
+                    .await
+                    .map_err(|_| BackendError("Redis did not answer in time".into()))?
+                    .map_err(|error| BackendError(error.to_string()))?;
+        }
+        Ok(deleted)
     }
 
     /// The shared verdict, or `None` when Redis failed now or recently (the caller then counts

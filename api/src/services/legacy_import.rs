@@ -8,7 +8,7 @@
 //! Pseudonyms are kept as they are (same salt); Werkzeug password hashes too (the login
 //! verifies and upgrades them).
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::collections::BTreeMap;
 
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -31,8 +31,8 @@ pub struct ImportOptions {
     pub notebooks: Vec<String>,
     /// Read and count, write nothing.
     pub dry_run: bool,
-    /// Where the old notebooks' `.ipynb` files are.
-    pub notebooks_dir: Option<PathBuf>,
+    /// Where the old notebooks' `.ipynb` files are (a directory or bucket).
+    pub notebook_files: Option<NotebookStorage>,
     /// Old rows per batch (one read, one insert transaction).
     pub batch_size: u64,
     /// Stop with an error after this many batches (to test resuming).
@@ -136,9 +136,9 @@ pub async fn run(
         stop_after: options.stop_after_batches,
     };
     let mut report = ImportReport::default();
-    if let Some(dir) = &options.notebooks_dir {
+    if let Some(files) = &options.notebook_files {
         report.files_uploaded =
-            files::upload_all(old, db, storage, &scope, dir, options.dry_run).await?;
+            files::upload_all(old, db, storage, &scope, files, &mut ctx).await?;
     }
     let mut copier = Copier {
         old,

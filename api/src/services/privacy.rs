@@ -3,8 +3,9 @@
 //! which records counts and scope, never the student.
 
 use chrono::{DateTime, Utc};
+use entity::notebook;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr},
 };
 use serde_json::json;
@@ -12,6 +13,7 @@ use serde_json::json;
 use crate::{
     broker::presence::Presence,
     error::{AppError, AppResult},
+    ratelimit::RateLimiter,
     services::audit,
 };
 
@@ -28,14 +30,35 @@ const STUDENT_EVENTS: [(&str, &str); 6] = [
 /// Rows affected per table.
 pub type Counts = Vec<(&'static str, u64)>;
 
-/// Deletes every row of student `pseudonym` (in one notebook, by row id, or all): events,
-/// interactions and group memberships; and their live presence and location.
+/// The student to erase: the raw id the extension sends (rate-limit keys hash it with the
+/// notebook id) and its pseudonym (every stored row).
+#[derive(Debug, Clone, Copy)]
+pub struct Student<'a> {
+    pub raw_id: &'a str,
+    pub pseudonym: &'a str,
+}
+
+/// What the live side holds of students outside SQL.
+#[derive(Clone, Copy)]
+pub struct LiveState<'a> {
+    pub presence: &'a dyn Presence,
+    pub rate_limits: &'a RateLimiter,
+}
+
+/// Deletes every row of `student` (in one notebook, by row id and public id, or in all):
+/// events, interactions and group memberships; then their presence, location and shared
+/// rate-limit counts.
 pub async fn erase_student(
     db: &DatabaseConnection,
-    presence: &dyn Presence,
-    pseudonym: &str,
+    live: LiveState<'_>,
+    student: Student<'_>,
     notebook: Option<(i64, &str)>,
 ) -> AppResult<Counts> {
+    let pseudonym = student.pseudonym;
+    let notebook_ids = match notebook {
+        Some((_, public_id)) => vec![public_id.to_owned()],
+        None => all_notebook_ids(db).await?,
+    };
     let txn = db.begin().await?;
     let mut counts = Counts::new();
     for (table, _) in STUDENT_EVENTS {
@@ -55,14 +78,44 @@ pub async fn erase_student(
     });
     audit::record(&txn, None, "erase_student", details).await?;
     txn.commit().await?;
-    if let Some((_, public_id)) = notebook {
-        // Presence and locations expire by themselves; clearing the location now means no
-        // teammate sees it meanwhile.
-        if let Err(error) = presence.clear_location(public_id, pseudonym).await {
-            tracing::warn!(%error, "could not clear an erased student's location");
+    counts.push((
+        "rate-limit keys",
+        forget_live(live, student, &notebook_ids).await,
+    ));
+    Ok(counts)
+}
+
+/// Presence, locations and rate-limit counts all expire by themselves within minutes; removing
+/// them now means nobody sees them meanwhile. A failure is logged, not fatal: the rows are
+/// already gone. Returns the rate-limit keys deleted.
+async fn forget_live(live: LiveState<'_>, student: Student<'_>, notebook_ids: &[String]) -> u64 {
+    if let Err(error) = live
+        .presence
+        .forget_student(notebook_ids, student.pseudonym)
+        .await
+    {
+        tracing::warn!(%error, "could not clear an erased student's presence and location");
+    }
+    match live
+        .rate_limits
+        .forget_ingest_student(notebook_ids, student.raw_id)
+        .await
+    {
+        Ok(deleted) => deleted,
+        Err(error) => {
+            tracing::warn!(%error, "could not delete an erased student's rate-limit keys");
+            0
         }
     }
-    Ok(counts)
+}
+
+async fn all_notebook_ids(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    Ok(notebook::Entity::find()
+        .select_only()
+        .column(notebook::Column::PublicId)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 async fn delete_memberships(

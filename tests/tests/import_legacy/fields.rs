@@ -1,5 +1,7 @@
 //! Every field of every kind of imported row.
 
+use api::storage::NotebookStorage;
+
 use super::*;
 
 #[path = "event_fields.rs"]
@@ -29,7 +31,7 @@ async fn every_field_of_every_kind_arrives_as_it_was() {
                     "outputs": [], "execution_count": null }] });
     std::fs::write(dir.join(format!("{NOTEBOOK}.ipynb")), ipynb.to_string()).unwrap();
     let with_files = ImportOptions {
-        notebooks_dir: Some(dir.clone()),
+        notebook_files: Some(NotebookStorage::local(&dir).unwrap()),
         ..options(&[])
     };
     let report = import(&old, &app, &with_files).await.expect("import");

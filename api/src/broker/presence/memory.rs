@@ -108,6 +108,22 @@ impl Presence for MemoryPresence {
         Ok(())
     }
 
+    async fn forget_student(&self, notebook_ids: &[String], user: &str) -> Result<(), BrokerError> {
+        let mut connections = self.connections();
+        let mut locations = self.location_map();
+        for notebook_id in notebook_ids {
+            let key = (notebook_id.clone(), PresenceRole::Student);
+            if let Some(users) = connections.get_mut(&key) {
+                users.remove(user);
+                if users.is_empty() {
+                    connections.remove(&key);
+                }
+            }
+            locations.remove(&(notebook_id.clone(), user.to_owned()));
+        }
+        Ok(())
+    }
+
     async fn locations(
         &self,
         notebook_id: &str,
