@@ -4,10 +4,7 @@
 
 use std::time::Duration;
 
-use async_graphql::{
-    Request, Response, ServerError,
-    parser::{parse_query, types::OperationType},
-};
+use async_graphql::{Request, Response, ServerError, parser::types::OperationType};
 use futures::{
     Stream, StreamExt,
     stream::{self, BoxStream},
@@ -52,14 +49,19 @@ impl Operations {
     }
 
     /// Starts operation `id`. A duplicate of a running id is a 4409, one over the limit a 1008.
-    pub fn start(&mut self, schema: &AppSchema, id: String, request: Request) -> Result<(), Close> {
+    pub fn start(
+        &mut self,
+        schema: &AppSchema,
+        id: String,
+        mut request: Request,
+    ) -> Result<(), Close> {
         if self.running.contains_key(&id) {
             return Err(Close::DuplicateId(id));
         }
         if self.running.len() >= self.limit {
             return Err(Close::TooManyOperations);
         }
-        let events = match is_subscription(&request) {
+        let events = match is_subscription(&mut request) {
             true => events(schema.execute_stream(request)).boxed(),
             false => bounded(schema, request, self.execution_timeout).boxed(),
         };
@@ -91,8 +93,15 @@ impl Operations {
 }
 
 /// Whether the request runs a subscription (unparsable documents are not: they fail at once).
-fn is_subscription(request: &Request) -> bool {
-    let Ok(document) = parse_query(&request.query) else {
+/// The document parsed here stays in the request, so executing it does not parse it again.
+fn is_subscription(request: &mut Request) -> bool {
+    // Only an operation spelled `subscription …` is one (the `{ … }` shorthand is a query), so
+    // a text without the word needs no parse here.
+    if !request.query.contains("subscription") {
+        return false;
+    }
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     let operation_type = |name: Option<&str>| {
@@ -104,7 +113,7 @@ fn is_subscription(request: &Request) -> bool {
             None => operations.next().map(|(_, operation)| operation.node.ty),
         }
     };
-    operation_type(request.operation_name.as_deref()) == Some(OperationType::Subscription)
+    operation_type(operation_name.as_deref()) == Some(OperationType::Subscription)
 }
 
 /// A query or mutation with the execution timeout: stopped at the limit, it answers one
@@ -211,11 +220,15 @@ mod subscription_tests {
     fn subscriptions_are_told_from_queries_and_mutations() {
         let subscription = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "alice") {
         ... on PushedUpdate { updateId } } }"#;
-        assert!(is_subscription(&Request::new(subscription)));
-        assert!(!is_subscription(&Request::new("{ version }")));
-        assert!(!is_subscription(&Request::new("mutation { a }")));
+        assert!(is_subscription(&mut Request::new(subscription)));
+        assert!(!is_subscription(&mut Request::new("{ version }")));
+        assert!(!is_subscription(&mut Request::new("mutation { a }")));
+        // The word alone (in a field name or string) does not make a subscription.
+        assert!(!is_subscription(&mut Request::new(
+            "mutation { subscriptionCount(note: \"subscription\") }"
+        )));
         let two = "query A { a } subscription B { b }";
-        assert!(is_subscription(&Request::new(two).operation_name("B")));
-        assert!(!is_subscription(&Request::new(two).operation_name("A")));
+        assert!(is_subscription(&mut Request::new(two).operation_name("B")));
+        assert!(!is_subscription(&mut Request::new(two).operation_name("A")));
     }
 }
