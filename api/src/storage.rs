@@ -14,9 +14,19 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NotebookStorage {
     store: Arc<dyn ObjectStore>,
+    /// Where the files are, for messages: `s3://bucket/prefix`, a directory, or `memory`.
+    location: Arc<str>,
+}
+
+/// The location only: the stores' own `Debug` shows their configuration, credentials
+/// included.
+impl std::fmt::Debug for NotebookStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NotebookStorage({})", self.location)
+    }
 }
 
 impl NotebookStorage {
@@ -49,7 +59,10 @@ impl NotebookStorage {
         } else {
             Arc::new(PrefixStore::new(store, s3.prefix.as_str()))
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            location: format!("s3://{bucket}/{}", s3.prefix).into(),
+        })
     }
 
     /// An existing store to read from: `s3://bucket[/prefix]`, reached with the S3 settings'
@@ -60,6 +73,7 @@ impl NotebookStorage {
             anyhow::ensure!(dir.is_dir(), "{location} is not a directory");
             return Ok(Self {
                 store: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+                location: location.into(),
             });
         };
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
@@ -76,12 +90,14 @@ impl NotebookStorage {
         std::fs::create_dir_all(dir)?;
         Ok(Self {
             store: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+            location: dir.display().to_string().into(),
         })
     }
 
     pub fn in_memory() -> Self {
         Self {
             store: Arc::new(InMemory::new()),
+            location: "memory".into(),
         }
     }
 
@@ -118,6 +134,24 @@ impl NotebookStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_names_the_bucket_and_no_credential() -> anyhow::Result<()> {
+        let s3 = S3Config {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            access_key_id: Some(crate::config::Secret::new("AKIDEXAMPLE")),
+            secret_access_key: Some(crate::config::Secret::new("wJalrXUtnFEMI")),
+            ..S3Config::default()
+        };
+        let storage = NotebookStorage::open("s3://old-bucket/prefix", &s3)?;
+        let shown = format!("{storage:?}");
+        assert!(shown.contains("s3://old-bucket/prefix"), "{shown}");
+        assert!(
+            !shown.contains("AKIDEXAMPLE") && !shown.contains("wJalrXUtnFEMI"),
+            "{shown}"
+        );
+        Ok(())
+    }
 
     #[tokio::test]
     async fn stored_bytes_come_back_and_missing_keys_are_not_found() -> anyhow::Result<()> {
