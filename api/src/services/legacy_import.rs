@@ -15,6 +15,7 @@ use serde_json::json;
 
 mod accounts;
 mod convert;
+mod copy;
 mod events;
 mod files;
 mod source;
@@ -23,7 +24,8 @@ pub use convert::{EVENT_ID_NAMESPACE, event_id};
 
 use crate::{services::audit, storage::NotebookStorage};
 use convert::Context;
-use events::{Kind, Run};
+use copy::{Run, copy};
+use events::Kind;
 
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -192,28 +194,28 @@ impl Copier<'_> {
 
     /// Every table, in the order their references need.
     async fn all(&mut self) -> anyhow::Result<Vec<TableReport>> {
-        let mut tables = vec![accounts::copy(self.run(), accounts::NOTEBOOKS).await?];
+        let mut tables = vec![copy(self.run(), accounts::NOTEBOOKS).await?];
         let public_ids = source::notebook_ids(self.old, self.scope).await?;
         accounts::load_notebooks(self.db, self.ctx, public_ids).await?;
-        tables.push(accounts::copy(self.run(), accounts::USERS).await?);
+        tables.push(copy(self.run(), accounts::USERS).await?);
         accounts::load_users_and_groups(self.db, self.ctx).await?;
-        tables.push(accounts::copy(self.run(), accounts::AUTHORIZATIONS).await?);
-        tables.push(accounts::copy(self.run(), accounts::GROUPS).await?);
+        tables.push(copy(self.run(), accounts::AUTHORIZATIONS).await?);
+        tables.push(copy(self.run(), accounts::GROUPS).await?);
         accounts::load_users_and_groups(self.db, self.ctx).await?;
-        tables.push(accounts::copy(self.run(), accounts::MEMBERS).await?);
+        tables.push(copy(self.run(), accounts::MEMBERS).await?);
         tables.extend(self.events().await?);
         Ok(tables)
     }
 
     async fn events(&mut self) -> anyhow::Result<Vec<TableReport>> {
         Ok(vec![
-            events::copy(self.run(), kinds::code_executions()).await?,
-            events::copy(self.run(), kinds::markdown_executions()).await?,
-            events::copy(self.run(), kinds::cell_clicks()).await?,
-            events::copy(self.run(), kinds::notebook_clicks()).await?,
-            events::copy(self.run(), kinds::cell_alterations()).await?,
-            events::copy(self.run(), kinds::pending_updates()).await?,
-            events::copy(self.run(), kinds::dashboard_events()).await?,
+            copy(self.run(), kinds::code_executions()).await?,
+            copy(self.run(), kinds::markdown_executions()).await?,
+            copy(self.run(), kinds::cell_clicks()).await?,
+            copy(self.run(), kinds::notebook_clicks()).await?,
+            copy(self.run(), kinds::cell_alterations()).await?,
+            copy(self.run(), kinds::pending_updates()).await?,
+            copy(self.run(), kinds::dashboard_events()).await?,
         ])
     }
 }

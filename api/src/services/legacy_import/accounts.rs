@@ -10,14 +10,13 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryResult, Set, TransactionTrait, Value,
+    EntityTrait, QueryFilter, QueryResult, Set, Value,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 
 use super::{
-    TableReport,
     convert::{Context, NOT_YET, get, time},
-    events::{self, Run},
+    copy::{OldTable, count_of},
     source::{self, OldQuery},
 };
 
@@ -38,94 +37,48 @@ pub struct Natural<A> {
     pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<Keyed<A>>>,
 }
 
-pub async fn copy<A>(run: Run<'_>, kind: Natural<A>) -> anyhow::Result<TableReport>
+impl<A> OldTable for Natural<A>
 where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
 {
-    let mut report = TableReport::new(kind.name);
-    report.in_old = source::count(run.old, &kind.query, run.scope).await?;
-    run.progress.start(kind.name, report.in_old);
-    let mut after = 0;
-    loop {
-        let rows = source::page(run.old, &kind.query, run.scope, after, run.batches.size).await?;
-        let Some(last) = rows.last() else { break };
-        after = get(last, "id")?;
-        let mut models = Vec::with_capacity(rows.len());
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if let Some((model, key)) = (kind.convert)(run.ctx, row)? {
-                models.push(model);
-                keys.push(key);
-            }
-        }
-        let read = rows.len() as u64;
-        let (inserted, present) = insert_batch(&run, &kind, models, &keys).await?;
-        report.add(read, inserted, present);
-        run.progress.advance(read);
-        run.batches.committed(kind.name)?;
-    }
-    run.progress.finish();
-    Ok(report)
-}
+    type Model = A;
+    type Key = Vec<Value>;
 
-async fn insert_batch<A>(
-    run: &Run<'_>,
-    kind: &Natural<A>,
-    models: Vec<A>,
-    keys: &[Vec<Value>],
-) -> anyhow::Result<(u64, u64)>
-where
-    A: ActiveModelTrait + ActiveModelBehavior + Send,
-{
-    if run.dry_run || models.is_empty() {
-        let present = count_present(run.db, kind, keys).await?;
-        return Ok(((keys.len() as u64).saturating_sub(present), present));
+    fn name(&self) -> &'static str {
+        self.name
     }
-    let txn = run.db.begin().await?;
-    let inserted = events::insert_all(&txn, kind.target, models).await?;
-    let present = count_present(&txn, kind, keys).await?;
-    txn.commit().await?;
-    Ok((inserted, present))
-}
 
-async fn count_present<A>(
-    db: &impl ConnectionTrait,
-    kind: &Natural<A>,
-    keys: &[Vec<Value>],
-) -> anyhow::Result<u64> {
-    let mut present = 0;
-    for chunk in keys.chunks(events::ROWS_PER_STATEMENT) {
-        present += count_chunk(db, kind, chunk).await?;
+    fn target(&self) -> &'static str {
+        self.target
     }
-    Ok(present)
-}
 
-async fn count_chunk<A>(
-    db: &impl ConnectionTrait,
-    kind: &Natural<A>,
-    keys: &[Vec<Value>],
-) -> anyhow::Result<u64> {
-    let columns = kind
-        .key_columns
-        .iter()
-        .map(|column| Expr::col(Alias::new(*column)));
-    let tuples = keys
-        .iter()
-        .map(|key| Expr::tuple(key.iter().cloned().map(Expr::val)));
-    let query = Query::select()
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .from(Alias::new(kind.target))
-        .and_where(Expr::tuple(columns).is_in(tuples))
-        .to_owned();
-    let row = db
-        .query_one(&query)
-        .await
-        .with_context(|| format!("counting imported rows in {}", kind.target))?;
-    let n: i64 = match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or_default())
+    fn query(&self) -> &OldQuery {
+        &self.query
+    }
+
+    fn convert(&self, ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Keyed<A>>> {
+        (self.convert)(ctx, row)
+    }
+
+    async fn count_stored(
+        &self,
+        db: &impl ConnectionTrait,
+        keys: &[Vec<Value>],
+    ) -> anyhow::Result<u64> {
+        let columns = self
+            .key_columns
+            .iter()
+            .map(|column| Expr::col(Alias::new(*column)));
+        let tuples = keys
+            .iter()
+            .map(|key| Expr::tuple(key.iter().cloned().map(Expr::val)));
+        let query = Query::select()
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+            .from(Alias::new(self.target))
+            .and_where(Expr::tuple(columns).is_in(tuples))
+            .to_owned();
+        count_of(db.query_one(&query).await?)
+    }
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
