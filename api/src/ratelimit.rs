@@ -229,7 +229,7 @@ impl RateLimiter {
         shared.forget(Scope::IngestStudent, &keys).await
     }
 
-    /// One login attempt, per login name (hashed) and per client address.
+    /// One login (or signup) attempt, per login name (hashed) and per client address.
     pub async fn login(&self, ip: Option<IpAddr>, username: Option<&str>) -> AppResult<()> {
         let mut checks = Vec::new();
         if let (Some(rule), Some(username)) = (self.rules.get(Scope::LoginUser), username) {

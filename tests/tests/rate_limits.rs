@@ -1,11 +1,12 @@
 //! Rate limits: per (notebook, student) on ingest with a per-address ceiling that a whole
-//! class behind one NAT address stays under, per login name and address on login, per user on
-//! authenticated GraphQL; `RATE_LIMITED` with `retryAfter` (GraphQL) or 429 with
+//! class behind one NAT address stays under, per login name and address on login and signup,
+//! per user on authenticated GraphQL; `RATE_LIMITED` with `retryAfter` (GraphQL) or 429 with
 //! `Retry-After` (REST); `X-Forwarded-For` believed only from a trusted proxy; counts shared
 //! through Redis between instances, and kept in process while Redis is unreachable.
 
 use api::{Config, auth::Role};
 use futures::StreamExt;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tests::{Backend, GraphQLResponse, TestApp, backend_tests};
 
@@ -141,6 +142,31 @@ backend_tests! {
         // Another name from the same address is still checked.
         let other = app.graphql(LOGIN, json!({ "u": "someone-else", "p": "pw" })).await;
         assert_eq!(other.error_code(), "UNAUTHENTICATED");
+    }
+
+    async fn signups_count_as_login_attempts_of_their_address(backend) {
+        let app = TestApp::spawn_with(backend, |config| {
+            config.signup_enabled = true;
+            config.limits.rate.login_ip_per_min = 1;
+            config.limits.rate.login_ip_burst = 2;
+        })
+        .await;
+        let signup = r#"mutation($u: String!) { signup(username: $u, password: "long-enough-password") { accessToken } }"#;
+        for name in ["first-ta", "second-ta"] {
+            app.graphql(signup, json!({ "u": name })).await.data();
+        }
+        assert_rate_limited(&app.graphql(signup, json!({ "u": "third-ta" })).await);
+        let response = app
+            .client
+            .post(app.url("/jwt/signup"))
+            .json(&json!({ "username": "fourth-ta", "password": "long-enough-password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 429);
+        assert!(response.headers().get("retry-after").is_some());
+        let users = entity::dashboard_user::Entity::find().count(&app.state.db).await.unwrap();
+        assert_eq!(users, 2, "refused signups create no account");
     }
 
     async fn an_authenticated_user_is_limited_per_user(backend) {

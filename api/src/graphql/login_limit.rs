@@ -1,6 +1,6 @@
-//! Counts every `login` field, per login name and per client address, before its resolver
-//! checks a password; over the limit the field fails with `RATE_LIMITED` and `retryAfter`, no
-//! Argon2 work done.
+//! Counts every `login` and `signup` field, per login name and per client address, before its
+//! resolver hashes or checks a password; over the limit the field fails with `RATE_LIMITED`
+//! and `retryAfter`, no Argon2 work done.
 //!
 //! An extension rather than a line in the resolver so that every path to the field is counted
 //! (HTTP, websocket, aliases repeating it in one document) and the auth module stays about
@@ -17,6 +17,10 @@ use async_graphql::{
 };
 
 use crate::{AppState, error::AppError, ratelimit::ClientIp};
+
+/// The fields that hash or check a password before anything else can refuse them: an attempt
+/// costs Argon2 work (and a signup, an account), so both count as credential attempts.
+const CREDENTIAL_FIELDS: [&str; 2] = ["login", "signup"];
 
 /// The factory registered on the schema.
 pub struct LoginLimit;
@@ -53,7 +57,7 @@ impl Extension for LoginLimitOfRequest {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
-        if info.parent_type == "Mutation" && info.name == "login" {
+        if info.parent_type == "Mutation" && CREDENTIAL_FIELDS.contains(&info.name) {
             self.count(ctx, &info).await?;
         }
         next.run(ctx, info).await

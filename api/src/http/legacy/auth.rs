@@ -115,8 +115,14 @@ async fn auth_notebooks(
 
 /// `POST /jwt/signup` → 201 `{"message"}`; 403 when the server runs without
 /// `SIGNUP_ENABLED`, 400 for a missing field or a taken username (as the old server).
-pub async fn signup(State(state): State<HttpState>, body: Bytes) -> LegacyResult<Response> {
+pub async fn signup(
+    State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
+    body: Bytes,
+) -> LegacyResult<Response> {
     let (username, password) = credentials(&body)?;
+    // Counted as a login attempt: each one costs an Argon2 hash, and may create an account.
+    state.app.rate_limits.login(client, Some(&username)).await?;
     login::signup(&state.app, &username, password)
         .await
         .map_err(|error| match error {
