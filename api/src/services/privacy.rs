@@ -31,8 +31,9 @@ const STUDENT_EVENTS: [(&str, &str); 6] = [
 pub type Counts = Vec<(&'static str, u64)>;
 
 /// The student to erase: the raw id the extension sends (rate-limit keys hash it with the
-/// notebook id) and its pseudonym (every stored row).
-#[derive(Debug, Clone, Copy)]
+/// notebook id) and its pseudonym (every stored row). No `Debug`: the raw id must not reach
+/// a log line.
+#[derive(Clone, Copy)]
 pub struct Student<'a> {
     pub raw_id: &'a str,
     pub pseudonym: &'a str,
