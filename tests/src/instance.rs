@@ -2,7 +2,7 @@
 //! PostgreSQL database, Redis and secrets: the multi-instance tests kill it with SIGKILL, which
 //! no in-process server can imitate (its sessions would still leave presence on the way out).
 
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
 
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -10,6 +10,22 @@ use tokio::{
 };
 
 use crate::{TestApp, app::TEST_SALT};
+
+/// The `api` binary cargo built beside the running test (`target/debug/api`).
+pub fn api_binary() -> PathBuf {
+    let binary = std::env::current_exe()
+        .expect("test binary path")
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|debug| debug.join("api"))
+        .expect("target directory");
+    assert!(
+        binary.exists(),
+        "{} missing: run `cargo test --workspace`",
+        binary.display()
+    );
+    binary
+}
 
 pub struct Instance {
     pub addr: SocketAddr,
@@ -20,17 +36,7 @@ impl Instance {
     /// Starts `api serve` on the same database, Redis and key prefix as `app`, with `envs`.
     pub async fn start(app: &TestApp, envs: &[(&str, &str)]) -> Self {
         let config = &app.state.config;
-        let binary = std::env::current_exe()
-            .expect("test binary path")
-            .parent()
-            .and_then(|deps| deps.parent())
-            .map(|debug| debug.join("api"))
-            .expect("target directory");
-        assert!(
-            binary.exists(),
-            "{} missing: run `cargo test --workspace`",
-            binary.display()
-        );
+        let binary = api_binary();
         let data_dir = std::env::temp_dir().join(format!("api-instance-{}", uuid::Uuid::new_v4()));
         let mut command = Command::new(binary);
         command

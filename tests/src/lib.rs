@@ -13,10 +13,10 @@ mod postgres;
 mod socketio;
 mod websocket;
 
-pub use app::{Backend, TestApp, UPLOAD_NOTEBOOK};
+pub use app::{Backend, TEST_SALT, TestApp, UPLOAD_NOTEBOOK};
 pub use fault_proxy::FaultProxy;
 pub use graphql::GraphQLResponse;
-pub use instance::Instance;
+pub use instance::{Instance, api_binary};
 pub use postgres::TempDatabase;
 pub use socketio::SioClient;
 pub use websocket::WsClient;

@@ -40,23 +40,8 @@ async fn an_import_stopped_between_batches_finishes_on_the_next_run_without_dupl
     old.database.drop_database().await.ok();
 }
 
-fn api_binary() -> std::path::PathBuf {
-    let binary = std::env::current_exe()
-        .expect("test binary path")
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|debug| debug.join("api"))
-        .expect("target directory");
-    assert!(
-        binary.exists(),
-        "{} missing: run `cargo build -p api` first",
-        binary.display()
-    );
-    binary
-}
-
 fn import_command(app: &TestApp, old: &OldDb, data_dir: &std::path::Path, batch: &str) -> Command {
-    let mut command = Command::new(api_binary());
+    let mut command = Command::new(tests::api_binary());
     command
         .args([
             "import-legacy",
@@ -68,7 +53,7 @@ fn import_command(app: &TestApp, old: &OldDb, data_dir: &std::path::Path, batch:
         .env("DATABASE_URL", app.state.config.database_url())
         .env("DATA_DIR", data_dir)
         .env("JWT_SECRET", "test-jwt-secret")
-        .env("SECRET_SALT", "test-salt")
+        .env("SECRET_SALT", tests::TEST_SALT)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
