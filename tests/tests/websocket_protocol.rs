@@ -216,7 +216,12 @@ async fn queries_and_mutations_answer_next_then_complete() {
 async fn an_operation_refused_before_execution_gets_one_error_and_no_complete() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut socket = app.websocket(json!({})).await;
-    for (id, query) in [("syntax", "{ version"), ("unknown", "{ nope }")] {
+    let refused = [
+        ("syntax", "{ version"),
+        ("unknown", "{ nope }"),
+        ("subscription", "subscription { nope }"),
+    ];
+    for (id, query) in refused {
         socket.subscribe(id, query, json!({})).await;
         let error = socket.receive_raw().await;
         assert_eq!(
@@ -225,6 +230,10 @@ async fn an_operation_refused_before_execution_gets_one_error_and_no_complete() 
             "{error}"
         );
         assert!(error["payload"][0]["message"].is_string(), "{error}");
+        assert_eq!(
+            error["payload"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{error}"
+        );
         assert_next_is_pong(&mut socket).await;
     }
     // The id is free again once the error is out.

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use async_graphql::{
     Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
+use futures::{StreamExt, stream::BoxStream};
 
 pub struct ErrorCodes;
 
@@ -22,10 +23,24 @@ impl ExtensionFactory for ErrorCodes {
 #[async_trait::async_trait]
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors.iter_mut().for_each(ensure_code);
-        response
+        with_codes(next.run(ctx).await)
     }
+
+    /// Subscriptions (over the websocket) do not pass through `request`: their request errors
+    /// and every event's errors are coded here.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(with_codes).boxed()
+    }
+}
+
+fn with_codes(mut response: Response) -> Response {
+    response.errors.iter_mut().for_each(ensure_code);
+    response
 }
 
 fn ensure_code(error: &mut ServerError) {
@@ -56,7 +71,8 @@ fn ensure_code(error: &mut ServerError) {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{PathSegment, Pos};
+    use async_graphql::{EmptyMutation, Object, PathSegment, Pos, Schema, Subscription};
+    use futures::Stream;
 
     use super::*;
 
@@ -83,5 +99,47 @@ mod tests {
         coercion.path = vec![PathSegment::Field("recordCellFocus".into())];
         ensure_code(&mut coercion);
         assert_eq!(code_of(&coercion).as_deref(), Some("BAD_USER_INPUT"));
+    }
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn answer(&self) -> i32 {
+            42
+        }
+    }
+
+    struct Subscription;
+
+    #[Subscription]
+    impl Subscription {
+        async fn ticks(&self) -> impl Stream<Item = async_graphql::Result<i32>> {
+            futures::stream::iter([Ok(1), Err("connection to 10.0.0.5 refused".into())])
+        }
+    }
+
+    #[tokio::test]
+    async fn subscription_errors_get_codes_too() {
+        let schema = Schema::build(Query, EmptyMutation, Subscription)
+            .extension(ErrorCodes)
+            .finish();
+        let refused: Vec<Response> = schema
+            .execute_stream("subscription { nope }")
+            .collect()
+            .await;
+        assert_eq!(
+            code_of(&refused[0].errors[0]).as_deref(),
+            Some("BAD_USER_INPUT")
+        );
+
+        let events: Vec<Response> = schema
+            .execute_stream("subscription { ticks }")
+            .collect()
+            .await;
+        assert!(events[0].errors.is_empty());
+        let leaked = &events[1].errors[0];
+        assert_eq!(code_of(leaked).as_deref(), Some("INTERNAL"));
+        assert_eq!(leaked.message, "internal error");
     }
 }
