@@ -1,7 +1,7 @@
-//! Authentication and authorization: tokens, password hashes, the viewer of a request, roles and
-//! the guards that protect fields.
+//! Authentication and authorization: tokens, password hashes, the viewer of a request and roles.
+//! The guards that protect GraphQL fields live with the schema (`graphql::guards`).
 
-pub mod guards;
+pub mod accounts;
 pub mod jwt;
 pub mod legacy_hash;
 pub mod login;
@@ -9,7 +9,7 @@ pub mod password;
 pub mod sessions;
 pub mod viewer;
 
-pub use guards::{NotebookGuard, RoleGuard};
+pub use accounts::Accounts;
 pub use jwt::{JwtKeys, TokenType};
 pub use viewer::{RequestAuth, Viewer};
 

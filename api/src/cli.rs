@@ -13,9 +13,9 @@ mod import_legacy;
 pub use import_legacy::import_legacy;
 
 use crate::{
-    Config,
     auth::login::check_credentials_shape,
     auth::password,
+    config::Config,
     config::{DemoClassArgs, MigrateAction, NotebookAction, UserAction},
     db, services,
     services::privacy::{LiveState, Student},
@@ -47,7 +47,7 @@ pub fn export_schema(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
-    let state = crate::build_state(config).await?;
+    let state = crate::startup::build_state(config).await?;
     match action {
         UserAction::Create { username, role } => {
             let password = read_password()?;
@@ -77,7 +77,7 @@ pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
 }
 
 pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<()> {
-    let state = crate::build_state(config).await?;
+    let state = crate::startup::build_state(config).await?;
     match action {
         NotebookAction::Upload {
             file,
@@ -123,7 +123,7 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
 }
 
 pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<()> {
-    let state = crate::build_state(config).await?;
+    let state = crate::startup::build_state(config).await?;
     let class = services::demo::DemoClass {
         notebook_id: args.notebook_id,
         students: args.students,
@@ -193,7 +193,7 @@ pub async fn erase_student(
     user: String,
     notebook: Option<String>,
 ) -> anyhow::Result<()> {
-    let state = crate::build_state(config).await?;
+    let state = crate::startup::build_state(config).await?;
     let pseudonym = state.pseudonyms.pseudonymize(&user);
     let notebook = match &notebook {
         Some(public_id) => Some((
@@ -216,8 +216,8 @@ pub async fn erase_student(
 }
 
 pub async fn retention(config: Config, older_than: &str, dry_run: bool) -> anyhow::Result<()> {
-    let window = parse_window(older_than)?;
-    let state = crate::build_state(config).await?;
+    let window = services::privacy::parse_window(older_than)?;
+    let state = crate::startup::build_state(config).await?;
     let cutoff = chrono::Utc::now() - window;
     let counts = services::privacy::apply_retention(&state.db, cutoff, dry_run).await?;
     print_counts(if dry_run { "would delete" } else { "deleted" }, &counts);
@@ -227,19 +227,5 @@ pub async fn retention(config: Config, older_than: &str, dry_run: bool) -> anyho
 fn print_counts(verb: &str, counts: &[(&str, u64)]) {
     for (table, rows) in counts {
         println!("{verb} {rows}\t{table}");
-    }
-}
-
-/// `365d`, `48h` or `90m`: a retention window.
-pub fn parse_window(text: &str) -> anyhow::Result<chrono::Duration> {
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let number: i64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("expected a window like 365d, 48h or 90m: {text}"))?;
-    match unit {
-        "d" => Ok(chrono::Duration::days(number)),
-        "h" => Ok(chrono::Duration::hours(number)),
-        "m" => Ok(chrono::Duration::minutes(number)),
-        _ => anyhow::bail!("expected a window like 365d, 48h or 90m: {text}"),
     }
 }

@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use entity::enums::Role;
 
 mod rate_limits;
+mod trusted_proxy;
 
 pub use rate_limits::RateLimits;
+pub use trusted_proxy::TrustedProxy;
 
 /// A secret value that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -513,57 +515,20 @@ impl Config {
         })
     }
 
-    /// Defaults as if no flag or variable was given (used by tests and tools).
+    /// Defaults as if no flag or variable was given (used by tests and tools): the command
+    /// line's own defaults, read from the same attributes with the environment ignored, so a
+    /// default is written once.
+    #[expect(
+        clippy::expect_used,
+        reason = "no setting is required, so an empty command line always parses (tested)"
+    )]
     pub fn defaults() -> Self {
-        Self {
-            mode: Mode::Dev,
-            data_dir: PathBuf::from("."),
-            database_url: None,
-            redis_url: None,
-            redis_key_prefix: "analytics".into(),
-            jwt_secret: None,
-            secret_salt: None,
-            bind_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            storage_dir: None,
-            cors_origins: Vec::new(),
-            log_format: LogFormat::Pretty,
-            signup_enabled: false,
-            introspection: None,
-            metrics_token: None,
-            retention: None,
-            public_url: None,
-            s3: S3Config::default(),
-            limits: Limits {
-                batch_body_limit: 4 * 1024 * 1024,
-                event_body_limit: 1024 * 1024,
-                batch_max_events: 1000,
-                access_token_ttl_secs: 30 * 60,
-                refresh_token_ttl_secs: 30 * 24 * 3600,
-                password_checks_max: 4,
-                upload_limit: 20 * 1024 * 1024,
-                db_acquire_timeout_ms: 3000,
-                db_statement_timeout_ms: 10_000,
-                db_connect_retry_secs: 30,
-                ingest_deadline_ms: 5000,
-                ingest_queue_capacity: 4096,
-                presence_lease_secs: 30,
-                location_freshness_secs: 300,
-                refresh_throttle_ms: 5000,
-                shutdown_drain_ms: 1000,
-                shutdown_timeout_secs: 20,
-                graphql_max_depth: 20,
-                graphql_max_complexity: 20_000,
-                graphql_max_aliases: 30,
-                graphql_max_root_fields: 20,
-                graphql_max_query_bytes: 64 * 1024,
-                graphql_timeout_ms: 15_000,
-                ws_init_timeout_ms: 3000,
-                ws_ping_interval_ms: 15_000,
-                ws_max_subscriptions: 100,
-                ws_max_message_bytes: 64 * 1024,
-                rate: RateLimits::default(),
-            },
-        }
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["api"])
+            .expect("an empty command line parses");
+        Self::from_arg_matches(&matches).expect("the defaults form a configuration")
     }
 
     pub fn database_url(&self) -> String {

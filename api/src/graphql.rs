@@ -7,6 +7,7 @@ pub mod context;
 pub mod dashboards;
 mod error_codes;
 pub mod groups;
+pub mod guards;
 pub mod ingest;
 pub mod introspection;
 pub mod limits;
@@ -19,7 +20,7 @@ pub mod system;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(MergedObject, Default)]
 pub struct Query(

@@ -27,7 +27,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{AppState, graphql::AppSchema};
+use crate::{graphql::AppSchema, state::AppState};
 
 /// What GraphQL handlers need: the schema and the shared state.
 #[derive(Clone)]
@@ -107,7 +107,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
         .unwrap_or_default();
     tracing::error!(panic = %detail, "a request handler panicked");
     let error = crate::error::AppError::internal(anyhow::anyhow!("handler panicked"));
-    graphql::graphql_error(error.status(), error)
+    graphql_http::graphql_error(error.status(), error)
 }
 
 #[cfg(test)]

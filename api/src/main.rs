@@ -1,8 +1,8 @@
 //! The `api` binary: parse the command line, start logging, run a subcommand.
 
 use api::{
-    Application,
     config::{Cli, Command},
+    startup::Application,
 };
 use clap::Parser;
 
@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: api::Config) -> anyhow::Result<()> {
+async fn serve(config: api::config::Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, "listening");

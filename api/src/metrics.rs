@@ -17,8 +17,6 @@ use std::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
-use crate::AppState;
-
 /// Distinct operation names kept as labels; later ones are counted as `other`, so clients
 /// cannot grow the metrics without bound.
 const MAX_OPERATION_NAMES: usize = 200;
@@ -57,18 +55,19 @@ pub fn install() {
     });
 }
 
-/// The text exposition, with the sampled gauges refreshed first.
-pub fn render(app: &AppState) -> String {
-    sample(app);
+/// The text exposition, with the sampled gauges refreshed first: the ingest queue's depth and
+/// the database pool's use.
+pub fn render(ingest_queue_depth: usize, db: &DatabaseConnection) -> String {
+    sample(ingest_queue_depth, db);
     match HANDLE.get() {
         Some(Some(handle)) => handle.render(),
         _ => String::new(),
     }
 }
 
-fn sample(app: &AppState) {
-    metrics::gauge!("ingest_queue_depth").set(app.ingest.queue_depth() as f64);
-    let (size, idle) = pool_usage(&app.db);
+fn sample(ingest_queue_depth: usize, db: &DatabaseConnection) {
+    metrics::gauge!("ingest_queue_depth").set(ingest_queue_depth as f64);
+    let (size, idle) = pool_usage(db);
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("db_pool_connections", "state" => "in_use")
         .set(f64::from(size.saturating_sub(idle)));

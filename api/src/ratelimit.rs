@@ -15,7 +15,7 @@ mod redis;
 
 use std::{collections::HashSet, net::IpAddr, sync::Arc, time::Duration};
 
-pub use client_ip::{TrustedProxy, client_ip};
+pub use client_ip::client_ip;
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
 

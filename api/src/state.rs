@@ -6,12 +6,12 @@ use std::{ops::Deref, sync::Arc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::JwtKeys,
+    auth::Accounts,
     broker::{Broker, RefreshThrottle, presence::Presence},
     config::Config,
     pseudonym::Pseudonymizer,
     ratelimit::RateLimiter,
-    services::{ingest::IngestWriter, notebooks::NotebookIds},
+    services::{ingest::Ingest, notebooks::NotebookIds},
     shutdown::Shutdown,
     storage::NotebookStorage,
 };
@@ -27,19 +27,15 @@ pub struct AppStateInner {
     pub refresh: RefreshThrottle,
     /// Cancelled when the server stops; websockets close themselves with 1001 on it.
     pub shutdown: Shutdown,
-    pub jwt: JwtKeys,
+    /// Login, signup and sessions (and the token keys every edge verifies with).
+    pub accounts: Accounts,
     pub pseudonyms: Pseudonymizer,
     /// Request rates per student, address, login name and user (shared through Redis when
     /// configured).
     pub rate_limits: RateLimiter,
     pub storage: NotebookStorage,
     pub notebook_ids: NotebookIds,
-    pub ingest: IngestWriter,
-    /// A real Argon2id hash checked when a login names an unknown user, so that answer takes
-    /// as long as a wrong password.
-    pub dummy_password_hash: String,
-    /// Bounds the password checks running at once (each holds ~19 MiB for tens of ms).
-    pub password_checks: tokio::sync::Semaphore,
+    pub ingest: Ingest,
 }
 
 impl AppState {

@@ -13,7 +13,10 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use api::{Application, Config, config::Secret};
+use api::{
+    config::{Config, Secret},
+    startup::Application,
+};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! `bench`: load generators. `ingest` runs the real `api::Application` in this process (fresh
+//! `bench`: load generators. `ingest` runs the real `api::startup::Application` in this process (fresh
 //! database), drives it over loopback HTTP with many client tasks, and checks afterwards that
 //! every acknowledged event is a row in the database. `dashboards` runs the `api` binary as a
 //! child process on a synthetic class and times every dashboard query and the CSV export.

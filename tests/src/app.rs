@@ -3,9 +3,11 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Once};
 
 use api::{
-    AppState, Application, Config,
+    config::Config,
     config::Secret,
     services::{authorizations, notebooks, users},
+    startup::Application,
+    state::AppState,
 };
 use serde_json::{Value, json};
 

@@ -107,6 +107,7 @@ backend_tests! {
         let id = user_id(&app, "teacher").await;
         let expired = app
             .state
+            .accounts
             .jwt
             .issue_expiring_at(id, TokenType::Access, Utc::now() - Duration::minutes(1))
             .unwrap();
@@ -138,6 +139,7 @@ backend_tests! {
         let id = user_id(&app, "teacher").await;
         let expired_refresh = app
             .state
+            .accounts
             .jwt
             .issue_expiring_at(id, TokenType::Refresh, Utc::now() - Duration::days(1))
             .unwrap();

@@ -15,7 +15,7 @@ async fn an_ingest_on_one_instance_signals_dashboards_on_another_through_redis()
         return;
     }
     let prefix = format!("shared-{}", uuid::Uuid::new_v4().simple());
-    let same_prefix = |config: &mut api::Config| config.redis_key_prefix = prefix.clone();
+    let same_prefix = |config: &mut api::config::Config| config.redis_key_prefix = prefix.clone();
     let writer = TestApp::spawn_with(Backend::Sqlite, same_prefix).await;
     let reader = TestApp::spawn_with(Backend::Sqlite, same_prefix).await;
     writer.register_notebook("nb-shared").await;

@@ -20,7 +20,7 @@ fn temp_dir() -> std::path::PathBuf {
 }
 
 async fn pseudonym_seen_from(config: Config) -> String {
-    let state = api::build_state(config).await.unwrap();
+    let state = api::startup::build_state(config).await.unwrap();
     state.pseudonyms.pseudonymize("student-1")
 }
 
@@ -73,12 +73,18 @@ async fn production_requires_a_salt_and_a_32_byte_jwt_secret() {
     let mut production = config(&dir, &url);
     production.mode = Mode::Production;
     production.jwt_secret = Some(Secret::new("x".repeat(40)));
-    let error = api::build_state(production.clone()).await.err().unwrap();
+    let error = api::startup::build_state(production.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(error.to_string().contains("SECRET_SALT"), "{error:#}");
     production.secret_salt = Some(Secret::new("salt"));
     production.jwt_secret = Some(Secret::new("too-short"));
-    let error = api::build_state(production.clone()).await.err().unwrap();
+    let error = api::startup::build_state(production.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(error.to_string().contains("at least 32 bytes"), "{error:#}");
     production.jwt_secret = Some(Secret::new("x".repeat(32)));
-    assert!(api::build_state(production).await.is_ok());
+    assert!(api::startup::build_state(production).await.is_ok());
 }

@@ -53,7 +53,7 @@ async fn off_refuses_admins_too_and_the_default_follows_the_mode() {
         app.graphql_as(&admin, SCHEMA, json!({})).await.error_code(),
         "FORBIDDEN"
     );
-    let mut config = api::Config::defaults();
+    let mut config = api::config::Config::defaults();
     assert_eq!(config.introspection(), Introspection::On);
     config.mode = Mode::Production;
     assert_eq!(config.introspection(), Introspection::Admins);

@@ -125,8 +125,8 @@ backend_tests! {
         let app = &class.app;
         let past = chrono::Utc::now() - chrono::Duration::minutes(10);
         let id = teacher_id(&class).await;
-        let expired = app.state.jwt.issue_expiring_at(id, TokenType::Access, past).unwrap().token;
-        let expired_refresh = app.state.jwt.issue_expiring_at(id, TokenType::Refresh, past).unwrap().token;
+        let expired = app.state.accounts.jwt.issue_expiring_at(id, TokenType::Access, past).unwrap().token;
+        let expired_refresh = app.state.accounts.jwt.issue_expiring_at(id, TokenType::Refresh, past).unwrap().token;
         for path in ["/jwt/check".to_owned(), dash("check", ""), dash("user_code_execution", HISTORY)] {
             let reply = get(app, &path, Some(&expired)).await;
             assert_eq!((reply.status, reply.body), (401, json!({ "status": "expired_token" })), "{path}");

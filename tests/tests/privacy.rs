@@ -181,7 +181,7 @@ backend_tests! {
         focus(&app, NB1, "bob", "2020-06-01T10:00:00Z").await;
         let recent = chrono::Utc::now().to_rfc3339();
         focus(&app, NB1, "alice", &recent).await;
-        let cutoff = chrono::Utc::now() - api::cli::parse_window("365d").unwrap();
+        let cutoff = chrono::Utc::now() - api::services::privacy::parse_window("365d").unwrap();
 
         let dry = privacy::apply_retention(&app.state.db, cutoff, true).await.unwrap();
         assert!(dry.contains(&("cell_focus_events", 2)), "{dry:?}");
@@ -199,15 +199,15 @@ backend_tests! {
 #[test]
 fn retention_windows_are_days_hours_or_minutes() {
     assert_eq!(
-        api::cli::parse_window("365d").unwrap(),
+        api::services::privacy::parse_window("365d").unwrap(),
         chrono::Duration::days(365)
     );
     assert_eq!(
-        api::cli::parse_window("48h").unwrap(),
+        api::services::privacy::parse_window("48h").unwrap(),
         chrono::Duration::hours(48)
     );
-    assert!(api::cli::parse_window("soon").is_err());
-    assert!(api::cli::parse_window("").is_err());
+    assert!(api::services::privacy::parse_window("soon").is_err());
+    assert!(api::services::privacy::parse_window("").is_err());
 }
 
 #[tokio::test]

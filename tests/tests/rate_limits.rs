@@ -4,7 +4,7 @@
 //! `Retry-After` (REST); `X-Forwarded-For` believed only from a trusted proxy; counts shared
 //! through Redis between instances, and kept in process while Redis is unreachable.
 
-use api::{Config, auth::Role};
+use api::{auth::Role, config::Config};
 use futures::StreamExt;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};

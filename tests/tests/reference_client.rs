@@ -78,6 +78,7 @@ async fn the_graphql_ws_client_subscribes_receives_and_reconnects_after_4403() {
     let expires_at = chrono::Utc::now() - chrono::Duration::seconds(3);
     let short_token = app
         .state
+        .accounts
         .jwt
         .issue_expiring_at(teacher.id, TokenType::Access, expires_at)
         .expect("token")

@@ -18,7 +18,7 @@ const FOCUS: &str =
     "mutation($e: CellFocusInput!) { recordCellFocus(event: $e) { acceptedCount } }";
 
 /// An app with a notebook, so `studentSession` gives a long-lived operation.
-async fn app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
+async fn app_with(configure: impl FnOnce(&mut api::config::Config)) -> TestApp {
     let app = TestApp::spawn_with(Backend::Sqlite, configure).await;
     app.register_notebook(NOTEBOOK).await;
     app
@@ -92,7 +92,10 @@ async fn no_connection_init_within_the_wait_closes_4408() {
         (4408, "Connection initialisation timeout".to_owned())
     );
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert_eq!(api::Config::defaults().limits.ws_init_timeout_ms, 3000);
+    assert_eq!(
+        api::config::Config::defaults().limits.ws_init_timeout_ms,
+        3000
+    );
 }
 
 #[tokio::test]
@@ -100,6 +103,7 @@ async fn a_bad_or_expired_init_token_closes_4403_and_no_token_is_anonymous() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let expired = app
         .state
+        .accounts
         .jwt
         .issue_expiring_at(
             1,
@@ -108,7 +112,13 @@ async fn a_bad_or_expired_init_token_closes_4403_and_no_token_is_anonymous() {
         )
         .unwrap()
         .token;
-    let refresh = app.state.jwt.issue(1, TokenType::Refresh).unwrap().token;
+    let refresh = app
+        .state
+        .accounts
+        .jwt
+        .issue(1, TokenType::Refresh)
+        .unwrap()
+        .token;
     let refused = [
         json!({ "token": "not-a-jwt" }),
         json!({ "authorization": "Bearer not-a-jwt" }),
@@ -352,6 +362,7 @@ async fn a_socket_is_closed_4403_when_its_init_token_expires() {
     let expires_at = chrono::Utc::now() - chrono::Duration::seconds(3);
     let token = app
         .state
+        .accounts
         .jwt
         .issue_expiring_at(1, TokenType::Access, expires_at)
         .unwrap()

@@ -3,9 +3,11 @@
 
 use entity::dashboard_user;
 
-use super::password::{self, MAX_PASSWORD_LEN, PasswordCheck};
+use super::{
+    Accounts,
+    password::{self, MAX_PASSWORD_LEN, PasswordCheck},
+};
 use crate::{
-    AppState,
     error::{AppError, AppResult},
     services,
 };
@@ -34,7 +36,7 @@ pub fn check_credentials_shape(
 /// Checks the password; an unknown user costs the same hashing work as a wrong password. A
 /// valid legacy (Werkzeug) hash is replaced by an Argon2id one.
 pub async fn authenticate(
-    app: &AppState,
+    accounts: &Accounts,
     username: &str,
     password: String,
 ) -> AppResult<dashboard_user::Model> {
@@ -42,23 +44,24 @@ pub async fn authenticate(
     // A flood of logins must not queue Argon2 checks without bound (each holds ~19 MiB).
     let _permit = tokio::time::timeout(
         std::time::Duration::from_secs(1),
-        app.password_checks.acquire(),
+        accounts.password_checks.acquire(),
     )
     .await
     .map_err(|_| AppError::RateLimited {
         retry_after_secs: 1,
     })?
     .map_err(AppError::internal)?;
-    let username_hash = app.pseudonyms.pseudonymize(username);
-    let Some(user) = services::users::find_by_username_hash(&app.db, &username_hash).await? else {
-        password::verify(app.dummy_password_hash.clone(), password).await?;
+    let username_hash = accounts.pseudonyms.pseudonymize(username);
+    let Some(user) = services::users::find_by_username_hash(&accounts.db, &username_hash).await?
+    else {
+        password::verify(accounts.dummy_password_hash.to_string(), password).await?;
         return Err(rejected());
     };
     match password::verify(user.password_hash.clone(), password.clone()).await? {
         PasswordCheck::Valid => Ok(user),
         PasswordCheck::ValidNeedsRehash => {
             let fresh = password::hash(password).await?;
-            services::users::set_password_hash(&app.db, user, fresh).await
+            services::users::set_password_hash(&accounts.db, user, fresh).await
         }
         PasswordCheck::Invalid => Err(rejected()),
     }
@@ -67,18 +70,18 @@ pub async fn authenticate(
 /// Creates a plain user (only when the server runs with `SIGNUP_ENABLED=true`; `FORBIDDEN`
 /// otherwise). A taken username is `CONFLICT`.
 pub async fn signup(
-    app: &AppState,
+    accounts: &Accounts,
     username: &str,
     password: String,
 ) -> AppResult<dashboard_user::Model> {
-    if !app.config.signup_enabled {
+    if !accounts.signup_enabled {
         return Err(AppError::forbidden("signup is disabled on this server"));
     }
     check_credentials_shape(username, &password, MIN_NEW_PASSWORD_LEN)?;
     let password_hash = password::hash(password).await?;
-    let username_hash = app.pseudonyms.pseudonymize(username);
+    let username_hash = accounts.pseudonyms.pseudonymize(username);
     services::users::create(
-        &app.db,
+        &accounts.db,
         username_hash,
         password_hash,
         entity::enums::Role::User,

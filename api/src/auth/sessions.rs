@@ -5,11 +5,10 @@
 use entity::dashboard_user;
 
 use super::{
-    TokenType,
+    Accounts, TokenType,
     jwt::{Claims, IssuedToken},
 };
 use crate::{
-    AppState,
     error::{AppError, AppResult},
     services::{self, sessions::Presented},
 };
@@ -33,23 +32,24 @@ pub enum Rotation {
 }
 
 /// Starts a session for `user` (a login or a signup).
-pub async fn start(app: &AppState, user: &dashboard_user::Model) -> AppResult<SessionTokens> {
+pub async fn start(accounts: &Accounts, user: &dashboard_user::Model) -> AppResult<SessionTokens> {
     let family = uuid::Uuid::new_v4().to_string();
-    issue(app, user, &family).await
+    issue(accounts, user, &family).await
 }
 
 async fn issue(
-    app: &AppState,
+    accounts: &Accounts,
     user: &dashboard_user::Model,
     family: &str,
 ) -> AppResult<SessionTokens> {
     let version = user.session_version;
     let jti = uuid::Uuid::new_v4().to_string();
     let refresh =
-        app.jwt
+        accounts
+            .jwt
             .issue_versioned(user.id, TokenType::Refresh, version, Some(jti.clone()))?;
-    services::sessions::record(&app.db, &jti, user.id, family, refresh.expires_at).await?;
-    let access = app
+    services::sessions::record(&accounts.db, &jti, user.id, family, refresh.expires_at).await?;
+    let access = accounts
         .jwt
         .issue_versioned(user.id, TokenType::Access, version, None)?;
     Ok(SessionTokens { access, refresh })
@@ -57,14 +57,14 @@ async fn issue(
 
 /// Exchanges a refresh token: new tokens (`Rotate`), or a new access token only (`Keep`).
 pub async fn refresh(
-    app: &AppState,
+    accounts: &Accounts,
     refresh_token: &str,
     rotation: Rotation,
 ) -> AppResult<(IssuedToken, Option<IssuedToken>)> {
-    let (claims, jti, user) = presented(app, refresh_token).await?;
+    let (claims, jti, user) = presented(accounts, refresh_token).await?;
     let outcome = match rotation {
-        Rotation::Rotate => services::sessions::rotate(&app.db, &jti).await?,
-        Rotation::Keep => services::sessions::check(&app.db, &jti).await?,
+        Rotation::Rotate => services::sessions::rotate(&accounts.db, &jti).await?,
+        Rotation::Keep => services::sessions::check(&accounts.db, &jti).await?,
     };
     let family = match outcome {
         Presented::Active { family } => family,
@@ -73,12 +73,13 @@ pub async fn refresh(
     };
     match rotation {
         Rotation::Rotate => {
-            let tokens = issue(app, &user, &family).await?;
+            let tokens = issue(accounts, &user, &family).await?;
             Ok((tokens.access, Some(tokens.refresh)))
         }
         Rotation::Keep => {
             let access =
-                app.jwt
+                accounts
+                    .jwt
                     .issue_versioned(claims.sub, TokenType::Access, claims.ver, None)?;
             Ok((access, None))
         }
@@ -86,25 +87,27 @@ pub async fn refresh(
 }
 
 /// Ends the login of `refresh_token`, or every session of its user (`everywhere`).
-pub async fn logout(app: &AppState, refresh_token: &str, everywhere: bool) -> AppResult<()> {
-    let (_claims, jti, user) = presented(app, refresh_token).await?;
+pub async fn logout(accounts: &Accounts, refresh_token: &str, everywhere: bool) -> AppResult<()> {
+    let (_claims, jti, user) = presented(accounts, refresh_token).await?;
     match everywhere {
-        true => services::sessions::revoke_all(&app.db, user.id, Some(user.id), "logout").await,
-        false => services::sessions::revoke_family_of(&app.db, &jti).await,
+        true => {
+            services::sessions::revoke_all(&accounts.db, user.id, Some(user.id), "logout").await
+        }
+        false => services::sessions::revoke_family_of(&accounts.db, &jti).await,
     }
 }
 
 /// A verified refresh token of a current session: its claims, id and user.
 async fn presented(
-    app: &AppState,
+    accounts: &Accounts,
     refresh_token: &str,
 ) -> AppResult<(Claims, String, dashboard_user::Model)> {
-    let claims = app.jwt.verify(refresh_token, TokenType::Refresh)?;
+    let claims = accounts.jwt.verify(refresh_token, TokenType::Refresh)?;
     let jti = claims
         .jti
         .clone()
         .ok_or(AppError::Unauthenticated(SESSION_ENDED))?;
-    let user = services::users::find_by_id(&app.db, claims.sub)
+    let user = services::users::find_by_id(&accounts.db, claims.sub)
         .await?
         .ok_or(AppError::Unauthenticated("this user no longer exists"))?;
     if user.session_version != claims.ver {

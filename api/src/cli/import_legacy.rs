@@ -5,7 +5,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::{
-    Config,
+    config::Config,
     config::ImportLegacyArgs,
     db,
     services::legacy_import::{self, ImportOptions, Progress},
@@ -31,7 +31,7 @@ pub async fn import_legacy(config: Config, args: ImportLegacyArgs) -> anyhow::Re
         .map(|location| NotebookStorage::open(location, &config.s3))
         .transpose()
         .context("opening the old notebooks' files (--notebooks-from)")?;
-    let state = crate::build_state(config).await?;
+    let state = crate::startup::build_state(config).await?;
     let options = ImportOptions {
         notebooks: args.notebooks,
         dry_run: args.dry_run,

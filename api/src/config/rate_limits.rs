@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::ratelimit::TrustedProxy;
+use super::TrustedProxy;
 
 #[derive(Debug, Clone, Args)]
 pub struct RateLimits {
@@ -91,20 +91,9 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
+    /// The command line's defaults (`Config::defaults`).
     fn default() -> Self {
-        Self {
-            ingest_student_per_sec: 20,
-            ingest_student_burst: 100,
-            ingest_ip_per_sec: 5000,
-            ingest_ip_burst: 10_000,
-            login_user_per_min: 5,
-            login_user_burst: 10,
-            login_ip_per_min: 60,
-            login_ip_burst: 60,
-            user_per_sec: 50,
-            user_burst: 200,
-            trusted_proxies: Vec::new(),
-        }
+        super::Config::defaults().limits.rate
     }
 }
 

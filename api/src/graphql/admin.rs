@@ -5,8 +5,9 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::context::{app, request_auth};
 use crate::{
-    auth::{Role, RoleGuard},
+    auth::Role,
     error::{AppError, AppResult},
+    graphql::guards::RoleGuard,
     services::{
         self,
         authorizations::{GrantAction, GrantChange},

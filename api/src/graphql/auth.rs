@@ -7,17 +7,17 @@ use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::dashboard_user;
 
-use super::{context::app, context::request_auth, notebooks::Notebook};
+use super::{context::app, context::request_auth, guards::RoleGuard, notebooks::Notebook};
 use crate::{
-    AppState,
     auth::{
-        Role, RoleGuard,
+        Role,
         login::{MIN_NEW_PASSWORD_LEN, authenticate, check_credentials_shape, signup},
         password::{self, PasswordCheck},
         sessions::{self, Rotation, SessionTokens},
     },
     error::{AppError, AppResult},
     services,
+    state::AppState,
 };
 
 #[derive(Default)]
@@ -80,7 +80,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
         check_credentials_shape(&username, &password, 1)?;
-        let user = authenticate(app, &username, password).await?;
+        let user = authenticate(&app.accounts, &username, password).await?;
         Ok(session(app, &user, Some(username)).await?)
     }
 
@@ -92,7 +92,8 @@ impl AuthMutation {
         refresh_token: String,
     ) -> async_graphql::Result<RefreshPayload> {
         let app = app(ctx)?;
-        let (access, refresh) = sessions::refresh(app, &refresh_token, Rotation::Rotate).await?;
+        let (access, refresh) =
+            sessions::refresh(&app.accounts, &refresh_token, Rotation::Rotate).await?;
         let refresh = refresh.ok_or_else(|| AppError::internal(anyhow::anyhow!("no rotation")))?;
         Ok(RefreshPayload {
             access_token: access.token,
@@ -111,7 +112,7 @@ impl AuthMutation {
         #[graphql(default = false)] everywhere: bool,
     ) -> async_graphql::Result<bool> {
         let app = app(ctx)?;
-        sessions::logout(app, &refresh_token, everywhere).await?;
+        sessions::logout(&app.accounts, &refresh_token, everywhere).await?;
         Ok(true)
     }
 
@@ -162,7 +163,7 @@ impl AuthMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
-        let user = signup(app, &username, password).await?;
+        let user = signup(&app.accounts, &username, password).await?;
         Ok(session(app, &user, Some(username)).await?)
     }
 }
@@ -172,7 +173,7 @@ async fn session(
     user: &dashboard_user::Model,
     username: Option<String>,
 ) -> AppResult<AuthPayload> {
-    let SessionTokens { access, refresh } = sessions::start(app, user).await?;
+    let SessionTokens { access, refresh } = sessions::start(&app.accounts, user).await?;
     Ok(AuthPayload {
         access_token: access.token,
         access_token_expires_at: access.expires_at,

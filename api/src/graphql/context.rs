@@ -5,7 +5,7 @@ use async_graphql::Context;
 
 use std::net::IpAddr;
 
-use crate::{AppState, auth::RequestAuth, error::AppError, ratelimit::ClientIp};
+use crate::{auth::RequestAuth, error::AppError, ratelimit::ClientIp, state::AppState};
 
 pub fn app<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
     ctx.data::<AppState>()

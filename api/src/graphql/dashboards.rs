@@ -14,14 +14,14 @@ use chrono::{DateTime, Utc};
 
 use super::{context::app, groups::Group, notebooks::Notebook};
 use crate::{
-    AppState,
-    auth::NotebookGuard,
     broker::presence::PresenceRole,
     error::{AppError, AppResult},
+    graphql::guards::NotebookGuard,
     services::{
         self,
         dashboards::{self as svc, AttemptsRequest, ProgressRequest, Scope},
     },
+    state::AppState,
 };
 
 impl Notebook {

@@ -20,14 +20,15 @@ use sea_orm::DatabaseConnection;
 
 use super::context::{app, request_auth};
 use crate::{
-    AppState,
-    auth::{NotebookGuard, Role},
+    auth::Role,
     error::{AppError, AppResult},
+    graphql::guards::NotebookGuard,
     pseudonym::Pseudonymizer,
     services::groups::{
         self, GroupInNotebook, MAX_USER_ID_LEN, RosterGroup, checked_name as group_name,
         pseudonymized_members as members,
     },
+    state::AppState,
     validation::bounded,
 };
 

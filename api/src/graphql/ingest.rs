@@ -12,7 +12,7 @@ use super::context::{app, client_ip, request_auth};
 use crate::{
     error::{AppError, AppResult},
     services::ingest::{
-        self, CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
+        CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction, Recorded,
     },
 };
@@ -46,7 +46,7 @@ async fn record(ctx: &Context<'_>, events: Vec<Event>) -> AppResult<IngestResult
         (source.notebook_id.as_str(), source.user_id.as_str())
     });
     app.rate_limits.ingest(client_ip(ctx), sources).await?;
-    Ok(ingest::record_events(app, events).await?.into())
+    Ok(app.ingest.record_events(events).await?.into())
 }
 
 #[Object]
@@ -132,10 +132,10 @@ impl IngestMutation {
         let app = app(ctx)?;
         let user = request_auth(ctx)?.current_user(&app.db).await?;
         let user = user.username_hash.clone();
-        Ok(
-            ingest::record_dashboard_interaction(app, user, event.into())
-                .await?
-                .into(),
-        )
+        Ok(app
+            .ingest
+            .record_dashboard_interaction(user, event.into())
+            .await?
+            .into())
     }
 }

@@ -6,10 +6,10 @@
 use async_graphql::Request;
 
 use crate::{
-    AppState,
     auth::{RequestAuth, Role},
     config::Introspection,
     error::{AppError, AppResult},
+    state::AppState,
 };
 
 /// `FORBIDDEN` when `request` introspects and its viewer may not.

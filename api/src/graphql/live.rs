@@ -13,11 +13,11 @@ use futures::{Stream, StreamExt, future::ready, stream};
 use self::events::{ChatMessageView, DashboardEvent, PushedUpdateView, StudentEvent};
 use super::context::{app, request_auth};
 use crate::{
-    AppState,
-    auth::NotebookGuard,
     broker::{Topic, live::PushedCell, presence::Location},
     error::{AppError, AppResult},
+    graphql::guards::NotebookGuard,
     services::live::{LiveNotebook, MAX_TEXT_BYTES, NewPush, Session, SessionKind},
+    state::AppState,
     validation::bounded,
 };
 

@@ -16,7 +16,7 @@ use async_graphql::{
     },
 };
 
-use crate::{AppState, error::AppError, ratelimit::ClientIp};
+use crate::{error::AppError, ratelimit::ClientIp, state::AppState};
 
 /// The fields that hash or check a password before anything else can refuse them: an attempt
 /// costs Argon2 work (and a signup, an account), so both count as credential attempts.

@@ -7,13 +7,14 @@ use entity::{notebook, notebook_version};
 
 use super::context::{app, request_auth};
 use crate::{
-    AppState,
-    auth::{NotebookGuard, Role, RoleGuard},
+    auth::Role,
     error::{AppError, AppResult},
+    graphql::guards::{NotebookGuard, RoleGuard},
     services::{
         self,
         notebooks::{NotebookUpload, archive::percent_encode, cells_of},
     },
+    state::AppState,
 };
 
 #[derive(Default)]

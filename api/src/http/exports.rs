@@ -74,7 +74,10 @@ fn request_auth(headers: &HeaderMap, state: &HttpState) -> RequestAuth {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    RequestAuth::new(Viewer::from_authorization(authorization, &state.app.jwt))
+    RequestAuth::new(Viewer::from_authorization(
+        authorization,
+        &state.app.accounts.jwt,
+    ))
 }
 
 fn window(after: Option<&str>, until: Option<&str>) -> AppResult<Window> {

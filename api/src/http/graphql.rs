@@ -13,7 +13,6 @@ use async_graphql::{
     http::{MultipartOptions, receive_body},
 };
 use axum::{
-    Json,
     body::{Body, Bytes},
     extract::{Query, State},
     http::{HeaderMap, Request, StatusCode, header},
@@ -24,7 +23,7 @@ use std::{collections::HashMap, time::Duration};
 
 use super::{
     HttpState, client_ip, graphiql,
-    graphql_http::{self, MediaType},
+    graphql_http::{self, MediaType, graphql_error, request_id},
     graphql_ws,
 };
 use crate::{
@@ -78,7 +77,7 @@ async fn execute(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let viewer = Viewer::from_authorization(authorization, &state.app.jwt);
+    let viewer = Viewer::from_authorization(authorization, &state.app.accounts.jwt);
     // Dashboards are counted per user; anonymous requests (ingest, login) are counted by the
     // resolvers, per student and per address.
     if let Viewer::User { user_id, .. } = viewer
@@ -111,13 +110,6 @@ async fn execute(
             )
         }
     }
-}
-
-/// The `x-request-id` the edge gave this request (or its client sent).
-fn request_id(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
 }
 
 type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
@@ -237,23 +229,4 @@ async fn get_query(state: &HttpState, request: Request<Body>) -> Response {
         return graphql_http::mutation_over_get();
     }
     execute(state, headers, operation.data(client), media_type).await
-}
-
-/// A request-level failure, shaped like a GraphQL response so clients read one format; with
-/// `retryAfter` and `Retry-After` when waiting helps (`RATE_LIMITED`).
-pub(super) fn graphql_error(status: StatusCode, error: AppError) -> Response {
-    let mut extensions = serde_json::json!({ "code": error.code() });
-    if let Some(secs) = error.retry_after() {
-        extensions["retryAfter"] = secs.into();
-    }
-    let body = serde_json::json!({
-        "errors": [{ "message": error.message(), "extensions": extensions }]
-    });
-    let mut response = (status, Json(body)).into_response();
-    if let Some(secs) = error.retry_after() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, secs.into());
-    }
-    response
 }

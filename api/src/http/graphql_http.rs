@@ -69,7 +69,7 @@ pub fn not_acceptable() -> Response {
     let error = AppError::bad_input(format!(
         "this server answers `{GRAPHQL_RESPONSE_JSON}` or `application/json`"
     ));
-    super::graphql::graphql_error(StatusCode::NOT_ACCEPTABLE, error)
+    graphql_error(StatusCode::NOT_ACCEPTABLE, error)
 }
 
 /// A POST body's parameters: an object with a string `query`, and optional `operationName`
@@ -139,7 +139,7 @@ pub fn is_mutation(request: &async_graphql::Request) -> bool {
 
 pub fn mutation_over_get() -> Response {
     let error = AppError::bad_input("mutations are sent with POST");
-    let mut response = super::graphql::graphql_error(StatusCode::METHOD_NOT_ALLOWED, error);
+    let mut response = graphql_error(StatusCode::METHOD_NOT_ALLOWED, error);
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -184,4 +184,30 @@ pub fn respond(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     http_response
+}
+
+/// The `x-request-id` the edge gave this request (or its client sent).
+pub fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+}
+
+/// A request-level failure, shaped like a GraphQL response so clients read one format; with
+/// `retryAfter` and `Retry-After` when waiting helps (`RATE_LIMITED`).
+pub fn graphql_error(status: StatusCode, error: AppError) -> Response {
+    let mut extensions = serde_json::json!({ "code": error.code() });
+    if let Some(secs) = error.retry_after() {
+        extensions["retryAfter"] = secs.into();
+    }
+    let body = serde_json::json!({
+        "errors": [{ "message": error.message(), "extensions": extensions }]
+    });
+    let mut response = (status, Json(body)).into_response();
+    if let Some(secs) = error.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
+    }
+    response
 }

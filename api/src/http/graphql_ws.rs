@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{HttpState, graphql::graphql_error};
+use super::{HttpState, graphql_http::graphql_error};
 use crate::{config::Limits, error::AppError, ratelimit::ClientIp};
 
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";

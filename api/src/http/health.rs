@@ -31,7 +31,7 @@ pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>)
     );
     let database = matches!(database, Ok(Ok(())));
     let broker = matches!(broker, Ok(Ok(())));
-    let writer = app.ingest.is_running();
+    let writer = app.ingest.writer.is_running();
     let (status, word) = match (database && writer, broker) {
         (true, true) => (StatusCode::OK, "ready"),
         (true, false) => (StatusCode::OK, "degraded"),
@@ -43,7 +43,7 @@ pub async fn readyz(State(state): State<HttpState>) -> (StatusCode, Json<Value>)
         "database": state_of(database),
         "broker": state_of(broker),
         "ingest_writer": state_of(writer),
-        "ingest_writer_restarts": app.ingest.restarts(),
+        "ingest_writer_restarts": app.ingest.writer.restarts(),
     });
     (status, Json(body))
 }
@@ -65,7 +65,7 @@ pub async fn metrics(
             return StatusCode::UNAUTHORIZED.into_response();
         }
     }
-    let body = crate::metrics::render(&state.app);
+    let body = crate::metrics::render(state.app.ingest.writer.queue_depth(), &state.app.db);
     let content_type = "text/plain; version=0.0.4";
     ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
 }

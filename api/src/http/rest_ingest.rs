@@ -20,7 +20,7 @@ use crate::{
     error::AppError,
     ratelimit::ClientIp,
     services::ingest::{
-        self, CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
+        CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction,
     },
 };
@@ -62,7 +62,7 @@ async fn receive<E: DeserializeOwned + Into<Event>>(
     if let Err(error) = state.app.rate_limits.ingest(client, [pair]).await {
         return error.into_response();
     }
-    match ingest::record_events(&state.app, vec![event]).await {
+    match state.app.ingest.record_events(vec![event]).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
         Err(error) => error.into_response(),
     }

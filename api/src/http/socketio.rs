@@ -22,7 +22,7 @@ use socketioxide::{
 };
 
 use self::connect::{Peer, SocketContext};
-use crate::{AppState, error::AppError};
+use crate::{error::AppError, state::AppState};
 
 /// Per-socket buffers: a class is a thousand mostly idle sockets (as on `/graphql`).
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;

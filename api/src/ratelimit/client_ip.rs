@@ -4,37 +4,12 @@
 //! not one: read from the right, the first untrusted address is the client (anything to its
 //! left was written by the client itself).
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    str::FromStr,
-};
+use std::net::{IpAddr, SocketAddr};
 
+use crate::config::TrustedProxy;
 use axum::http::{HeaderMap, header::HeaderName};
-use ipnet::IpNet;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-
-/// A reverse proxy (an address or a CIDR) whose `X-Forwarded-For` is believed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrustedProxy(IpNet);
-
-impl TrustedProxy {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.contains(&ip)
-    }
-}
-
-impl FromStr for TrustedProxy {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        text.parse::<IpNet>()
-            .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-            .map(Self)
-            .map_err(|_| format!("`{text}` is neither an IP address nor a CIDR"))
-    }
-}
 
 /// The client of a request whose socket peer is `peer` (`None` when the transport gave none).
 pub fn client_ip(

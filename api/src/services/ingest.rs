@@ -20,11 +20,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entity::enums::ClickType;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
-    AppState,
+    broker::RefreshThrottle,
     error::{AppError, AppResult},
+    pseudonym::Pseudonymizer,
+    services::notebooks::NotebookIds,
     validation::bounded,
 };
 
@@ -52,72 +55,105 @@ pub struct DashboardInteractionInput {
     pub event_id: Option<Uuid>,
 }
 
-/// Stores `events` atomically: either all are committed or none (the error names the index of
-/// the first bad event).
-pub async fn record_events(app: &AppState, events: Vec<Event>) -> AppResult<Recorded> {
-    let count = events.len();
-    let single = count == 1;
-    let text_limit = app.config.limits.event_body_limit;
-    let mut rows = EventRows::default();
-    let mut notebooks = BTreeSet::new();
-    for (index, event) in events.into_iter().enumerate() {
-        let resolved = async {
-            event.validate(text_limit)?;
-            let source = event.source();
-            let notebook = app
-                .notebook_ids
-                .resolve(&app.db, &source.notebook_id)
-                .await?;
-            Ok((notebook, app.pseudonyms.pseudonymize(&source.user_id)))
-        };
-        let (notebook, user) = resolved.await.map_err(|error: AppError| match single {
-            true => error,
-            false => error.at_index(index),
-        })?;
-        let public_id = event.source().notebook_id.as_str();
-        if !notebooks.contains(public_id) {
-            notebooks.insert(public_id.to_owned());
-        }
-        rows.push(notebook, user, event);
-    }
-    let duplicates = app.ingest.write(rows).await?;
-    // Dashboards hear of the events only once they are committed.
-    for notebook in &notebooks {
-        app.refresh.notify(notebook);
-    }
-    Ok(Recorded {
-        accepted: count - duplicates,
-        duplicates,
-    })
+/// What ingest needs to take events in: the database and its notebook keys, the
+/// pseudonymizer, the group-commit writer and the dashboards' refresh signal.
+#[derive(Clone)]
+pub struct Ingest {
+    db: DatabaseConnection,
+    notebook_ids: NotebookIds,
+    pseudonyms: Pseudonymizer,
+    pub writer: IngestWriter,
+    refresh: RefreshThrottle,
+    /// Longest text of one event (`EVENT_BODY_LIMIT`).
+    text_limit: usize,
 }
 
-/// Stores one dashboard interaction of the user with pseudonym `user_pseudonym`.
-pub async fn record_dashboard_interaction(
-    app: &AppState,
-    user_pseudonym: String,
-    input: DashboardInteractionInput,
-) -> AppResult<Recorded> {
-    bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
-    let notebook_id = match &input.notebook_id {
-        Some(public_id) => {
-            bounded("notebookId", public_id, MAX_NOTEBOOK_ID_LEN)?;
-            Some(app.notebook_ids.resolve(&app.db, public_id).await?)
+impl Ingest {
+    pub fn new(
+        db: DatabaseConnection,
+        notebook_ids: NotebookIds,
+        pseudonyms: Pseudonymizer,
+        writer: IngestWriter,
+        refresh: RefreshThrottle,
+        text_limit: usize,
+    ) -> Self {
+        Self {
+            db,
+            notebook_ids,
+            pseudonyms,
+            writer,
+            refresh,
+            text_limit,
         }
-        None => None,
-    };
-    let mut rows = EventRows::default();
-    rows.dashboard_interactions
-        .push(rows::DashboardInteractionRow {
-            notebook_id,
-            user_id: user_pseudonym,
-            click_type: input.click_type,
-            signal_origin: input.signal_origin,
-            time: input.time,
-            event_id: input.event_id,
-        });
-    let duplicates = app.ingest.write(rows).await?;
-    Ok(Recorded {
-        accepted: 1 - duplicates,
-        duplicates,
-    })
+    }
+
+    /// Stores `events` atomically: either all are committed or none (the error names the index of
+    /// the first bad event).
+    pub async fn record_events(&self, events: Vec<Event>) -> AppResult<Recorded> {
+        let count = events.len();
+        let single = count == 1;
+        let text_limit = self.text_limit;
+        let mut rows = EventRows::default();
+        let mut notebooks = BTreeSet::new();
+        for (index, event) in events.into_iter().enumerate() {
+            let resolved = async {
+                event.validate(text_limit)?;
+                let source = event.source();
+                let notebook = self
+                    .notebook_ids
+                    .resolve(&self.db, &source.notebook_id)
+                    .await?;
+                Ok((notebook, self.pseudonyms.pseudonymize(&source.user_id)))
+            };
+            let (notebook, user) = resolved.await.map_err(|error: AppError| match single {
+                true => error,
+                false => error.at_index(index),
+            })?;
+            let public_id = event.source().notebook_id.as_str();
+            if !notebooks.contains(public_id) {
+                notebooks.insert(public_id.to_owned());
+            }
+            rows.push(notebook, user, event);
+        }
+        let duplicates = self.writer.write(rows).await?;
+        // Dashboards hear of the events only once they are committed.
+        for notebook in &notebooks {
+            self.refresh.notify(notebook);
+        }
+        Ok(Recorded {
+            accepted: count - duplicates,
+            duplicates,
+        })
+    }
+
+    /// Stores one dashboard interaction of the user with pseudonym `user_pseudonym`.
+    pub async fn record_dashboard_interaction(
+        &self,
+        user_pseudonym: String,
+        input: DashboardInteractionInput,
+    ) -> AppResult<Recorded> {
+        bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
+        let notebook_id = match &input.notebook_id {
+            Some(public_id) => {
+                bounded("notebookId", public_id, MAX_NOTEBOOK_ID_LEN)?;
+                Some(self.notebook_ids.resolve(&self.db, public_id).await?)
+            }
+            None => None,
+        };
+        let mut rows = EventRows::default();
+        rows.dashboard_interactions
+            .push(rows::DashboardInteractionRow {
+                notebook_id,
+                user_id: user_pseudonym,
+                click_type: input.click_type,
+                signal_origin: input.signal_origin,
+                time: input.time,
+                event_id: input.event_id,
+            });
+        let duplicates = self.writer.write(rows).await?;
+        Ok(Recorded {
+            accepted: 1 - duplicates,
+            duplicates,
+        })
+    }
 }

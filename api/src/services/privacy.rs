@@ -136,6 +136,20 @@ async fn delete_memberships(
     delete(db, "group_members", condition).await
 }
 
+/// `365d`, `48h` or `90m`: a retention window.
+pub fn parse_window(text: &str) -> anyhow::Result<chrono::Duration> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let number: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("expected a window like 365d, 48h or 90m: {text}"))?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(number)),
+        "h" => Ok(chrono::Duration::hours(number)),
+        "m" => Ok(chrono::Duration::minutes(number)),
+        _ => anyhow::bail!("expected a window like 365d, 48h or 90m: {text}"),
+    }
+}
+
 /// Deletes (or with `dry_run` counts) the events dated before `cutoff`, dashboard
 /// interactions included.
 pub async fn apply_retention(

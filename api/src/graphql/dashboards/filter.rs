@@ -6,10 +6,10 @@ use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AppState,
     broker::presence::PresenceRole,
     error::{AppError, AppResult},
     services::dashboards::{self, Scope},
+    state::AppState,
 };
 
 /// Which events a dashboard aggregate reads. Every bound applies to the event's time; a code

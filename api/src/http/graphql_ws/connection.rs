@@ -17,10 +17,10 @@ use super::{
     operations::{Event, Operations},
 };
 use crate::{
-    AppState,
     auth::{RequestAuth, Viewer},
     graphql::{AppSchema, introspection},
     ratelimit::ClientIp,
+    state::AppState,
 };
 
 /// How long a closing socket waits for the peer's close frame before dropping the connection;
@@ -112,7 +112,7 @@ async fn await_init(socket: &mut WebSocket, connection: &Connection) -> Result<V
 /// 4403, which graphql-ws clients answer by reconnecting, with a fresh token if they have one.
 fn authenticate(payload: Option<Map<String, Value>>, app: &AppState) -> Result<Viewer, Close> {
     let payload = Value::Object(payload.unwrap_or_default());
-    match Viewer::from_init_payload(&payload, &app.jwt) {
+    match Viewer::from_init_payload(&payload, &app.accounts.jwt) {
         Viewer::Rejected(problem) => {
             tracing::debug!(?problem, "websocket connection_init refused");
             Err(Close::Forbidden)

@@ -59,13 +59,13 @@ pub async fn login(
     let rejected =
         || LegacyError::refused(StatusCode::UNAUTHORIZED, "Invalid username or password");
     check_credentials_shape(&username, &password, 1).map_err(|_| rejected())?;
-    let user = login::authenticate(app, &username, password)
+    let user = login::authenticate(&app.accounts, &username, password)
         .await
         .map_err(|error| match error {
             AppError::Unauthenticated(_) => rejected(),
             other => other.into(),
         })?;
-    let SessionTokens { access, refresh } = sessions::start(app, &user).await?;
+    let SessionTokens { access, refresh } = sessions::start(&app.accounts, &user).await?;
     let notebooks = auth_notebooks(&state, &user).await?;
     Ok(Json(json!({
         "access_token": access.token,
@@ -88,7 +88,7 @@ pub async fn refresh(State(state): State<HttpState>, headers: HeaderMap) -> Lega
             "Missing 'Bearer' type in 'Authorization' header",
         ))?;
     // The old dashboard keeps its one refresh token: no rotation on this route.
-    let refreshed = sessions::refresh(&state.app, token.trim(), Rotation::Keep).await;
+    let refreshed = sessions::refresh(&state.app.accounts, token.trim(), Rotation::Keep).await;
     let (access, _) = refreshed.map_err(|error| match error {
         AppError::Unauthenticated(REFRESH_EXPIRED) => LegacyError::ExpiredToken,
         AppError::Unauthenticated(_) => LegacyError::InvalidToken("Invalid refresh token"),
@@ -123,7 +123,7 @@ pub async fn signup(
     let (username, password) = credentials(&body)?;
     // Counted as a login attempt: each one costs an Argon2 hash, and may create an account.
     state.app.rate_limits.login(client, Some(&username)).await?;
-    login::signup(&state.app, &username, password)
+    login::signup(&state.app.accounts, &username, password)
         .await
         .map_err(|error| match error {
             AppError::Conflict(_) => LegacyError::bad_request("User already exists"),

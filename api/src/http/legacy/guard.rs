@@ -126,7 +126,7 @@ impl FromRequestParts<HttpState> for Bearer {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        let viewer = Viewer::from_authorization(header, &state.app.jwt);
+        let viewer = Viewer::from_authorization(header, &state.app.accounts.jwt);
         Ok(Self(RequestAuth::new(viewer)))
     }
 }

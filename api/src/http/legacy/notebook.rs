@@ -22,7 +22,7 @@ use crate::{
     error::AppError,
     http::HttpState,
     services::{
-        ingest::{self, DashboardInteractionInput},
+        ingest::DashboardInteractionInput,
         notebooks::{self, NotebookUpload},
     },
 };
@@ -112,6 +112,10 @@ pub async fn interaction(
         time,
         event_id: None,
     };
-    ingest::record_dashboard_interaction(&state.app, user.username_hash.clone(), input).await?;
+    state
+        .app
+        .ingest
+        .record_dashboard_interaction(user.username_hash.clone(), input)
+        .await?;
     Ok(Json("Dashboard Interaction OK"))
 }

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 
 use crate::{
-    AppState,
     auth::{RequestAuth, Viewer},
     error::AppError,
     services::live::LiveNotebook,
+    state::AppState,
 };
 
 const MAX_ID_LEN: usize = 256;
@@ -121,7 +121,7 @@ async fn trusted_teacher(
     let Some(token) = token else {
         return Ok(None);
     };
-    let viewer = Viewer::from_init_payload(&token, &app.jwt);
+    let viewer = Viewer::from_init_payload(&token, &app.accounts.jwt);
     if matches!(viewer, Viewer::Anonymous) {
         return Ok(None);
     }

@@ -15,10 +15,10 @@ use super::{
     wire::{self, LocationUpdate, OutgoingMessage},
 };
 use crate::{
-    AppState,
     broker::{Topic, presence::Location},
     error::{AppError, AppResult},
     services::live::{MAX_TEXT_BYTES, Session, SessionKind},
+    state::AppState,
     validation::bounded,
 };
 

@@ -15,11 +15,11 @@ use super::{
     wire::{self, OutgoingMessage},
 };
 use crate::{
-    AppState,
     auth::RequestAuth,
     broker::Topic,
     error::{AppError, AppResult},
     services::live::{MAX_TEXT_BYTES, Session, SessionKind},
+    state::AppState,
     validation::bounded,
 };
 

@@ -3,8 +3,8 @@
 
 use async_graphql::{Context, Guard};
 
-use super::Role;
-use crate::graphql::context::{app, request_auth};
+use super::context::{app, request_auth};
+use crate::auth::Role;
 
 /// Allows the field to viewers with at least `role`.
 pub struct RoleGuard {
