@@ -2,6 +2,7 @@
 //! are merged here.
 
 pub mod admin;
+pub mod admission;
 pub mod auth;
 pub mod context;
 pub mod dashboards;
@@ -9,7 +10,7 @@ mod error_codes;
 pub mod groups;
 pub mod guards;
 pub mod ingest;
-pub mod introspection;
+mod introspection;
 pub mod limits;
 pub mod live;
 mod login_limit;

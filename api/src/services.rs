@@ -7,6 +7,7 @@ pub mod dashboards;
 pub mod demo;
 pub mod exports;
 pub mod groups;
+pub mod identity;
 pub mod ingest;
 pub mod legacy_import;
 pub mod live;

@@ -19,6 +19,7 @@ use crate::{
     ratelimit::{RateLimiter, RedisBackend as RedisLimits},
     secrets, services,
     services::{
+        identity::Identity,
         ingest::{Ingest, IngestWriter},
         notebooks::NotebookIds,
     },
@@ -163,10 +164,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let writer = IngestWriter::start(db.clone(), writers, deadline, queue);
     let pseudonyms = Pseudonymizer::new(secrets.secret_salt);
     let notebook_ids = NotebookIds::default();
+    let identity = Identity::new(db.clone(), notebook_ids.clone(), pseudonyms.clone());
     let ingest = Ingest::new(
-        db.clone(),
-        notebook_ids.clone(),
-        pseudonyms.clone(),
+        identity.clone(),
         writer,
         refresh.clone(),
         config.limits.event_body_limit,
@@ -192,6 +192,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         accounts,
         storage,
         notebook_ids,
+        identity,
         ingest,
     }))
 }

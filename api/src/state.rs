@@ -11,7 +11,7 @@ use crate::{
     config::Config,
     pseudonym::Pseudonymizer,
     ratelimit::RateLimiter,
-    services::{ingest::Ingest, notebooks::NotebookIds},
+    services::{identity::Identity, ingest::Ingest, notebooks::NotebookIds},
     shutdown::Shutdown,
     storage::NotebookStorage,
 };
@@ -35,6 +35,8 @@ pub struct AppStateInner {
     pub rate_limits: RateLimiter,
     pub storage: NotebookStorage,
     pub notebook_ids: NotebookIds,
+    /// Raw student id and notebook id → pseudonym and notebook key, for every transport.
+    pub identity: Identity,
     pub ingest: Ingest,
 }
 
@@ -52,6 +54,7 @@ impl AppState {
             broker: Arc::clone(&self.broker),
             presence: Arc::clone(&self.presence),
             tasks: self.shutdown.tasks(),
+            lease: std::time::Duration::from_secs(self.config.limits.presence_lease_secs),
         }
     }
 }

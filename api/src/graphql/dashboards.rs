@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 
 use super::{context::app, groups::Group, notebooks::Notebook};
 use crate::{
-    broker::presence::PresenceRole,
     error::{AppError, AppResult},
     graphql::guards::NotebookGuard,
     services::{
@@ -182,12 +181,10 @@ impl Notebook {
         filter: Option<AnalyticsFilter>,
     ) -> async_graphql::Result<Vec<String>> {
         let (app, scope) = self.scope(ctx, filter).await?;
-        let connected = app
-            .presence
-            .connected(&self.id, PresenceRole::Student)
-            .await
-            .map_err(AppError::internal)?;
-        Ok(svc::members_among(&app.db, &scope.groups, connected).await?)
+        let connected = scope
+            .connected_students(&app.db, app.presence.as_ref(), &self.id)
+            .await?;
+        Ok(connected)
     }
 
     /// The notebook's groups with their members, by name. Of the filter only `groups`

@@ -25,11 +25,10 @@ use crate::{
     graphql::guards::NotebookGuard,
     pseudonym::Pseudonymizer,
     services::groups::{
-        self, GroupInNotebook, MAX_USER_ID_LEN, RosterGroup, checked_name as group_name,
+        self, GroupInNotebook, RosterGroup, checked_name as group_name,
         pseudonymized_members as members,
     },
     state::AppState,
-    validation::bounded,
 };
 
 /// Most groups one roster may name.
@@ -324,9 +323,8 @@ async fn group_teacher<'a>(
 
 /// The notebook's row id (`NOT_FOUND` if unknown) and the student's pseudonym.
 async fn student(app: &AppState, notebook_id: &str, user_id: &str) -> AppResult<(i64, String)> {
-    bounded("userId", user_id, MAX_USER_ID_LEN)?;
-    let notebook = app.notebook_ids.resolve(&app.db, notebook_id).await?;
-    Ok((notebook, app.pseudonyms.pseudonymize(user_id)))
+    let student = app.identity.student(notebook_id, user_id).await?;
+    Ok((student.notebook.row_id, student.pseudonym))
 }
 
 /// Checks and pseudonymizes a roster. A large roster means up to millions of hashes, so they

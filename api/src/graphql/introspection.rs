@@ -1,28 +1,32 @@
 //! Who may introspect the schema (`INTROSPECTION`): everyone in dev mode; in production only
 //! admins by default, so a deployment does not hand its whole API map to anyone. Checked per
-//! request (HTTP and websocket operations alike) before execution: a refused one is
-//! `FORBIDDEN`, not a silent `null`.
+//! request (HTTP and websocket operations alike, through `admission`) before execution: a
+//! refused one is `FORBIDDEN`, not a silent `null`.
 
-use async_graphql::Request;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{RequestAuth, Role},
     config::Introspection,
     error::{AppError, AppResult},
-    state::AppState,
 };
 
-/// `FORBIDDEN` when `request` introspects and its viewer may not.
-pub async fn check_policy(app: &AppState, auth: &RequestAuth, request: &Request) -> AppResult<()> {
+/// `FORBIDDEN` when `query` introspects and its viewer may not (under `policy`).
+pub(super) async fn check_policy(
+    policy: Introspection,
+    db: &DatabaseConnection,
+    auth: &RequestAuth,
+    query: &str,
+) -> AppResult<()> {
     // Only a document that asks is concerned (and pays for the user lookup).
-    if !mentions_introspection(&request.query) {
+    if !mentions_introspection(query) {
         return Ok(());
     }
-    let allowed = match app.config.introspection() {
+    let allowed = match policy {
         Introspection::On => true,
         Introspection::Off => false,
         Introspection::Admins => auth
-            .current_user(&app.db)
+            .current_user(db)
             .await
             .is_ok_and(|user| user.role == Role::Admin),
     };

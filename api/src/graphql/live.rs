@@ -4,24 +4,17 @@
 
 pub mod events;
 
-use std::time::Duration;
-
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt, future::ready, stream};
+use futures::{Stream, StreamExt, future::ready};
 
 use self::events::{ChatMessageView, DashboardEvent, PushedUpdateView, StudentEvent};
 use super::context::{app, request_auth};
 use crate::{
-    broker::{Topic, live::PushedCell, presence::Location},
-    error::{AppError, AppResult},
+    broker::{live::PushedCell, presence::Location},
     graphql::guards::NotebookGuard,
-    services::live::{LiveNotebook, MAX_TEXT_BYTES, NewPush, Session, SessionKind},
-    state::AppState,
-    validation::bounded,
+    services::live::NewPush,
 };
-
-const MAX_USER_ID_LEN: usize = 256;
 
 #[derive(Default)]
 pub struct LiveQuery;
@@ -48,20 +41,6 @@ pub struct TeammateLocation {
     pub updated_at: DateTime<Utc>,
 }
 
-async fn notebook(app: &AppState, id: &str) -> AppResult<LiveNotebook> {
-    let row_id = app.notebook_ids.resolve(&app.db, id).await?;
-    Ok(LiveNotebook {
-        row_id,
-        public_id: id.to_owned(),
-    })
-}
-
-/// A student's pseudonym from their raw id (never kept).
-fn student(app: &AppState, user_id: &str) -> AppResult<String> {
-    bounded("userId", user_id, MAX_USER_ID_LEN)?;
-    Ok(app.pseudonyms.pseudonymize(user_id))
-}
-
 /// Bounds are checked by the service (`NewPush::validate`).
 fn cell(input: PushedCellInput) -> PushedCell {
     PushedCell {
@@ -69,14 +48,6 @@ fn cell(input: PushedCellInput) -> PushedCell {
         cell_type: input.cell_type,
         source: input.source,
     }
-}
-
-fn text(field: &str, value: &str) -> AppResult<()> {
-    bounded(field, value, MAX_TEXT_BYTES)
-}
-
-fn lease(app: &AppState) -> Duration {
-    Duration::from_secs(app.config.limits.presence_lease_secs)
 }
 
 #[Subscription]
@@ -92,26 +63,9 @@ impl LiveSubscription {
         user_id: String,
     ) -> async_graphql::Result<impl Stream<Item = StudentEvent> + use<>> {
         let app = app(ctx)?;
-        let notebook = notebook(app, &notebook_id).await?;
-        let me = student(app, &user_id)?;
-        // Subscribe before joining, so nothing sent in between is missed.
-        let events = app
-            .broker
-            .subscribe(&Topic::students(&notebook_id))
-            .await
-            .map_err(|error| AppError::internal(anyhow::Error::new(error)))?;
-        let session = Session::open(
-            &app.live(),
-            notebook,
-            SessionKind::Student,
-            me.clone(),
-            lease(app),
-        )
-        .await?;
-        Ok(events.filter_map(move |event| {
-            let _open = &session;
-            ready(StudentEvent::for_student(event, &me))
-        }))
+        let student = app.identity.student(&notebook_id, &user_id).await?;
+        let events = app.live().open_student(student).await?;
+        Ok(events.filter_map(|event| ready(StudentEvent::from_event(event))))
     }
 
     /// A teacher's dashboard session (token authorized for the notebook): refresh signals after
@@ -124,27 +78,12 @@ impl LiveSubscription {
     ) -> async_graphql::Result<impl Stream<Item = DashboardEvent> + use<>> {
         let app = app(ctx)?;
         let teacher = request_auth(ctx)?.current_user(&app.db).await?;
-        let notebook = notebook(app, &notebook_id).await?;
-        let subscribe = |topic: Topic| async move {
-            app.broker
-                .subscribe(&topic)
-                .await
-                .map_err(|error| AppError::internal(anyhow::Error::new(error)))
-        };
-        let refresh = subscribe(Topic::refresh(&notebook_id)).await?;
-        let teachers = subscribe(Topic::teachers(&notebook_id)).await?;
-        let session = Session::open(
-            &app.live(),
-            notebook,
-            SessionKind::Teacher,
-            teacher.username_hash.clone(),
-            lease(app),
-        )
-        .await?;
-        Ok(stream::select(refresh, teachers).filter_map(move |event| {
-            let _open = &session;
-            ready(DashboardEvent::for_teachers(event))
-        }))
+        let notebook = app.identity.notebook(&notebook_id).await?;
+        let events = app
+            .live()
+            .open_teacher(notebook, Some(teacher.username_hash.clone()))
+            .await?;
+        Ok(events.filter_map(|event| ready(DashboardEvent::from_event(event))))
     }
 }
 
@@ -169,8 +108,7 @@ impl LiveMutation {
             cells: cells.into_iter().map(cell).collect(),
             hint,
         };
-        push.validate()?;
-        let notebook = notebook(app, &notebook_id).await?;
+        let notebook = app.identity.notebook(&notebook_id).await?;
         let update = app
             .live()
             .push_update(&notebook, &teacher.username_hash, push, to_students)
@@ -188,17 +126,15 @@ impl LiveMutation {
         hint: Option<String>,
     ) -> async_graphql::Result<i32> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
+        let student = app.identity.student(&notebook_id, &user_id).await?;
         let push = NewPush {
             update_id: None,
             cells: vec![self::cell(cell)],
             hint,
         };
-        push.validate()?;
-        let notebook = notebook(app, &notebook_id).await?;
         let count = app
             .live()
-            .share_with_teammates(&notebook, &me, push)
+            .share_with_teammates(&student.notebook, &student.pseudonym, push)
             .await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
@@ -214,11 +150,10 @@ impl LiveMutation {
     ) -> async_graphql::Result<ChatMessageView> {
         let app = app(ctx)?;
         let teacher = request_auth(ctx)?.current_user(&app.db).await?;
-        self::text("text", &text)?;
-        notebook(app, &notebook_id).await?;
+        let notebook = app.identity.notebook(&notebook_id).await?;
         let message = app
             .live()
-            .chat(&notebook_id, &teacher.username_hash, Some(student), text)
+            .chat(&notebook, &teacher.username_hash, Some(student), text)
             .await?;
         Ok(message.into())
     }
@@ -232,10 +167,11 @@ impl LiveMutation {
         text: String,
     ) -> async_graphql::Result<ChatMessageView> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
-        self::text("text", &text)?;
-        notebook(app, &notebook_id).await?;
-        let message = app.live().chat(&notebook_id, &me, None, text).await?;
+        let student = app.identity.student(&notebook_id, &user_id).await?;
+        let message = app
+            .live()
+            .chat(&student.notebook, &student.pseudonym, None, text)
+            .await?;
         Ok(message.into())
     }
 
@@ -250,16 +186,14 @@ impl LiveMutation {
         cell_index: i32,
     ) -> async_graphql::Result<bool> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
-        bounded("cellId", &cell_id, 128)?;
-        let notebook = notebook(app, &notebook_id).await?;
+        let student = app.identity.student(&notebook_id, &user_id).await?;
         let location = Location {
             cell_id,
             cell_index,
             updated_at: Utc::now(),
         };
         app.live()
-            .set_location(&notebook, &me, Some(location))
+            .set_location(&student.notebook, &student.pseudonym, Some(location))
             .await?;
         Ok(true)
     }
@@ -272,9 +206,10 @@ impl LiveMutation {
         user_id: String,
     ) -> async_graphql::Result<bool> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
-        let notebook = notebook(app, &notebook_id).await?;
-        app.live().set_location(&notebook, &me, None).await?;
+        let student = app.identity.student(&notebook_id, &user_id).await?;
+        app.live()
+            .set_location(&student.notebook, &student.pseudonym, None)
+            .await?;
         Ok(true)
     }
 }
@@ -289,9 +224,11 @@ impl LiveQuery {
         user_id: String,
     ) -> async_graphql::Result<Vec<String>> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
-        let notebook = notebook(app, &notebook_id).await?;
-        Ok(app.live().connected_teammates(&notebook, &me).await?)
+        let student = app.identity.student(&notebook_id, &user_id).await?;
+        Ok(app
+            .live()
+            .connected_teammates(&student.notebook, &student.pseudonym)
+            .await?)
     }
 
     /// Where the student's connected teammates are (locations fresher than 5 minutes).
@@ -302,9 +239,11 @@ impl LiveQuery {
         user_id: String,
     ) -> async_graphql::Result<Vec<TeammateLocation>> {
         let app = app(ctx)?;
-        let me = student(app, &user_id)?;
-        let notebook = notebook(app, &notebook_id).await?;
-        let list = app.live().teammate_locations(&notebook, &me).await?;
+        let student = app.identity.student(&notebook_id, &user_id).await?;
+        let list = app
+            .live()
+            .teammate_locations(&student.notebook, &student.pseudonym)
+            .await?;
         Ok(list
             .into_iter()
             .map(|(user, location)| TeammateLocation {

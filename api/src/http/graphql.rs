@@ -29,7 +29,7 @@ use super::{
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
-    graphql::introspection,
+    graphql::admission::Admission,
     ratelimit::ClientIp,
 };
 
@@ -78,15 +78,8 @@ async fn execute(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let viewer = Viewer::from_authorization(authorization, &state.app.accounts.jwt);
-    // Dashboards are counted per user; anonymous requests (ingest, login) are counted by the
-    // resolvers, per student and per address.
-    if let Viewer::User { user_id, .. } = viewer
-        && let Err(error) = state.app.rate_limits.user(user_id).await
-    {
-        return graphql_error(error.status(), error);
-    }
     let auth = RequestAuth::new(viewer);
-    if let Err(error) = introspection::check_policy(&state.app, &auth, &request).await {
+    if let Err(error) = Admission::of(&state.app).admit(&auth, &request).await {
         return graphql_error(error.status(), error);
     }
     // Requests are counted by the schema's metrics extension; one stopped here never reaches

@@ -14,10 +14,10 @@ mod events;
 mod pending;
 mod progress;
 mod renders;
+mod scope;
 mod sql;
 
-use chrono::{DateTime, Utc};
-use entity::{group_member, student_group};
+use entity::group_member;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 pub use attempts::{Attempt, AttemptPage, AttemptSort, AttemptsRequest};
@@ -36,50 +36,9 @@ pub use progress::{
 
 pub use attempts::latest_attempts;
 pub use renders::{Render, latest_renders};
+pub use scope::{GroupSelection, Scope, ScopeRequest};
 
-use crate::error::{AppError, AppResult};
-
-/// Which events an aggregate reads: one notebook, a time window and a set of students.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    /// The notebook's row id.
-    pub notebook_id: i64,
-    /// Exclusive lower bound on the event time.
-    pub after: Option<DateTime<Utc>>,
-    /// Inclusive upper bound on the event time.
-    pub until: Option<DateTime<Utc>>,
-    /// Members of at least one of these groups only; empty = no restriction. The groups must
-    /// belong to the notebook ([`check_groups`]).
-    pub groups: Vec<i64>,
-    /// These students only (e.g. the ones connected now), when set.
-    pub students: Option<Vec<String>>,
-}
-
-/// `BAD_USER_INPUT` unless every group of `group_ids` belongs to notebook `notebook_id`. An
-/// unknown group and another notebook's group get the same answer, so ids cannot be probed.
-pub async fn check_groups(
-    db: &impl ConnectionTrait,
-    notebook_id: i64,
-    group_ids: &[i64],
-) -> AppResult<()> {
-    if group_ids.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<i64> = student_group::Entity::find()
-        .select_only()
-        .column(student_group::Column::Id)
-        .filter(student_group::Column::NotebookId.eq(notebook_id))
-        .filter(student_group::Column::Id.is_in(group_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    match group_ids.iter().find(|id| !found.contains(id)) {
-        Some(missing) => Err(AppError::bad_input(format!(
-            "group {missing} is not a group of this notebook"
-        ))),
-        None => Ok(()),
-    }
-}
+use crate::error::AppResult;
 
 /// Those of `students` who belong to at least one of `group_ids` (all of them when
 /// `group_ids` is empty), sorted.

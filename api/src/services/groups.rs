@@ -19,7 +19,7 @@ mod roster;
 
 pub use roster::import_roster;
 
-use super::{audit, is_unique_violation};
+use super::{audit, identity, is_unique_violation};
 use crate::{
     error::{AppError, AppResult},
     pseudonym::Pseudonymizer,
@@ -28,8 +28,6 @@ use crate::{
 
 /// Longest group name (bytes, after trimming): the column's width.
 pub const MAX_NAME_LEN: usize = 128;
-/// Longest raw student id (bytes), as for ingest.
-pub const MAX_USER_ID_LEN: usize = 256;
 /// Most user ids one group may be given.
 pub const MAX_MEMBERS: usize = 5000;
 
@@ -73,7 +71,7 @@ pub fn pseudonymized_members(
     user_ids
         .iter()
         .map(|raw| {
-            bounded("userIds", raw, MAX_USER_ID_LEN)?;
+            bounded("userIds", raw, identity::MAX_USER_ID_LEN)?;
             Ok(pseudonyms.pseudonymize(raw))
         })
         .collect()

@@ -20,20 +20,17 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entity::enums::ClickType;
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
     broker::RefreshThrottle,
     error::{AppError, AppResult},
-    pseudonym::Pseudonymizer,
-    services::notebooks::NotebookIds,
+    services::identity::Identity,
     validation::bounded,
 };
 
 /// Longest dashboard control name stored.
 const MAX_SIGNAL_ORIGIN_LEN: usize = 90;
-const MAX_NOTEBOOK_ID_LEN: usize = 128;
 
 /// What a request's events became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +52,11 @@ pub struct DashboardInteractionInput {
     pub event_id: Option<Uuid>,
 }
 
-/// What ingest needs to take events in: the database and its notebook keys, the
-/// pseudonymizer, the group-commit writer and the dashboards' refresh signal.
+/// What ingest needs to take events in: identity resolution (notebook keys and pseudonyms), the
+/// group-commit writer and the dashboards' refresh signal.
 #[derive(Clone)]
 pub struct Ingest {
-    db: DatabaseConnection,
-    notebook_ids: NotebookIds,
-    pseudonyms: Pseudonymizer,
+    identity: Identity,
     pub writer: IngestWriter,
     refresh: RefreshThrottle,
     /// Longest text of one event (`EVENT_BODY_LIMIT`).
@@ -70,17 +65,13 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(
-        db: DatabaseConnection,
-        notebook_ids: NotebookIds,
-        pseudonyms: Pseudonymizer,
+        identity: Identity,
         writer: IngestWriter,
         refresh: RefreshThrottle,
         text_limit: usize,
     ) -> Self {
         Self {
-            db,
-            notebook_ids,
-            pseudonyms,
+            identity,
             writer,
             refresh,
             text_limit,
@@ -99,11 +90,11 @@ impl Ingest {
             let resolved = async {
                 event.validate(text_limit)?;
                 let source = event.source();
-                let notebook = self
-                    .notebook_ids
-                    .resolve(&self.db, &source.notebook_id)
+                let student = self
+                    .identity
+                    .student(&source.notebook_id, &source.user_id)
                     .await?;
-                Ok((notebook, self.pseudonyms.pseudonymize(&source.user_id)))
+                Ok((student.notebook.row_id, student.pseudonym))
             };
             let (notebook, user) = resolved.await.map_err(|error: AppError| match single {
                 true => error,
@@ -134,10 +125,7 @@ impl Ingest {
     ) -> AppResult<Recorded> {
         bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
         let notebook_id = match &input.notebook_id {
-            Some(public_id) => {
-                bounded("notebookId", public_id, MAX_NOTEBOOK_ID_LEN)?;
-                Some(self.notebook_ids.resolve(&self.db, public_id).await?)
-            }
+            Some(public_id) => Some(self.identity.notebook(public_id).await?.row_id),
             None => None,
         };
         let mut rows = EventRows::default();

@@ -3,12 +3,13 @@
 //! teammates. Messages go through the broker, so they reach sockets on every instance;
 //! presence and locations live in the presence store, never in SQL.
 
+mod open;
 mod overrides;
 mod session;
 
-pub use session::{Session, SessionKind};
+pub use open::LiveEvents;
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -20,18 +21,24 @@ use crate::{
         presence::{Location, Presence, PresenceRole},
     },
     error::{AppError, AppResult},
-    services::groups,
+    services::{
+        groups,
+        identity::{self, NotebookRef},
+    },
     validation::bounded,
 };
 
-/// What the live services need: the database, the broker, the presence store, and the tracker
-/// the server waits on at shutdown (so presence is left before the process exits).
+/// What the live services need: the database, the broker, the presence store, the presence
+/// lease, and the tracker the server waits on at shutdown (so presence is left before the
+/// process exits).
 #[derive(Clone)]
 pub struct Live {
     pub db: DatabaseConnection,
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
     pub tasks: tokio_util::task::TaskTracker,
+    /// A connection not renewed for this long (its instance died) is gone.
+    pub lease: Duration,
 }
 
 /// What a teacher pushes: cells, an optional hint, and the client's update id if it chose one.
@@ -45,18 +52,20 @@ pub struct NewPush {
 const MAX_PUSHED_CELLS: usize = 500;
 const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 /// Longest chat message or push hint.
-pub const MAX_TEXT_BYTES: usize = 4000;
+const MAX_TEXT_BYTES: usize = 4000;
+/// Most students one push names.
+const MAX_RECIPIENTS: usize = 5000;
 
 impl NewPush {
-    /// The bounds every entry point (GraphQL, Socket.IO) applies to a push.
-    pub fn validate(&self) -> AppResult<()> {
+    /// The bounds of a push, whoever sends it.
+    fn validate(&self) -> AppResult<()> {
         if self.cells.is_empty() || self.cells.len() > MAX_PUSHED_CELLS {
             return Err(AppError::bad_input(format!(
                 "push 1 to {MAX_PUSHED_CELLS} cells"
             )));
         }
         if let Some(id) = &self.update_id {
-            bounded("updateId", id, 128)?;
+            identity::check_cell_id("updateId", id)?;
         }
         if let Some(hint) = &self.hint {
             bounded("hint", hint, MAX_TEXT_BYTES)?;
@@ -66,7 +75,7 @@ impl NewPush {
 }
 
 fn validate_cell(cell: &PushedCell) -> AppResult<()> {
-    bounded("cellId", &cell.cell_id, 128)?;
+    identity::check_cell_id("cellId", &cell.cell_id)?;
     if !matches!(cell.cell_type.as_str(), "code" | "markdown" | "raw") {
         return Err(AppError::bad_input(
             "cellType must be code, markdown or raw",
@@ -78,11 +87,16 @@ fn validate_cell(cell: &PushedCell) -> AppResult<()> {
     Ok(())
 }
 
-/// A notebook as the live services address it: row id for SQL, public id for topics.
-#[derive(Debug, Clone)]
-pub struct LiveNotebook {
-    pub row_id: i64,
-    pub public_id: String,
+/// Recipients are pseudonyms (hex digests), never longer than a raw id may be.
+fn validate_recipients(recipients: &[String]) -> AppResult<()> {
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(AppError::bad_input(format!(
+            "push to at most {MAX_RECIPIENTS} students"
+        )));
+    }
+    recipients
+        .iter()
+        .try_for_each(|student| bounded("student", student, identity::MAX_USER_ID_LEN))
 }
 
 fn unavailable(error: crate::broker::BrokerError) -> AppError {
@@ -111,11 +125,15 @@ impl Live {
     /// one message per student, all with the same id), else a new one.
     pub async fn push_update(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         teacher: &str,
         push: NewPush,
         recipients: Option<Vec<String>>,
     ) -> AppResult<PushedUpdate> {
+        push.validate()?;
+        if let Some(list) = &recipients {
+            validate_recipients(list)?;
+        }
         let targets = match &recipients {
             Some(list) => list.clone(),
             None => self.connected_students(&notebook.public_id).await?,
@@ -148,11 +166,12 @@ impl Live {
     /// message per teammate); `false` when `teammate` is not a connected teammate.
     pub async fn share_with_teammate(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
         teammate: &str,
         push: NewPush,
     ) -> AppResult<bool> {
+        push.validate()?;
         let teammates = self.connected_teammates(notebook, student).await?;
         if !teammates.iter().any(|user| user == teammate) {
             return Ok(false);
@@ -165,10 +184,11 @@ impl Live {
     /// A student shares a cell with their connected teammates; returns how many got it.
     pub async fn share_with_teammates(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
         push: NewPush,
     ) -> AppResult<usize> {
+        push.validate()?;
         let recipients = self.connected_teammates(notebook, student).await?;
         let count = recipients.len();
         if count > 0 {
@@ -181,7 +201,7 @@ impl Live {
     /// only a teacher's push replaces a postponed update.
     async fn share(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
         recipients: Vec<String>,
         push: NewPush,
@@ -209,11 +229,16 @@ impl Live {
     /// the notebook's teachers (students).
     pub async fn chat(
         &self,
-        notebook_id: &str,
+        notebook: &NotebookRef,
         from: &str,
         to_student: Option<String>,
         text: String,
     ) -> AppResult<ChatMessage> {
+        bounded("text", &text, MAX_TEXT_BYTES)?;
+        if let Some(student) = &to_student {
+            bounded("student", student, identity::MAX_USER_ID_LEN)?;
+        }
+        let notebook_id = notebook.public_id.as_str();
         let topic = match to_student {
             Some(_) => Topic::students(notebook_id),
             None => Topic::teachers(notebook_id),
@@ -235,7 +260,7 @@ impl Live {
     /// Teammates of `student` with a live connection.
     pub async fn connected_teammates(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
     ) -> AppResult<Vec<String>> {
         let teammates = groups::teammates(&self.db, notebook.row_id, student).await?;
@@ -253,7 +278,7 @@ impl Live {
     /// Where the connected teammates of `student` are (locations fresher than the limit).
     pub async fn teammate_locations(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
     ) -> AppResult<Vec<(String, Location)>> {
         let teammates = self.connected_teammates(notebook, student).await?;
@@ -270,10 +295,13 @@ impl Live {
     /// Records where `student` is (or clears it) and tells their teammates.
     pub async fn set_location(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
         location: Option<Location>,
     ) -> AppResult<()> {
+        if let Some(location) = &location {
+            identity::check_cell_id("cellId", &location.cell_id)?;
+        }
         let event = match location {
             Some(location) => {
                 self.presence
@@ -300,7 +328,7 @@ impl Live {
 
     pub async fn tell_teammates(
         &self,
-        notebook: &LiveNotebook,
+        notebook: &NotebookRef,
         student: &str,
         event: TeammateEvent,
     ) -> AppResult<()> {

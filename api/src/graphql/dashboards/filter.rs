@@ -1,14 +1,12 @@
-//! `AnalyticsFilter`, the one filter input of every dashboard aggregate, and its resolution into
-//! the services' `Scope` (group ids checked against the notebook, "live only" resolved through
-//! presence).
+//! `AnalyticsFilter`, the one filter input of every dashboard aggregate, handed to the services'
+//! `Scope::resolve` (which checks the window and the group ids and resolves "live only").
 
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    broker::presence::PresenceRole,
     error::{AppError, AppResult},
-    services::dashboards::{self, Scope},
+    services::dashboards::{GroupSelection, Scope, ScopeRequest},
     state::AppState,
 };
 
@@ -33,18 +31,14 @@ pub struct AnalyticsFilter {
 impl AnalyticsFilter {
     /// The group row ids, `BAD_USER_INPUT` for an id that is not a number.
     pub(super) fn group_ids(&self) -> AppResult<Vec<i64>> {
-        let mut ids = self
-            .groups
+        self.groups
             .iter()
             .flatten()
             .map(|id| {
                 id.parse::<i64>()
                     .map_err(|_| AppError::bad_input(format!("`{}` is not a group id", id.0)))
             })
-            .collect::<AppResult<Vec<i64>>>()?;
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
+            .collect()
     }
 }
 
@@ -56,28 +50,11 @@ pub(super) async fn resolve(
     filter: Option<AnalyticsFilter>,
 ) -> AppResult<Scope> {
     let filter = filter.unwrap_or_default();
-    if let (Some(after), Some(until)) = (filter.after, filter.until)
-        && after >= until
-    {
-        return Err(AppError::bad_input("`until` must be later than `after`"));
-    }
-    let groups = filter.group_ids()?;
-    dashboards::check_groups(&app.db, row_id, &groups).await?;
-    let students = if filter.live_only && filter.until.is_none() {
-        let connected = app
-            .presence
-            .connected(public_id, PresenceRole::Student)
-            .await
-            .map_err(AppError::internal)?;
-        Some(connected)
-    } else {
-        None
-    };
-    Ok(Scope {
-        notebook_id: row_id,
+    let request = ScopeRequest {
         after: filter.after,
         until: filter.until,
-        groups,
-        students,
-    })
+        live_only: filter.live_only,
+        groups: GroupSelection::Ids(filter.group_ids()?),
+    };
+    Scope::resolve(&app.db, app.presence.as_ref(), (row_id, public_id), request).await
 }

@@ -140,11 +140,9 @@ pub enum DashboardEvent {
 }
 
 impl StudentEvent {
-    /// The event for student `me`, if it is addressed to them.
-    pub fn for_student(event: BrokerEvent, me: &str) -> Option<Self> {
-        if !event.is_for_student(me) {
-            return None;
-        }
+    /// A student session's event as GraphQL shows it (the session already kept only what is
+    /// addressed to its student).
+    pub fn from_event(event: BrokerEvent) -> Option<Self> {
         match event {
             BrokerEvent::PushedUpdate { update, .. } => Some(Self::PushedUpdate(update.into())),
             BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
@@ -177,10 +175,9 @@ fn teammate(event: TeammateEvent) -> StudentEvent {
 }
 
 impl DashboardEvent {
-    pub fn for_teachers(event: BrokerEvent) -> Option<Self> {
-        if !event.is_for_teachers() {
-            return None;
-        }
+    /// A dashboard session's event as GraphQL shows it (the session already kept only what is
+    /// for teachers).
+    pub fn from_event(event: BrokerEvent) -> Option<Self> {
         match event {
             BrokerEvent::DashboardRefresh { notebook_id } => {
                 Some(Self::RefreshRequested(RefreshRequested {

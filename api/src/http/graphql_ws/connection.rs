@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use async_graphql::ServerError;
 use axum::extract::ws::{Message, WebSocket};
 use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -18,7 +17,7 @@ use super::{
 };
 use crate::{
     auth::{RequestAuth, Viewer},
-    graphql::{AppSchema, introspection},
+    graphql::{AppSchema, admission::Admission},
     ratelimit::ClientIp,
     state::AppState,
 };
@@ -169,20 +168,12 @@ async fn handle(
         ClientMessage::Ping { payload } => send(socket, &ServerMessage::Pong { payload }).await,
         ClientMessage::Pong {} => Ok(()),
         ClientMessage::Subscribe { id, payload } => {
-            // Each operation is a request: a dashboard user is counted as over HTTP, and an
-            // operation over the limit ends with its error alone, the socket stays open.
-            if let Err(refused) = count_user(connection, viewer).await {
-                let message = ServerMessage::Error {
-                    id: &id,
-                    payload: &[refused],
-                };
-                return send(socket, &message).await;
-            }
             // A fresh auth per operation: guards re-read grants and the token's expiry each time.
             let auth = RequestAuth::for_connection(viewer.clone());
             let request = payload.into_request();
-            if let Err(error) = introspection::check_policy(&connection.app, &auth, &request).await
-            {
+            // Each operation is admitted as a request over HTTP is; a refused one ends with its
+            // error alone, the socket stays open.
+            if let Err(error) = Admission::of(&connection.app).admit(&auth, &request).await {
                 let errors = [crate::graphql::server_error(error)];
                 let refusal = ServerMessage::Error {
                     id: &id,
@@ -199,24 +190,6 @@ async fn handle(
             Ok(())
         }
     }
-}
-
-/// The per-user rate limit of an operation started by an authenticated user.
-async fn count_user(connection: &Connection, viewer: &Viewer) -> Result<(), ServerError> {
-    let Viewer::User { user_id, .. } = viewer else {
-        return Ok(());
-    };
-    connection
-        .app
-        .rate_limits
-        .user(*user_id)
-        .await
-        .map_err(|error| {
-            let error = async_graphql::Error::from(error);
-            let mut server_error = ServerError::new(error.message, None);
-            server_error.extensions = error.extensions;
-            server_error
-        })
 }
 
 async fn forward(

@@ -118,13 +118,11 @@ pub async fn connected(
 ) -> LegacyResult<Json<Vec<String>>> {
     let names = group_names(query.selected_groups.as_deref())?;
     let scope = by_groups(&state, &teacher.notebook, &names).await?;
-    if scope.students.is_some() {
-        return Ok(Json(Vec::new()));
-    }
-    let live = state.app.live();
-    let connected = live.connected_students(&teacher.notebook.public_id).await?;
-    let kept = svc::members_among(&state.app.db, &scope.groups, connected).await?;
-    Ok(Json(kept))
+    let app = &state.app;
+    let connected = scope
+        .connected_students(&app.db, app.presence.as_ref(), &teacher.notebook.public_id)
+        .await?;
+    Ok(Json(connected))
 }
 
 /// `GET /getgroups` → `["group name"…]`, by name.

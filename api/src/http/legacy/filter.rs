@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::guard::{LegacyError, LegacyResult};
 use crate::{
     http::HttpState,
-    services::{dashboards::Scope, groups},
+    services::dashboards::{GroupSelection, Scope, ScopeRequest},
 };
 
 #[derive(Deserialize, Default)]
@@ -46,31 +46,20 @@ pub fn group_names(raw: Option<&str>) -> LegacyResult<Vec<String>> {
 }
 
 impl DashboardQuery {
+    /// The scope these parameters select (`displayRealTime` defaults to true, as on the old
+    /// dashboard).
     pub async fn scope(
         &self,
         state: &HttpState,
         notebook: &notebook::Model,
     ) -> LegacyResult<Scope> {
-        let after = parse_time("t1", self.t1.as_deref())?;
-        let until = parse_time("t2", self.t2.as_deref())?;
-        let live = self.display_real_time.as_deref().unwrap_or("true") == "true";
-        let names = group_names(self.selected_groups.as_deref())?;
-        let mut scope = by_groups(state, notebook, &names).await?;
-        scope.after = after;
-        scope.until = until;
-        if live && until.is_none() {
-            let connected = state
-                .app
-                .live()
-                .connected_students(&notebook.public_id)
-                .await?;
-            scope.students = Some(match scope.students.take() {
-                // Unknown group names already matched nobody.
-                Some(none) => none,
-                None => connected,
-            });
-        }
-        Ok(scope)
+        let request = ScopeRequest {
+            after: parse_time("t1", self.t1.as_deref())?,
+            until: parse_time("t2", self.t2.as_deref())?,
+            live_only: self.display_real_time.as_deref().unwrap_or("true") == "true",
+            groups: GroupSelection::Names(group_names(self.selected_groups.as_deref())?),
+        };
+        resolve(state, notebook, request).await
     }
 }
 
@@ -81,21 +70,19 @@ pub async fn by_groups(
     notebook: &notebook::Model,
     names: &[String],
 ) -> LegacyResult<Scope> {
-    let mut scope = Scope {
-        notebook_id: notebook.id,
-        ..Scope::default()
+    let request = ScopeRequest {
+        groups: GroupSelection::Names(names.to_vec()),
+        ..ScopeRequest::default()
     };
-    if names.is_empty() {
-        return Ok(scope);
-    }
-    let all = groups::list(&state.app.db, notebook.id).await?;
-    scope.groups = all
-        .iter()
-        .filter(|group| names.iter().any(|name| name.trim() == group.name))
-        .map(|group| group.id)
-        .collect();
-    if scope.groups.is_empty() {
-        scope.students = Some(Vec::new());
-    }
-    Ok(scope)
+    resolve(state, notebook, request).await
+}
+
+async fn resolve(
+    state: &HttpState,
+    notebook: &notebook::Model,
+    request: ScopeRequest,
+) -> LegacyResult<Scope> {
+    let app = &state.app;
+    let notebook = (notebook.id, notebook.public_id.as_str());
+    Ok(Scope::resolve(&app.db, app.presence.as_ref(), notebook, request).await?)
 }

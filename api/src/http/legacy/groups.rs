@@ -21,8 +21,7 @@ use super::{
 use crate::{
     broker::presence::Location,
     http::HttpState,
-    services::{groups, live::LiveNotebook},
-    validation::bounded,
+    services::{groups, identity::NotebookRef},
 };
 
 #[derive(Deserialize)]
@@ -38,21 +37,15 @@ async fn student(
     state: &HttpState,
     notebook_id: Option<&str>,
     raw_user: Option<&str>,
-) -> LegacyResult<(LiveNotebook, String)> {
+) -> LegacyResult<(NotebookRef, String)> {
     let (Some(notebook_id), Some(raw_user)) = (
         notebook_id.filter(|id| !id.is_empty()),
         raw_user.filter(|id| !id.is_empty()),
     ) else {
         return Err(LegacyError::bad_request("Missing required fields"));
     };
-    bounded("userId", raw_user, groups::MAX_USER_ID_LEN)?;
-    let app = &state.app;
-    let row_id = app.notebook_ids.resolve(&app.db, notebook_id).await?;
-    let notebook = LiveNotebook {
-        row_id,
-        public_id: notebook_id.to_owned(),
-    };
-    Ok((notebook, app.pseudonyms.pseudonymize(raw_user)))
+    let student = state.app.identity.student(notebook_id, raw_user).await?;
+    Ok((student.notebook, student.pseudonym))
 }
 
 /// `GET /groups/users/{user}/groups/names?notebookId=` →
@@ -150,7 +143,6 @@ pub async fn update_location(
     else {
         return Err(LegacyError::bad_request("Missing required fields"));
     };
-    bounded("cellId", &cell_id, 128)?;
     let (notebook, me) =
         student(&state, body.notebook_id.as_deref(), body.user_id.as_deref()).await?;
     let location = Location {

@@ -12,15 +12,13 @@ use socketioxide::extract::SocketRef;
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
-    services::live::LiveNotebook,
+    services::identity::{self, NotebookRef},
     state::AppState,
 };
 
-const MAX_ID_LEN: usize = 256;
-
 /// What the connect step learned, kept in the socket's extensions for its handlers.
 pub struct SocketContext {
-    pub notebook: LiveNotebook,
+    pub notebook: NotebookRef,
     pub peer: Peer,
 }
 
@@ -67,20 +65,21 @@ pub async fn authenticate(
     else {
         return Err(Refusal("Missing required identifiers"));
     };
-    if notebook_id.len() > MAX_ID_LEN || user_id.len() > MAX_ID_LEN {
+    if identity::check_user_id(user_id).is_err() {
         return Err(Refusal("Invalid identifiers"));
     }
-    let notebook = match app.notebook_ids.resolve(&app.db, notebook_id).await {
-        Ok(row_id) => LiveNotebook {
-            row_id,
-            public_id: notebook_id.to_owned(),
-        },
+    let notebook = match app.identity.notebook(notebook_id).await {
+        Ok(notebook) => notebook,
+        Err(AppError::BadUserInput(_)) => return Err(Refusal("Invalid identifiers")),
         Err(AppError::NotFound(_)) => return Err(Refusal("Notebook not registered")),
         Err(error) => return Err(unavailable(&error)),
     };
     let peer = match kind {
         "STUDENT" => Peer::Student {
-            me: app.pseudonyms.pseudonymize(user_id),
+            me: app
+                .identity
+                .pseudonym(user_id)
+                .map_err(|_| Refusal("Invalid identifiers"))?,
         },
         "TEACHER" => {
             let token = token(auth.as_ref(), param("token"));

@@ -2,7 +2,7 @@
 //! open, receives what the broker addresses to the student (pushes, teacher chat, teammate
 //! events), and sends its location, shares with a teammate, and chat to the teachers.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::Utc;
 use futures::StreamExt;
@@ -15,11 +15,10 @@ use super::{
     wire::{self, LocationUpdate, OutgoingMessage},
 };
 use crate::{
-    broker::{Topic, presence::Location},
+    broker::presence::Location,
     error::{AppError, AppResult},
-    services::live::{MAX_TEXT_BYTES, Session, SessionKind},
+    services::identity::StudentRef,
     state::AppState,
-    validation::bounded,
 };
 
 pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open: OpenSocket) {
@@ -55,39 +54,28 @@ pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open
     );
 }
 
-/// Subscribes before joining presence (as `studentSession` does), then relays every event
+/// Opens the student's live session (as `studentSession` does), then relays every event
 /// addressed to the student until the socket closes.
 async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
     let Peer::Student { me } = &context.peer else {
         return;
     };
-    let topic = Topic::students(&context.notebook.public_id);
-    let mut events = match app.broker.subscribe(&topic).await {
+    let student = StudentRef {
+        notebook: context.notebook.clone(),
+        pseudonym: me.clone(),
+    };
+    let mut events = match app.live().open_student(student).await {
         Ok(events) => events,
         Err(error) => {
-            tracing::warn!(%error, "socket.io student could not subscribe; disconnecting");
+            tracing::warn!(
+                code = error.code(),
+                "socket.io student could not open its live session; disconnecting"
+            );
             let _closed = socket.disconnect();
             return;
         }
     };
-    let lease = Duration::from_secs(app.config.limits.presence_lease_secs);
-    let session = Session::open(
-        &app.live(),
-        context.notebook.clone(),
-        SessionKind::Student,
-        me.clone(),
-        lease,
-    )
-    .await;
-    let Ok(_session) = session else {
-        tracing::warn!("socket.io student could not join presence; disconnecting");
-        let _closed = socket.disconnect();
-        return;
-    };
     while let Some(event) = events.next().await {
-        if !event.is_for_student(me) {
-            continue;
-        }
         if let Some((name, payload)) = wire::student_event(event)
             && super::emit(&socket, name, &payload).is_break()
         {
@@ -107,7 +95,6 @@ impl Handlers {
     async fn update_location(&self, location: Option<LocationUpdate>) -> AppResult<()> {
         let location =
             location.ok_or_else(|| AppError::bad_input("expected {cellId, cellIndex}"))?;
-        bounded("cellId", &location.cell_id, 128)?;
         let location = Location {
             cell_id: location.cell_id,
             cell_index: location.cell_index.unwrap_or(-1),
@@ -128,7 +115,6 @@ impl Handlers {
             .ok_or_else(|| AppError::bad_input("userId is required"))?;
         let push = wire::parse_push(&message.message)
             .ok_or_else(|| AppError::bad_input("message is not a cell update"))?;
-        push.validate()?;
         let live = self.app.live();
         match live
             .share_with_teammate(&self.context.notebook, &self.me, &teammate, push)
@@ -142,11 +128,9 @@ impl Handlers {
     /// A student's `send_message` goes to the notebook's teachers.
     async fn chat_to_teachers(&self, message: Option<OutgoingMessage>) -> AppResult<()> {
         let message = message.ok_or_else(|| AppError::bad_input("expected {message}"))?;
-        bounded("message", &message.message, MAX_TEXT_BYTES)?;
-        let notebook_id = &self.context.notebook.public_id;
         self.app
             .live()
-            .chat(notebook_id, &self.me, None, message.message)
+            .chat(&self.context.notebook, &self.me, None, message.message)
             .await
             .map(|_| ())
     }

@@ -3,9 +3,9 @@
 //! for the notebook) also counts as a connected teacher, receives students' chat, and may push
 //! and chat through `send_message`.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use futures::{StreamExt, stream};
+use futures::StreamExt;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 
 use super::{
@@ -16,11 +16,8 @@ use super::{
 };
 use crate::{
     auth::RequestAuth,
-    broker::Topic,
     error::{AppError, AppResult},
-    services::live::{MAX_TEXT_BYTES, Session, SessionKind},
     state::AppState,
-    validation::bounded,
 };
 
 pub fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>, open: OpenSocket) {
@@ -39,44 +36,23 @@ async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) 
     let Peer::Teacher { trusted } = &context.peer else {
         return;
     };
-    let notebook_id = &context.notebook.public_id;
-    let mut topics = vec![Topic::refresh(notebook_id)];
-    if trusted.is_some() {
-        topics.push(Topic::teachers(notebook_id));
-    }
-    let mut streams = Vec::new();
-    for topic in &topics {
-        match app.broker.subscribe(topic).await {
-            Ok(events) => streams.push(events),
-            Err(error) => {
-                tracing::warn!(%error, "socket.io teacher could not subscribe; disconnecting");
-                let _closed = socket.disconnect();
-                return;
-            }
+    let pseudonym = trusted.as_ref().map(|teacher| teacher.pseudonym.clone());
+    let mut events = match app
+        .live()
+        .open_teacher(context.notebook.clone(), pseudonym)
+        .await
+    {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(
+                code = error.code(),
+                "socket.io teacher could not open its live session; disconnecting"
+            );
+            let _closed = socket.disconnect();
+            return;
         }
-    }
-    let _session = match trusted {
-        Some(teacher) => {
-            let lease = Duration::from_secs(app.config.limits.presence_lease_secs);
-            let live = app.live();
-            let notebook = context.notebook.clone();
-            let pseudonym = teacher.pseudonym.clone();
-            match Session::open(&live, notebook, SessionKind::Teacher, pseudonym, lease).await {
-                Ok(session) => Some(session),
-                Err(_) => {
-                    tracing::warn!("socket.io teacher could not join presence; disconnecting");
-                    let _closed = socket.disconnect();
-                    return;
-                }
-            }
-        }
-        None => None,
     };
-    let mut events = stream::select_all(streams);
     while let Some(event) = events.next().await {
-        if !event.is_for_teachers() {
-            continue;
-        }
         if let Some((name, payload)) = wire::teacher_event(event)
             && emit(&socket, name, &payload).is_break()
         {
@@ -104,32 +80,26 @@ async fn send_message(
     let student = message
         .user_id
         .ok_or_else(|| AppError::bad_input("userId is required"))?;
-    bounded("userId", &student, 256)?;
     let live = app.live();
     match wire::parse_push(&message.message) {
-        Some(push) => {
-            push.validate()?;
-            live.push_update(
+        Some(push) => live
+            .push_update(
                 &context.notebook,
                 &teacher.pseudonym,
                 push,
                 Some(vec![student]),
             )
             .await
-            .map(|_| ())
-        }
-        None => {
-            bounded("message", &message.message, MAX_TEXT_BYTES)?;
-            let notebook_id = &context.notebook.public_id;
-            live.chat(
-                notebook_id,
+            .map(|_| ()),
+        None => live
+            .chat(
+                &context.notebook,
                 &teacher.pseudonym,
                 Some(student),
                 message.message,
             )
             .await
-            .map(|_| ())
-        }
+            .map(|_| ()),
     }
 }
 

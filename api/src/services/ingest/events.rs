@@ -11,13 +11,10 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
+    services::identity::{self, MAX_CELL_ID_LEN},
     validation::bounded,
 };
 
-/// Longest notebook, cell, update and sender id accepted.
-const MAX_ID_LEN: usize = 128;
-/// Longest raw student id (JupyterHub names, uuids, university numbers).
-const MAX_USER_ID_LEN: usize = 256;
 const MAX_MIMETYPE_LEN: usize = 128;
 
 /// Fields every student event carries. No `Debug`: it holds a raw student id.
@@ -186,14 +183,14 @@ impl Event {
     /// and output one event may carry.
     pub fn validate(&self, text_limit: usize) -> AppResult<()> {
         let source = self.source();
-        bounded("notebookId", &source.notebook_id, MAX_ID_LEN)?;
-        bounded("userId", &source.user_id, MAX_USER_ID_LEN)?;
+        identity::check_notebook_id(&source.notebook_id)?;
+        identity::check_user_id(&source.user_id)?;
         match self {
             Self::CodeExecution(event) => event.validate(text_limit),
             Self::MarkdownExecution(event) => event.validate(text_limit),
             Self::CellFocus(event) => event.validate(),
             Self::NotebookFocus(event) => duration(event.click_duration),
-            Self::CellAlteration(event) => bounded("cellId", &event.cell_id, MAX_ID_LEN),
+            Self::CellAlteration(event) => bounded("cellId", &event.cell_id, MAX_CELL_ID_LEN),
             Self::PendingUpdateInteraction(event) => event.validate(),
         }
     }
@@ -260,15 +257,15 @@ impl PendingUpdateInteraction {
 /// A cell id, and the original cell id when there is one. The old extension sent `""` for a
 /// missing original before it sent null; both mean "unmapped".
 fn cell_ids(cell_id: &str, orig_cell_id: Option<&str>) -> AppResult<()> {
-    bounded("cellId", cell_id, MAX_ID_LEN)?;
+    bounded("cellId", cell_id, MAX_CELL_ID_LEN)?;
     match orig_cell_id {
-        Some(orig) if !orig.is_empty() => bounded("origCellId", orig, MAX_ID_LEN),
+        Some(orig) if !orig.is_empty() => bounded("origCellId", orig, MAX_CELL_ID_LEN),
         _ => Ok(()),
     }
 }
 
 fn optional_bounded(field: &str, value: Option<&str>) -> AppResult<()> {
-    value.map_or(Ok(()), |value| bounded(field, value, MAX_ID_LEN))
+    value.map_or(Ok(()), |value| bounded(field, value, MAX_CELL_ID_LEN))
 }
 
 fn duration(value: Option<f64>) -> AppResult<()> {

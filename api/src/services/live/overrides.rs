@@ -17,7 +17,7 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait, sea_query::LockType,
 };
 
-use super::LiveNotebook;
+use super::NotebookRef;
 use crate::{broker::live::PushedUpdate, error::AppResult};
 
 /// Students per `IN (…)` list.
@@ -27,7 +27,7 @@ const USERS_PER_QUERY: usize = 1000;
 /// written.
 pub async fn record(
     db: &DatabaseConnection,
-    notebook: &LiveNotebook,
+    notebook: &NotebookRef,
     update: &PushedUpdate,
     targets: &[String],
 ) -> AppResult<usize> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Live, LiveNotebook, unavailable};
+use super::{Live, unavailable};
 use crate::{
     broker::{
         BrokerEvent, Topic,
@@ -15,29 +15,30 @@ use crate::{
         presence::{Connection, PresenceRole},
     },
     error::AppResult,
+    services::identity::NotebookRef,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
+pub(super) enum SessionKind {
     Student,
     Teacher,
 }
 
-pub struct Session {
+pub(super) struct Session {
     live: Live,
-    notebook: LiveNotebook,
+    notebook: NotebookRef,
     connection: Connection,
     renewals: JoinHandle<()>,
 }
 
 impl Session {
-    pub async fn open(
+    pub(super) async fn open(
         live: &Live,
-        notebook: LiveNotebook,
+        notebook: NotebookRef,
         kind: SessionKind,
         user: String,
-        lease: Duration,
     ) -> AppResult<Self> {
+        let lease = live.lease;
         let role = match kind {
             SessionKind::Student => PresenceRole::Student,
             SessionKind::Teacher => PresenceRole::Teacher,
@@ -104,7 +105,7 @@ async fn renew(live: Live, connection: Connection, lease: Duration) {
 
 /// Tells the notebook's teachers and the student's teammates that the student came or left.
 /// A failure is logged, not returned: presence itself is recorded either way.
-async fn announce(live: &Live, notebook: &LiveNotebook, student: &str, connected: bool) {
+async fn announce(live: &Live, notebook: &NotebookRef, student: &str, connected: bool) {
     let presence = BrokerEvent::StudentPresence {
         notebook_id: notebook.public_id.clone(),
         user: student.to_owned(),

@@ -12,12 +12,13 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    services::identity::{MAX_CELL_ID_LEN, MAX_NOTEBOOK_ID_LEN},
+};
 
 pub const NOTEBOOK_ID_KEY: &str = "unianalytics_notebook_id";
 pub const CELL_MAPPING_KEY: &str = "unianalytics_cell_mapping";
-/// Longest notebook or cell id we accept: what ingest accepts for the ids events carry.
-const MAX_ID_LEN: usize = 128;
 
 /// A cell of the teacher's notebook, as the dashboards order them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -108,11 +109,11 @@ fn notebook_id(notebook: &Map<String, Value>) -> AppResult<(String, bool)> {
         .and_then(|metadata| metadata.get(NOTEBOOK_ID_KEY));
     match existing {
         None | Some(Value::Null) => Ok((uuid::Uuid::new_v4().to_string(), false)),
-        Some(Value::String(id)) if !id.trim().is_empty() && id.len() <= MAX_ID_LEN => {
+        Some(Value::String(id)) if !id.trim().is_empty() && id.len() <= MAX_NOTEBOOK_ID_LEN => {
             Ok((id.clone(), true))
         }
         Some(_) => Err(AppError::bad_input(format!(
-            "metadata.{NOTEBOOK_ID_KEY} must be a non-empty string of at most {MAX_ID_LEN} bytes"
+            "metadata.{NOTEBOOK_ID_KEY} must be a non-empty string of at most {MAX_NOTEBOOK_ID_LEN} bytes"
         ))),
     }
 }
@@ -196,7 +197,7 @@ fn tag_metadata(
         .flatten()
         .filter_map(|pair| match pair.as_array().map(Vec::as_slice) {
             Some([Value::String(cell), Value::String(orig)])
-                if !orig.is_empty() && orig.len() <= MAX_ID_LEN =>
+                if !orig.is_empty() && orig.len() <= MAX_CELL_ID_LEN =>
             {
                 Some((cell.clone(), orig.clone()))
             }
