@@ -12,6 +12,14 @@ use serde_json::json;
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What an `UNAVAILABLE` answer waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    /// The broker and presence store (Redis, when configured).
+    Broker,
+}
+
 ///
 /// Deliberately not `Display`: async-graphql converts any `Display` error into a plain error
 /// without a code, so `?` in a resolver must go through our `From` instead.
@@ -33,8 +41,9 @@ pub enum AppError {
     Timeout {
         limit_ms: u64,
     },
-    /// A dependency (the database) cannot be reached right now; retrying later may succeed.
+    /// A dependency cannot be reached right now; retrying later may succeed.
     Unavailable {
+        dependency: Dependency,
         retry_after_secs: u64,
     },
     /// The error of one element of a batch; the whole batch was refused.
@@ -125,8 +134,15 @@ impl AppError {
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
-            Self::Unavailable { retry_after_secs } => {
-                format!("the database is unavailable; retry in {retry_after_secs} s")
+            Self::Unavailable {
+                dependency,
+                retry_after_secs,
+            } => {
+                let what = match dependency {
+                    Dependency::Database => "the database",
+                    Dependency::Broker => "the live service (broker)",
+                };
+                format!("{what} is unavailable; retry in {retry_after_secs} s")
             }
             Self::InBatch { index, error } => format!("event {index}: {}", error.message()),
             Self::Internal(_) => "internal error".into(),
@@ -155,40 +171,59 @@ impl AppError {
     /// The seconds a client should wait before retrying, for the codes that have one.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::RateLimited { retry_after_secs } | Self::Unavailable { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            Self::RateLimited { retry_after_secs }
+            | Self::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             Self::InBatch { error, .. } => error.retry_after(),
             _ => None,
         }
     }
 
+    /// The database cannot be reached.
     pub fn unavailable() -> Self {
         Self::Unavailable {
+            dependency: Dependency::Database,
+            retry_after_secs: 2,
+        }
+    }
+
+    /// The broker or presence store cannot be reached (live features, presence).
+    pub fn broker_unavailable() -> Self {
+        Self::Unavailable {
+            dependency: Dependency::Broker,
             retry_after_secs: 2,
         }
     }
 }
 
 /// Whether a database error means the database could not be reached (pool timeout, refused or
-/// broken connection), as opposed to a statement it refused.
+/// broken connection, or the server shutting down), as opposed to a statement it refused.
 pub fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
-            matches!(
-                error.as_ref(),
+            match error.as_ref() {
                 Sqlx::Io(_)
-                    | Sqlx::PoolTimedOut
-                    | Sqlx::PoolClosed
-                    | Sqlx::WorkerCrashed
-                    | Sqlx::Tls(_)
-                    | Sqlx::Protocol(_)
-            )
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Tls(_)
+                | Sqlx::Protocol(_) => true,
+                Sqlx::Database(error) => error.code().is_some_and(|code| is_outage_state(&code)),
+                _ => false,
+            }
         }
         _ => false,
     }
+}
+
+/// SQLSTATEs of a server going away rather than refusing a statement: an administrator's or a
+/// crash's shutdown (57P01 to 57P03: `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`)
+/// and every connection exception (class 08).
+pub fn is_outage_state(sqlstate: &str) -> bool {
+    matches!(sqlstate, "57P01" | "57P02" | "57P03") || sqlstate.starts_with("08")
 }
 
 impl From<sea_orm::DbErr> for AppError {

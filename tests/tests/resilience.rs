@@ -151,6 +151,38 @@ async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is
         "ingest does not wait for Redis"
     );
     assert_eq!(stored(&app).await, 2);
+
+    // Live features need Redis: they answer UNAVAILABLE with a retry delay, never INTERNAL.
+    let mut socket = app.websocket(json!({})).await;
+    let session = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "alice") {
+        __typename } }"#;
+    socket
+        .subscribe("s", session, json!({ "nb": NOTEBOOK }))
+        .await;
+    let refused = socket.receive().await;
+    let errors = match refused["type"].as_str() {
+        Some("error") => refused["payload"].clone(),
+        _ => refused["payload"]["errors"].clone(),
+    };
+    assert_eq!(errors[0]["extensions"]["code"], "UNAVAILABLE", "{refused}");
+    assert_eq!(errors[0]["extensions"]["retryAfter"], 2, "{refused}");
+    let token = app.user_token("teacher", api::auth::Role::Admin).await;
+    let connected = r#"query($nb: ID!) { notebook(id: $nb) { connectedStudents } }"#;
+    let answer = app
+        .graphql_as(&token, connected, json!({ "nb": NOTEBOOK }))
+        .await;
+    assert_eq!(answer.error_code(), "UNAVAILABLE", "{:?}", answer.body);
+    assert_eq!(answer.errors()[0]["extensions"]["retryAfter"], 2);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "degraded");
 }
 
 #[tokio::test]
@@ -266,4 +298,49 @@ async fn a_full_ingest_queue_answers_unavailable_within_the_deadline_and_commits
     assert_eq!(stored(&app).await, 0, "a refused event was committed later");
     assert_eq!(ingest(&app, 99).await, Ok(true));
     assert_eq!(stored(&app).await, 1);
+}
+
+/// PostgreSQL's own shutdown of a connection (what `pg_ctl stop` and `pg_terminate_backend`
+/// send: SQLSTATE 57P01) means "unavailable", not an internal error.
+#[tokio::test]
+async fn a_connection_the_database_terminates_is_unavailable_not_internal() {
+    use sea_orm::{
+        DbErr, RuntimeErr,
+        sqlx::{self, Connection, PgConnection},
+    };
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("PostgreSQL shutdown test skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let mut victim = PgConnection::connect(&admin_url).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut victim)
+        .await
+        .unwrap();
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let error = sqlx::query("SELECT 1")
+        .execute(&mut victim)
+        .await
+        .unwrap_err();
+    let error = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(error)));
+    assert!(api::error::is_connection_failure(&error), "{error}");
+    let error = api::error::AppError::from(error);
+    assert_eq!(
+        (error.code(), error.status().as_u16()),
+        ("UNAVAILABLE", 503)
+    );
+    assert!(
+        ["57P01", "57P02", "57P03", "08006"]
+            .iter()
+            .all(|state| api::error::is_outage_state(state))
+    );
+    assert!(
+        !api::error::is_outage_state("22021"),
+        "a bad byte sequence is the request's fault"
+    );
 }

@@ -99,8 +99,11 @@ fn validate_recipients(recipients: &[String]) -> AppResult<()> {
         .try_for_each(|student| bounded("student", student, identity::MAX_USER_ID_LEN))
 }
 
+/// The broker or the presence store did not answer: `UNAVAILABLE` (with a retry delay), logged
+/// once here, since the cause never reaches the client.
 fn unavailable(error: crate::broker::BrokerError) -> AppError {
-    AppError::internal(anyhow::Error::new(error))
+    tracing::warn!(%error, "broker unavailable");
+    AppError::broker_unavailable()
 }
 
 impl Live {

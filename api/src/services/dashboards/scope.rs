@@ -158,5 +158,8 @@ async fn connected(presence: &dyn Presence, public_id: &str) -> AppResult<Vec<St
     presence
         .connected(public_id, PresenceRole::Student)
         .await
-        .map_err(AppError::internal)
+        .map_err(|error| {
+            tracing::warn!(%error, "presence store unavailable");
+            AppError::broker_unavailable()
+        })
 }
