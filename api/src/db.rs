@@ -1,4 +1,9 @@
-//! Database connection and migrations, for SQLite and PostgreSQL alike (chosen by the URL).
+//! Database connection and migrations, for SQLite and PostgreSQL alike (chosen by the URL), and
+//! the breaker that refuses requests at once while the database is unreachable (`health`).
+
+mod health;
+
+pub use health::DbHealth;
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! subscription websocket, all on `/graphql`), CSV exports, notebook downloads, health probes
 //! and GraphiQL's own assets.
 
+mod breaker;
 mod client_ip;
 mod exports;
 mod graphiql;
@@ -41,6 +42,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let socketio = socketio::layer(app.clone());
     let legacy = legacy::routes(app.config.limits.upload_limit);
+    let db_health = app.db_health.clone();
     let state = HttpState { app, schema };
     Router::new()
         .route(
@@ -69,6 +71,10 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         // After the layers above: the old routes carry raw student ids in their URIs, so they
         // have their own trace layer (route templates only) and their own permissive CORS.
         .merge(legacy)
+        .layer(axum::middleware::from_fn_with_state(
+            db_health,
+            breaker::refuse_while_down,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         // Outside the trace layers so their spans carry the id, and echoed in the response.
         .layer(PropagateRequestIdLayer::x_request_id())

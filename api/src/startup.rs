@@ -42,6 +42,15 @@ impl Application {
     /// picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let state = build_state(config).await?;
+        let shutdown = state.shutdown.clone();
+        tokio::spawn(
+            state
+                .db_health
+                .clone()
+                .watch(state.config.database_url(), async move {
+                    shutdown.cancelled().await
+                }),
+        );
         let schema = graphql::build_schema(state.clone());
         let router = http::router(state.clone(), schema);
         let listener = TcpListener::bind(state.config.bind_addr)
@@ -185,6 +194,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         rate_limits,
         config,
         db,
+        db_health: db::DbHealth::default(),
         broker,
         presence,
         refresh,

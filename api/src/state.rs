@@ -9,6 +9,7 @@ use crate::{
     auth::Accounts,
     broker::{Broker, RefreshThrottle, presence::Presence},
     config::Config,
+    db::DbHealth,
     pseudonym::Pseudonymizer,
     ratelimit::RateLimiter,
     services::{identity::Identity, ingest::Ingest, notebooks::NotebookIds},
@@ -22,6 +23,8 @@ pub struct AppState(Arc<AppStateInner>);
 pub struct AppStateInner {
     pub config: Config,
     pub db: DatabaseConnection,
+    /// The database breaker: down while its probe gets no answer.
+    pub db_health: DbHealth,
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
     pub refresh: RefreshThrottle,

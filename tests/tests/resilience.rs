@@ -344,3 +344,50 @@ async fn a_connection_the_database_terminates_is_unavailable_not_internal() {
         "a bad byte sequence is the request's fault"
     );
 }
+
+/// The breaker: once the server has seen the database go, it refuses at once (not after the
+/// pool's 3 s acquire timeout, the default here), and the first request after the database's
+/// return succeeds.
+#[tokio::test]
+async fn while_the_database_is_down_refusals_are_immediate_and_recovery_needs_no_failed_request() {
+    if !Backend::postgres_available() {
+        return;
+    }
+    let proxy = FaultProxy::start(postgres_target()).await;
+    let proxy_addr = proxy.addr.to_string();
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        let url = config.database_url.clone().unwrap();
+        config.database_url = Some(url.replace("127.0.0.1:5432", &proxy_addr));
+    })
+    .await;
+    app.register_notebook(NOTEBOOK).await;
+    assert_eq!(ingest(&app, 0).await, Ok(true));
+
+    proxy.cut();
+    let cut = Instant::now();
+    while ingest(&app, 1).await != Ok(false) {
+        assert!(
+            cut.elapsed() < Duration::from_secs(10),
+            "the outage is never noticed"
+        );
+    }
+    let mut slowest = Duration::ZERO;
+    for n in 0..20 {
+        let started = Instant::now();
+        assert_eq!(ingest(&app, 100 + n).await, Ok(false));
+        assert_eq!(ingest_rest(&app, 100 + n).await, Ok(false));
+        slowest = slowest.max(started.elapsed());
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "refusals wait: {slowest:?}"
+    );
+
+    proxy.restore();
+    // The probe notices the return within a few of its periods; the first request after that
+    // is accepted (no request pays for finding out).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(ingest(&app, 200).await, Ok(true));
+    assert_eq!(ingest_rest(&app, 200).await, Ok(true));
+    assert_eq!(stored(&app).await, 3);
+}
