@@ -155,6 +155,18 @@ impl WsClient {
         }
     }
 
+    /// Sends a close frame with `code`, as a client leaving does.
+    pub async fn send_close(&mut self, code: u16) {
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "bye".into(),
+        };
+        self.stream
+            .send(Message::Close(Some(frame)))
+            .await
+            .expect("send a close frame");
+    }
+
     /// Reads (and drops, pings unanswered) every message until the server's close frame; its
     /// code and reason. Fails when the connection ends without one (a client would see 1006).
     pub async fn closed(&mut self) -> (u16, String) {

@@ -404,3 +404,13 @@ backend_tests! {
         assert!(stopped.await.is_ok(), "the server still accepts connections");
     }
 }
+
+#[tokio::test]
+async fn a_client_close_frame_is_answered_with_the_servers_close_frame() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut socket = app.websocket(json!({})).await;
+    socket.send_close(1000).await;
+    // The closing handshake completes: the client reads the echoed frame, not a dropped
+    // connection (1006).
+    assert_eq!(socket.closed().await.0, 1000);
+}

@@ -36,7 +36,9 @@ pub struct Connection {
 
 /// How a phase of the connection ended.
 enum End {
-    /// The peer closed or the socket failed: nothing more to send.
+    /// The peer sent its close frame: the reply (queued by the websocket layer) is flushed.
+    PeerClosed,
+    /// The connection failed: nothing more to send.
     Gone,
     /// We close with this code.
     Close(Close),
@@ -57,13 +59,21 @@ pub async fn serve(mut socket: WebSocket, connection: Connection) {
         },
         Err(end) => end,
     };
-    if let End::Close(close) = end {
-        tracing::debug!(
-            ws.close_code = close.code(),
-            ws.close_reason = %close.reason(),
-            "closing the websocket"
-        );
-        close_gracefully(socket, close).await;
+    match end {
+        End::Close(close) => {
+            tracing::debug!(
+                ws.close_code = close.code(),
+                ws.close_reason = %close.reason(),
+                "closing the websocket"
+            );
+            close_gracefully(socket, close).await;
+        }
+        // Completes the closing handshake: without the flush the echoed close frame stays
+        // queued and the peer sees the TCP connection drop (1006).
+        End::PeerClosed => {
+            let _flushed = futures::SinkExt::flush(&mut socket).await;
+        }
+        End::Gone => {}
     }
 }
 
@@ -224,7 +234,8 @@ async fn forward(
 /// the end of the connection.
 fn read(frame: Option<Result<Message, axum::Error>>) -> Result<Option<ClientMessage>, End> {
     let bytes = match frame {
-        None | Some(Ok(Message::Close(_))) => return Err(End::Gone),
+        Some(Ok(Message::Close(_))) => return Err(End::PeerClosed),
+        None => return Err(End::Gone),
         Some(Err(error)) if is_too_big(&error) => return Err(Close::MessageTooBig.into()),
         Some(Err(error)) => {
             tracing::debug!(%error, "websocket read failed");
