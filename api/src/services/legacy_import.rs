@@ -249,11 +249,12 @@ mod kinds {
     };
 
     use super::{Kind, convert, source};
+    use crate::services::catalogue;
 
     pub fn code_executions() -> Kind<code_execution::ActiveModel> {
         Kind {
             name: "CellExecution (code)",
-            target: "code_executions",
+            target: catalogue::CODE_EXECUTIONS.name,
             query: source::CODE_EXECUTIONS,
             convert: convert::code_execution,
         }
@@ -262,7 +263,7 @@ mod kinds {
     pub fn markdown_executions() -> Kind<markdown_execution::ActiveModel> {
         Kind {
             name: "CellExecution (markdown)",
-            target: "markdown_executions",
+            target: catalogue::MARKDOWN_EXECUTIONS.name,
             query: source::MARKDOWN_EXECUTIONS,
             convert: convert::markdown_execution,
         }
@@ -271,7 +272,7 @@ mod kinds {
     pub fn cell_clicks() -> Kind<cell_focus_event::ActiveModel> {
         Kind {
             name: "CellClickEvent",
-            target: "cell_focus_events",
+            target: catalogue::CELL_FOCUS_EVENTS.name,
             query: source::CELL_CLICKS,
             convert: convert::cell_click,
         }
@@ -280,7 +281,7 @@ mod kinds {
     pub fn notebook_clicks() -> Kind<notebook_focus_event::ActiveModel> {
         Kind {
             name: "NotebookClickEvent",
-            target: "notebook_focus_events",
+            target: catalogue::NOTEBOOK_FOCUS_EVENTS.name,
             query: source::NOTEBOOK_CLICKS,
             convert: convert::notebook_click,
         }
@@ -289,7 +290,7 @@ mod kinds {
     pub fn cell_alterations() -> Kind<cell_alteration::ActiveModel> {
         Kind {
             name: "CellAlteration",
-            target: "cell_alterations",
+            target: catalogue::CELL_ALTERATIONS.name,
             query: source::CELL_ALTERATIONS,
             convert: convert::cell_alteration,
         }
@@ -298,7 +299,7 @@ mod kinds {
     pub fn pending_updates() -> Kind<pending_update_interaction::ActiveModel> {
         Kind {
             name: "PendingUpdateInteraction",
-            target: "pending_update_interactions",
+            target: catalogue::PENDING_UPDATE_INTERACTIONS.name,
             query: source::PENDING_UPDATES,
             convert: convert::pending_update,
         }
@@ -307,7 +308,7 @@ mod kinds {
     pub fn dashboard_events() -> Kind<dashboard_interaction::ActiveModel> {
         Kind {
             name: "DashboardEvent",
-            target: "dashboard_interactions",
+            target: catalogue::DASHBOARD_INTERACTIONS.name,
             query: source::DASHBOARD_EVENTS,
             convert: convert::dashboard_event,
         }

@@ -9,7 +9,8 @@ use entity::enums::ClickType;
 use uuid::Uuid;
 
 use super::{
-    columns::{DASHBOARD_INTERACTIONS, EventColumns, Table, dashboard_table},
+    super::catalogue::{self, EventTable},
+    columns::{EventColumns, Table, dashboard_table},
     events::{
         CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction,
@@ -92,19 +93,22 @@ impl EventRows {
         self.len() == 0
     }
 
-    /// Rows per event kind (the metrics' `kind` label).
-    pub fn counts(&self) -> [(&'static str, usize); 7] {
+    /// Rows per event table (whose word is the metrics' `kind` label).
+    pub fn counts(&self) -> [(&'static EventTable, usize); 7] {
         [
-            ("code_execution", self.code_executions.len()),
-            ("markdown_execution", self.markdown_executions.len()),
-            ("cell_focus", self.cell_focus_events.len()),
-            ("notebook_focus", self.notebook_focus_events.len()),
-            ("cell_alteration", self.cell_alterations.len()),
+            (CodeExecution::TABLE, self.code_executions.len()),
+            (MarkdownExecution::TABLE, self.markdown_executions.len()),
+            (CellFocus::TABLE, self.cell_focus_events.len()),
+            (NotebookFocus::TABLE, self.notebook_focus_events.len()),
+            (CellAlteration::TABLE, self.cell_alterations.len()),
             (
-                "pending_update_interaction",
+                PendingUpdateInteraction::TABLE,
                 self.pending_update_interactions.len(),
             ),
-            ("dashboard_interaction", self.dashboard_interactions.len()),
+            (
+                &catalogue::DASHBOARD_INTERACTIONS,
+                self.dashboard_interactions.len(),
+            ),
         ]
     }
 }
@@ -117,7 +121,7 @@ impl EventRows {
         ) -> impl Iterator<Item = EventKey> + 'a {
             rows.iter().filter_map(|row| {
                 row.event.source().event_id.map(|event_id| EventKey {
-                    table: E::TABLE,
+                    table: E::TABLE.name,
                     notebook_id: Some(row.notebook_id),
                     user_id: row.user_id.clone(),
                     event_id,
@@ -126,7 +130,7 @@ impl EventRows {
         }
         let dashboard = self.dashboard_interactions.iter().filter_map(|row| {
             row.event_id.map(|event_id| EventKey {
-                table: DASHBOARD_INTERACTIONS,
+                table: catalogue::DASHBOARD_INTERACTIONS.name,
                 notebook_id: row.notebook_id,
                 user_id: row.user_id.clone(),
                 event_id,

@@ -89,8 +89,8 @@ pub async fn write(
 }
 
 fn insert_head(table: &Table<'_>) -> String {
-    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    format!("INSERT INTO {} ({}) ", table.name, names.join(", "))
+    let names = table.table.columns.join(", ");
+    format!("INSERT INTO {} ({names}) ", table.table.name)
 }
 
 fn conflict_tail(table: &Table<'_>) -> &'static str {
@@ -111,7 +111,7 @@ where
     let event_id: Option<Uuid> = row.try_get("event_id")?;
     Ok(match event_id {
         Some(event_id) => Some(EventKey {
-            table: table.name,
+            table: table.table.name,
             notebook_id: row.try_get("notebook_id")?,
             user_id: row.try_get("user_id")?,
             event_id,
@@ -126,7 +126,7 @@ async fn insert_postgres(
     inserted: &mut HashSet<EventKey>,
 ) -> Result<(), sqlx::Error> {
     let arrays: Vec<String> = (table.columns.iter().enumerate())
-        .map(|(index, (_, values))| format!("${}::{}", index + 1, values.pg_array_type()))
+        .map(|(index, values)| format!("${}::{}", index + 1, values.pg_array_type()))
         .collect();
     let sql = format!(
         "{}SELECT * FROM UNNEST({}){}",
@@ -135,7 +135,7 @@ async fn insert_postgres(
         conflict_tail(table)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (_, values) in &table.columns {
+    for values in &table.columns {
         query = bind_column(query, values);
     }
     if !table.keyed {
@@ -185,7 +185,7 @@ async fn insert_sqlite(
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in start..start + count {
-            for (_, values) in &table.columns {
+            for values in &table.columns {
                 query = bind_value(query, values, row);
             }
         }
