@@ -13,7 +13,7 @@ pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,
 };
-pub use rows::EventRows;
+pub use rows::{EventRows, unmapped_as_null};
 pub use writer::IngestWriter;
 
 use std::collections::BTreeSet;

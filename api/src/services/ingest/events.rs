@@ -258,7 +258,7 @@ impl PendingUpdateInteraction {
 }
 
 /// A cell id, and the original cell id when there is one. The old extension sent `""` for a
-/// missing original before it sent null; both mean "unmapped".
+/// missing original before it sent null; both mean "unmapped" (see `rows::unmapped_as_null`).
 fn cell_ids(cell_id: &str, orig_cell_id: Option<&str>) -> AppResult<()> {
     bounded("cellId", cell_id, MAX_ID_LEN)?;
     match orig_cell_id {

@@ -47,9 +47,12 @@ pub struct EventRows {
     pub dashboard_interactions: Vec<DashboardInteractionRow>,
 }
 
-/// An empty original cell id (what the old server stored for null) is stored as null.
-fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
-    if orig_cell_id.as_deref() == Some("") {
+/// The one rule for a cell without a mapping to the teacher's original: whatever way a client
+/// or the old backend spelled "none" (`""` as the old server stored null, `"null"` and
+/// `"undefined"` as JavaScript stringified a missing value) is stored as null, so the
+/// dashboards count it under the one unmapped cell. In place: no allocation on the ingest path.
+pub fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
+    if matches!(orig_cell_id.as_deref(), Some("" | "null" | "undefined")) {
         *orig_cell_id = None;
     }
 }

@@ -14,6 +14,8 @@ use entity::{
 use sea_orm::{ActiveEnum, QueryResult, Set, TryGetable};
 use uuid::Uuid;
 
+use crate::services::ingest;
+
 /// Namespace of the event ids given to imported rows: uuid v5 over `"<old table>:<old id>"`.
 pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6c1e_9a2b_4f7d_4e11_9c3a_1b7e_5d20_8f64);
 
@@ -76,12 +78,11 @@ pub fn time(row: &QueryResult, column: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(get::<NaiveDateTime>(row, column)?.and_utc())
 }
 
-/// The old schema stored a missing cell mapping as an empty (or JavaScript-null) string.
+/// The old schema stored a missing cell mapping as a string; ingest's rule reads it.
 fn orig_cell(value: String) -> Option<String> {
-    match value.as_str() {
-        "" | "null" | "undefined" => None,
-        _ => Some(value),
-    }
+    let mut value = Some(value);
+    ingest::unmapped_as_null(&mut value);
+    value
 }
 
 /// An enum column read as the Python enum's NAME, which is also our stored word.
