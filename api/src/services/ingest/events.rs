@@ -33,6 +33,20 @@ pub struct EventSource {
     pub event_id: Option<Uuid>,
 }
 
+impl EventSource {
+    /// The source of an event the server writes itself (demo class, legacy import, `OVERRIDE`):
+    /// its notebook key and pseudonym are known already and go beside it into
+    /// [`EventRows::push`](super::EventRows::push), so the raw fields, read only to resolve
+    /// those, stay empty (and allocate nothing).
+    pub fn resolved(event_id: Option<Uuid>) -> Self {
+        Self {
+            notebook_id: ID::default(),
+            user_id: String::new(),
+            event_id,
+        }
+    }
+}
+
 #[derive(Deserialize, InputObject)]
 #[graphql(name = "CodeExecutionInput")]
 pub struct CodeExecution {

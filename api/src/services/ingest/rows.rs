@@ -58,7 +58,10 @@ pub fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
 }
 
 impl EventRows {
-    /// Adds a validated event.
+    /// Adds an event of the notebook with row id `notebook_id` by the student whose pseudonym
+    /// is `user_id`: a validated event from a client, or one the server made (whose source is
+    /// [`EventSource::resolved`](super::EventSource::resolved)). Every path in goes through here,
+    /// so the rules on stored values hold for all.
     pub fn push(&mut self, notebook_id: i64, user_id: String, event: Event) {
         macro_rules! stored {
             ($table:ident, $event:expr) => {
