@@ -243,15 +243,10 @@ pub fn format_report(report: &ImportReport, dry_run: bool) -> String {
 mod kinds {
     //! Which old query feeds which of our tables.
 
-    use entity::{
-        cell_alteration, cell_focus_event, code_execution, dashboard_interaction,
-        markdown_execution, notebook_focus_event, pending_update_interaction,
-    };
-
     use super::{Kind, convert, source};
     use crate::services::catalogue;
 
-    pub fn code_executions() -> Kind<code_execution::ActiveModel> {
+    pub fn code_executions() -> Kind {
         Kind {
             name: "CellExecution (code)",
             target: catalogue::CODE_EXECUTIONS.name,
@@ -260,7 +255,7 @@ mod kinds {
         }
     }
 
-    pub fn markdown_executions() -> Kind<markdown_execution::ActiveModel> {
+    pub fn markdown_executions() -> Kind {
         Kind {
             name: "CellExecution (markdown)",
             target: catalogue::MARKDOWN_EXECUTIONS.name,
@@ -269,7 +264,7 @@ mod kinds {
         }
     }
 
-    pub fn cell_clicks() -> Kind<cell_focus_event::ActiveModel> {
+    pub fn cell_clicks() -> Kind {
         Kind {
             name: "CellClickEvent",
             target: catalogue::CELL_FOCUS_EVENTS.name,
@@ -278,7 +273,7 @@ mod kinds {
         }
     }
 
-    pub fn notebook_clicks() -> Kind<notebook_focus_event::ActiveModel> {
+    pub fn notebook_clicks() -> Kind {
         Kind {
             name: "NotebookClickEvent",
             target: catalogue::NOTEBOOK_FOCUS_EVENTS.name,
@@ -287,7 +282,7 @@ mod kinds {
         }
     }
 
-    pub fn cell_alterations() -> Kind<cell_alteration::ActiveModel> {
+    pub fn cell_alterations() -> Kind {
         Kind {
             name: "CellAlteration",
             target: catalogue::CELL_ALTERATIONS.name,
@@ -296,7 +291,7 @@ mod kinds {
         }
     }
 
-    pub fn pending_updates() -> Kind<pending_update_interaction::ActiveModel> {
+    pub fn pending_updates() -> Kind {
         Kind {
             name: "PendingUpdateInteraction",
             target: catalogue::PENDING_UPDATE_INTERACTIONS.name,
@@ -305,7 +300,7 @@ mod kinds {
         }
     }
 
-    pub fn dashboard_events() -> Kind<dashboard_interaction::ActiveModel> {
+    pub fn dashboard_events() -> Kind {
         Kind {
             name: "DashboardEvent",
             target: catalogue::DASHBOARD_INTERACTIONS.name,
