@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorizations;
+pub mod catalogue;
 pub mod dashboards;
 pub mod demo;
 pub mod exports;

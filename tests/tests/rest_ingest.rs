@@ -61,6 +61,28 @@ backend_tests! {
         assert_eq!(cell_focus_event::Entity::find().all(db).await.unwrap()[0].orig_cell_id, None);
     }
 
+    async fn an_orig_cell_id_spelled_empty_null_or_undefined_is_stored_as_null_like_the_import(backend) {
+        // The same rule as the legacy import's (tests/import_legacy): a path that skipped it
+        // would count these events under a cell named "undefined".
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NOTEBOOK).await;
+        for (route, name) in &ROUTES[..3] {
+            for spelling in ["", "null", "undefined"] {
+                let mut body = fixture(name);
+                body["orig_cell_id"] = json!(spelling);
+                let (status, reply) = post(&app, route, body.to_string()).await;
+                assert_eq!((status, reply), (200, json!({ "status": "ok" })), "{route} {spelling:?}");
+            }
+        }
+        let db = &app.state.db;
+        let code = code_execution::Entity::find().all(db).await.unwrap();
+        assert_eq!(code.into_iter().map(|row| row.orig_cell_id).collect::<Vec<_>>(), [None, None, None]);
+        let markdown = markdown_execution::Entity::find().all(db).await.unwrap();
+        assert_eq!(markdown.into_iter().map(|row| row.orig_cell_id).collect::<Vec<_>>(), [None, None, None]);
+        let focus = cell_focus_event::Entity::find().all(db).await.unwrap();
+        assert_eq!(focus.into_iter().map(|row| row.orig_cell_id).collect::<Vec<_>>(), [None, None, None]);
+    }
+
     async fn each_route_accepts_the_old_clients_exact_json(backend) {
         let app = TestApp::spawn(backend).await;
         app.register_notebook(NOTEBOOK).await;

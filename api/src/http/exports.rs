@@ -16,7 +16,8 @@ use crate::{
     auth::{RequestAuth, Role, Viewer},
     error::{AppError, AppResult},
     services::{
-        exports::{self, CsvChunks, ExportKind, Window},
+        catalogue::EventKind,
+        exports::{self, CsvChunks, Window},
         notebooks::{self, archive::safe_file_name},
     },
 };
@@ -44,8 +45,8 @@ pub async fn notebook_events(
     let app = &state.app;
     let window = window(query.after.as_deref(), query.until.as_deref())?;
     let kinds = match query.kinds.as_deref() {
-        Some(list) => ExportKind::parse_list(list)?,
-        None => ExportKind::ALL.to_vec(),
+        Some(list) => exports::parse_kinds(list)?,
+        None => EventKind::ALL.to_vec(),
     };
     request_auth(&headers, &state)
         .require_notebook(&app.db, &public_id)

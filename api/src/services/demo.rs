@@ -7,17 +7,16 @@
 //! rows whatever the number of sessions, which is what the benchmark's "cost follows the
 //! window" check needs.
 
-mod rows;
 mod simulate;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 
-use self::rows::EventRows;
 use super::{
     groups::{RosterGroup, import_roster},
+    ingest::{EventRows, EventTransaction},
     notebooks::{self, NotebookUpload},
 };
 use crate::{
@@ -188,9 +187,11 @@ async fn upload_notebook(
     Ok(notebooks::upload(db, storage, upload).await?.notebook.id)
 }
 
+/// Writes `rows` through the ingest store, as the writer would: whatever it does for each
+/// stored event happens for the demo class too.
 async fn commit(db: &DatabaseConnection, rows: EventRows) -> AppResult<()> {
-    let txn = db.begin().await?;
-    rows.insert(&txn).await?;
+    let mut txn = EventTransaction::begin(db).await?;
+    txn.insert(&rows).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -26,6 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 pub use rows::{EventRow, InteractionRow};
 
+use super::catalogue::EventKind;
 use crate::error::{AppError, AppResult};
 
 /// Bytes gathered before a chunk is handed to the client.
@@ -37,58 +38,22 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// line is already sent, so a truncated transfer is the only honest signal left).
 pub type CsvChunks = ReceiverStream<Result<Vec<u8>, std::io::Error>>;
 
-/// Which event kinds an export contains, by the words of its `kind` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportKind {
-    CodeExecution,
-    MarkdownExecution,
-    CellFocus,
-    NotebookFocus,
-    CellAlteration,
-    PendingUpdateInteraction,
-}
-
-impl ExportKind {
-    pub const ALL: [Self; 6] = [
-        Self::CodeExecution,
-        Self::MarkdownExecution,
-        Self::CellFocus,
-        Self::NotebookFocus,
-        Self::CellAlteration,
-        Self::PendingUpdateInteraction,
-    ];
-
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::CodeExecution => "code_execution",
-            Self::MarkdownExecution => "markdown_execution",
-            Self::CellFocus => "cell_focus",
-            Self::NotebookFocus => "notebook_focus",
-            Self::CellAlteration => "cell_alteration",
-            Self::PendingUpdateInteraction => "pending_update_interaction",
+/// `code_execution,cell_focus` → those kinds, in the order given, without repeats.
+pub fn parse_kinds(list: &str) -> AppResult<Vec<EventKind>> {
+    let mut kinds = Vec::new();
+    for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let kind = EventKind::from_word(word).ok_or_else(|| {
+            let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.word()).collect();
+            AppError::bad_input(format!(
+                "unknown kind `{word}`; known: {}",
+                known.join(", ")
+            ))
+        })?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
         }
     }
-
-    /// `code_execution,cell_focus` → those kinds, in the order given, without repeats.
-    pub fn parse_list(list: &str) -> AppResult<Vec<Self>> {
-        let mut kinds = Vec::new();
-        for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let kind = Self::ALL
-                .into_iter()
-                .find(|kind| kind.word() == word)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = Self::ALL.iter().map(|kind| kind.word()).collect();
-                    AppError::bad_input(format!(
-                        "unknown kind `{word}`; known: {}",
-                        known.join(", ")
-                    ))
-                })?;
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-        Ok(kinds)
-    }
+    Ok(kinds)
 }
 
 /// Events with `after < time ≤ until` (either bound optional).
@@ -102,7 +67,7 @@ pub struct Window {
 pub fn events_csv(
     db: DatabaseConnection,
     notebook_id: i64,
-    kinds: Vec<ExportKind>,
+    kinds: Vec<EventKind>,
     window: Window,
 ) -> CsvChunks {
     let (mut sink, chunks) = CsvSink::channel();
@@ -147,7 +112,7 @@ pub fn dashboard_interactions_csv(db: DatabaseConnection, window: Window) -> Csv
 async fn write_events(
     db: &DatabaseTransaction,
     notebook_id: i64,
-    kinds: &[ExportKind],
+    kinds: &[EventKind],
     window: Window,
     sink: &mut CsvSink,
 ) -> Result<(), ExportStop> {
@@ -190,7 +155,7 @@ async fn write_interactions(
 async fn write_kind(
     db: &DatabaseTransaction,
     notebook_id: i64,
-    kind: ExportKind,
+    kind: EventKind,
     window: Window,
     sink: &mut CsvSink,
 ) -> Result<(), ExportStop> {
@@ -203,12 +168,12 @@ async fn write_kind(
         }};
     }
     match kind {
-        ExportKind::CodeExecution => stream!(code_execution, TFinish),
-        ExportKind::MarkdownExecution => stream!(markdown_execution, Time),
-        ExportKind::CellFocus => stream!(cell_focus_event, Time),
-        ExportKind::NotebookFocus => stream!(notebook_focus_event, Time),
-        ExportKind::CellAlteration => stream!(cell_alteration, Time),
-        ExportKind::PendingUpdateInteraction => stream!(pending_update_interaction, Time),
+        EventKind::CodeExecution => stream!(code_execution, TFinish),
+        EventKind::MarkdownExecution => stream!(markdown_execution, Time),
+        EventKind::CellFocus => stream!(cell_focus_event, Time),
+        EventKind::NotebookFocus => stream!(notebook_focus_event, Time),
+        EventKind::CellAlteration => stream!(cell_alteration, Time),
+        EventKind::PendingUpdateInteraction => stream!(pending_update_interaction, Time),
     }
 }
 

@@ -7,13 +7,15 @@ mod columns;
 mod events;
 mod rows;
 mod store;
+mod transaction;
 mod writer;
 
 pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,
 };
-pub use rows::EventRows;
+pub use rows::{DashboardInteractionRow, EventRows, unmapped_as_null};
+pub use transaction::EventTransaction;
 pub use writer::IngestWriter;
 
 use std::collections::BTreeSet;
@@ -129,15 +131,14 @@ impl Ingest {
             None => None,
         };
         let mut rows = EventRows::default();
-        rows.dashboard_interactions
-            .push(rows::DashboardInteractionRow {
-                notebook_id,
-                user_id: user_pseudonym,
-                click_type: input.click_type,
-                signal_origin: input.signal_origin,
-                time: input.time,
-                event_id: input.event_id,
-            });
+        rows.dashboard_interactions.push(DashboardInteractionRow {
+            notebook_id,
+            user_id: user_pseudonym,
+            click_type: input.click_type,
+            signal_origin: input.signal_origin,
+            time: input.time,
+            event_id: input.event_id,
+        });
         let duplicates = self.writer.write(rows).await?;
         Ok(Recorded {
             accepted: 1 - duplicates,

@@ -243,71 +243,67 @@ pub fn format_report(report: &ImportReport, dry_run: bool) -> String {
 mod kinds {
     //! Which old query feeds which of our tables.
 
-    use entity::{
-        cell_alteration, cell_focus_event, code_execution, dashboard_interaction,
-        markdown_execution, notebook_focus_event, pending_update_interaction,
-    };
-
     use super::{Kind, convert, source};
+    use crate::services::catalogue;
 
-    pub fn code_executions() -> Kind<code_execution::ActiveModel> {
+    pub fn code_executions() -> Kind {
         Kind {
             name: "CellExecution (code)",
-            target: "code_executions",
+            target: catalogue::CODE_EXECUTIONS.name,
             query: source::CODE_EXECUTIONS,
             convert: convert::code_execution,
         }
     }
 
-    pub fn markdown_executions() -> Kind<markdown_execution::ActiveModel> {
+    pub fn markdown_executions() -> Kind {
         Kind {
             name: "CellExecution (markdown)",
-            target: "markdown_executions",
+            target: catalogue::MARKDOWN_EXECUTIONS.name,
             query: source::MARKDOWN_EXECUTIONS,
             convert: convert::markdown_execution,
         }
     }
 
-    pub fn cell_clicks() -> Kind<cell_focus_event::ActiveModel> {
+    pub fn cell_clicks() -> Kind {
         Kind {
             name: "CellClickEvent",
-            target: "cell_focus_events",
+            target: catalogue::CELL_FOCUS_EVENTS.name,
             query: source::CELL_CLICKS,
             convert: convert::cell_click,
         }
     }
 
-    pub fn notebook_clicks() -> Kind<notebook_focus_event::ActiveModel> {
+    pub fn notebook_clicks() -> Kind {
         Kind {
             name: "NotebookClickEvent",
-            target: "notebook_focus_events",
+            target: catalogue::NOTEBOOK_FOCUS_EVENTS.name,
             query: source::NOTEBOOK_CLICKS,
             convert: convert::notebook_click,
         }
     }
 
-    pub fn cell_alterations() -> Kind<cell_alteration::ActiveModel> {
+    pub fn cell_alterations() -> Kind {
         Kind {
             name: "CellAlteration",
-            target: "cell_alterations",
+            target: catalogue::CELL_ALTERATIONS.name,
             query: source::CELL_ALTERATIONS,
             convert: convert::cell_alteration,
         }
     }
 
-    pub fn pending_updates() -> Kind<pending_update_interaction::ActiveModel> {
+    pub fn pending_updates() -> Kind {
         Kind {
             name: "PendingUpdateInteraction",
-            target: "pending_update_interactions",
+            target: catalogue::PENDING_UPDATE_INTERACTIONS.name,
             query: source::PENDING_UPDATES,
             convert: convert::pending_update,
         }
     }
 
-    pub fn dashboard_events() -> Kind<dashboard_interaction::ActiveModel> {
+    pub fn dashboard_events() -> Kind {
         Kind {
             name: "DashboardEvent",
-            target: "dashboard_interactions",
+            target: catalogue::DASHBOARD_INTERACTIONS.name,
             query: source::DASHBOARD_EVENTS,
             convert: convert::dashboard_event,
         }

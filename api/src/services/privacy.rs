@@ -14,18 +14,11 @@ use crate::{
     broker::presence::Presence,
     error::{AppError, AppResult},
     ratelimit::RateLimiter,
-    services::audit,
+    services::{
+        audit,
+        catalogue::{EventKind, TABLES},
+    },
 };
-
-/// Tables of students' events, with the column that dates each row.
-const STUDENT_EVENTS: [(&str, &str); 6] = [
-    ("code_executions", "t_start"),
-    ("markdown_executions", "time"),
-    ("cell_focus_events", "time"),
-    ("notebook_focus_events", "time"),
-    ("cell_alterations", "time"),
-    ("pending_update_interactions", "time"),
-];
 
 /// Rows affected per table.
 pub type Counts = Vec<(&'static str, u64)>;
@@ -62,7 +55,7 @@ pub async fn erase_student(
     };
     let txn = db.begin().await?;
     let mut counts = Counts::new();
-    for (table, _) in STUDENT_EVENTS {
+    for table in EventKind::ALL.map(|kind| kind.table().name) {
         let mut condition = Expr::col(Alias::new("user_id")).eq(pseudonym);
         if let Some((row_id, _)) = notebook {
             condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
@@ -159,12 +152,9 @@ pub async fn apply_retention(
 ) -> AppResult<Counts> {
     let txn = db.begin().await?;
     let mut counts = Counts::new();
-    let tables = STUDENT_EVENTS
-        .iter()
-        .copied()
-        .chain([("dashboard_interactions", "time")]);
-    for (table, time) in tables {
-        let condition = Expr::col(Alias::new(time)).lt(cutoff);
+    for table in TABLES {
+        let condition = Expr::col(Alias::new(table.start)).lt(cutoff);
+        let table = table.name;
         let affected = match dry_run {
             true => count(&txn, table, condition).await?,
             false => delete(&txn, table, condition).await?,

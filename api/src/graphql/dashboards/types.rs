@@ -6,7 +6,7 @@ use entity::enums;
 
 use entity::enums::ExecutionStatus;
 
-use crate::{services::dashboards as svc, services::exports};
+use crate::services::{catalogue, dashboards as svc};
 
 /// Executions and focus events of one original cell.
 #[derive(SimpleObject)]
@@ -259,7 +259,7 @@ impl From<svc::PendingUpdate> for PendingUpdateStats {
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "exports::ExportKind")]
+#[graphql(remote = "catalogue::EventKind")]
 pub enum EventKind {
     CodeExecution,
     MarkdownExecution,

@@ -24,8 +24,9 @@ use crate::{
     auth::Role,
     http::HttpState,
     services::{
+        catalogue::EventKind,
         dashboards::{self as svc, Attempt, AttemptSort, AttemptsRequest, ProgressRequest},
-        exports::{self, ExportKind, Window},
+        exports::{self, Window},
         notebooks::{self, archive::safe_file_name},
     },
 };
@@ -249,7 +250,7 @@ pub async fn download_csv(
     let chunks = exports::events_csv(
         state.app.db.clone(),
         notebook.id,
-        ExportKind::ALL.to_vec(),
+        EventKind::ALL.to_vec(),
         window,
     );
     let file_name = format!("log_{}.csv", safe_file_name(&notebook.public_id)).replace(' ', "_");

@@ -5,42 +5,27 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use super::{Scope, sql::Sql};
-use crate::{error::AppResult, services::exports::ExportKind};
-
-/// (kind, table, time column) of every student event table. Code executions are timed by
-/// their finish, as everywhere in the dashboards.
-pub const KINDS: [(ExportKind, &str, &str); 6] = [
-    (ExportKind::CodeExecution, "code_executions", "t_finish"),
-    (ExportKind::MarkdownExecution, "markdown_executions", "time"),
-    (ExportKind::CellFocus, "cell_focus_events", "time"),
-    (ExportKind::NotebookFocus, "notebook_focus_events", "time"),
-    (ExportKind::CellAlteration, "cell_alterations", "time"),
-    (
-        ExportKind::PendingUpdateInteraction,
-        "pending_update_interactions",
-        "time",
-    ),
-];
+use crate::{error::AppResult, services::catalogue::EventKind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventKindCount {
-    pub kind: ExportKind,
+    pub kind: EventKind,
     pub count: i64,
     pub first_at: Option<DateTime<Utc>>,
     pub last_at: Option<DateTime<Utc>>,
 }
 
-/// Every kind of [`KINDS`], in that order, zero counts included.
+/// Every kind of [`EventKind::ALL`], in that order, zero counts included.
 pub async fn event_counts(
     db: &impl ConnectionTrait,
     scope: &Scope,
 ) -> AppResult<Vec<EventKindCount>> {
     let mut sql = Sql::new(db.get_database_backend());
-    for (index, (kind, table, time)) in KINDS.iter().enumerate() {
+    for (index, kind) in EventKind::ALL.into_iter().enumerate() {
         if index > 0 {
             sql.push(" UNION ALL ");
         }
-        let word = kind.word();
+        let (word, table, time) = (kind.word(), kind.table().name, kind.table().time);
         sql.push(&format!(
             "SELECT '{word}' AS kind, COUNT(*) AS events, MIN({time}) AS first_at, \
              MAX({time}) AS last_at FROM {table} WHERE "
@@ -48,8 +33,8 @@ pub async fn event_counts(
         .scope(scope, time);
     }
     let rows = db.query_all_raw(sql.build()).await?;
-    let mut counts = Vec::with_capacity(KINDS.len());
-    for (kind, _, _) in KINDS {
+    let mut counts = Vec::with_capacity(EventKind::ALL.len());
+    for kind in EventKind::ALL {
         let row = rows.iter().find(|row| {
             row.try_get::<String>("", "kind")
                 .is_ok_and(|w| w == kind.word())

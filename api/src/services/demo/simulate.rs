@@ -4,16 +4,14 @@
 //! change, a cell added or removed, or an answer to a pushed update. Deterministic for a seed.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{
-    cell_alteration, cell_focus_event, code_execution,
-    enums::{AlterationType, ClickType, ExecutionStatus, PendingUpdateAction, SenderType},
-    markdown_execution, notebook_focus_event, pending_update_interaction,
-};
+use entity::enums::{AlterationType, ClickType, ExecutionStatus, PendingUpdateAction, SenderType};
 use rand::{Rng, rngs::StdRng};
-use sea_orm::Set;
 use serde_json::json;
 
-use super::rows::EventRows;
+use crate::services::ingest::{
+    CellAlteration, CellFocus, CodeExecution, Event, EventRows, EventSource, MarkdownExecution,
+    NotebookFocus, PendingUpdateInteraction,
+};
 
 /// One student's walk through one session.
 pub struct Walk<'a> {
@@ -58,6 +56,12 @@ impl Walk<'_> {
         written + self.notebook_focus(rows, ClickType::Off, time, Some(600.0))
     }
 
+    /// Adds one event of this student; returns 1 (the count of events written).
+    fn push(&self, rows: &mut EventRows, event: impl Into<Event>) -> usize {
+        rows.push(self.notebook_id, self.student.to_owned(), event.into());
+        1
+    }
+
     fn jitter(&self, rng: &mut StdRng) -> Duration {
         let step = self.step.num_milliseconds().max(2);
         Duration::milliseconds(rng.random_range(step / 2..step * 3 / 2))
@@ -84,41 +88,39 @@ impl Walk<'_> {
             } else {
                 json!([{ "output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": [] }])
             };
-            rows.code_executions.push(code_execution::ActiveModel {
-                notebook_id: Set(self.notebook_id),
-                user_id: Set(self.student.to_owned()),
-                cell_id: Set(cell.to_owned()),
-                orig_cell_id: Set(Some(cell.to_owned())),
-                t_start: Set(t_start),
-                t_finish: Set(t_finish),
-                status: Set(if ok {
-                    ExecutionStatus::Ok
-                } else {
-                    ExecutionStatus::Error
-                }),
-                cell_output_length: Set(output.to_string().len() as i32),
-                cell_input: Set(input),
-                cell_output_model: Set(output),
-                language_mimetype: Set("text/x-python".into()),
-                ..Default::default()
-            });
+            self.push(
+                rows,
+                CodeExecution {
+                    source: EventSource::resolved(None),
+                    cell_id: cell.to_owned(),
+                    orig_cell_id: Some(cell.to_owned()),
+                    t_start,
+                    t_finish,
+                    status: if ok {
+                        ExecutionStatus::Ok
+                    } else {
+                        ExecutionStatus::Error
+                    },
+                    cell_output_length: output.to_string().len() as i64,
+                    cell_input: input,
+                    cell_output_model: output.into(),
+                    language_mimetype: "text/x-python".into(),
+                },
+            );
             *time = t_finish + Duration::seconds(1);
         }
         attempts
     }
 
     fn render(&self, rows: &mut EventRows, cell: &str, time: DateTime<Utc>) -> usize {
-        rows.markdown_executions
-            .push(markdown_execution::ActiveModel {
-                notebook_id: Set(self.notebook_id),
-                user_id: Set(self.student.to_owned()),
-                cell_id: Set(cell.to_owned()),
-                orig_cell_id: Set(Some(cell.to_owned())),
-                time: Set(time),
-                cell_content: Set(format!("## {cell}\nRead this first.")),
-                ..Default::default()
-            });
-        1
+        let render = MarkdownExecution {
+            source: EventSource::resolved(None),
+            cell_id: cell.to_owned(),
+            orig_cell_id: Some(cell.to_owned()),
+            time,
+            cell_content: format!("## {cell}\nRead this first."),
+        };
+        self.push(rows, render)
     }
 
     fn focus(
@@ -129,17 +131,15 @@ impl Walk<'_> {
         time: DateTime<Utc>,
         duration: Option<f64>,
     ) -> usize {
-        rows.cell_focus_events.push(cell_focus_event::ActiveModel {
-            notebook_id: Set(self.notebook_id),
-            user_id: Set(self.student.to_owned()),
-            cell_id: Set(cell.to_owned()),
-            orig_cell_id: Set(Some(cell.to_owned())),
-            click_type: Set(click_type),
-            time: Set(time),
-            click_duration: Set(duration),
-            ..Default::default()
-        });
-        1
+        let focus = CellFocus {
+            source: EventSource::resolved(None),
+            cell_id: cell.to_owned(),
+            orig_cell_id: Some(cell.to_owned()),
+            click_type,
+            time,
+            click_duration: duration,
+        };
+        self.push(rows, focus)
     }
 
     fn notebook_focus(
@@ -149,16 +149,13 @@ impl Walk<'_> {
         time: DateTime<Utc>,
         duration: Option<f64>,
     ) -> usize {
-        rows.notebook_focus_events
-            .push(notebook_focus_event::ActiveModel {
-                notebook_id: Set(self.notebook_id),
-                user_id: Set(self.student.to_owned()),
-                click_type: Set(click_type),
-                time: Set(time),
-                click_duration: Set(duration),
-                ..Default::default()
-            });
-        1
+        let focus = NotebookFocus {
+            source: EventSource::resolved(None),
+            click_type,
+            time,
+            click_duration: duration,
+        };
+        self.push(rows, focus)
     }
 
     /// Occasional events: a cell added or removed, and the answer to this session's push.
@@ -177,15 +174,13 @@ impl Walk<'_> {
             } else {
                 AlterationType::Remove
             };
-            rows.cell_alterations.push(cell_alteration::ActiveModel {
-                notebook_id: Set(self.notebook_id),
-                user_id: Set(self.student.to_owned()),
-                cell_id: Set(format!("{cell}-copy")),
-                alteration_type: Set(kind),
-                time: Set(*time),
-                ..Default::default()
-            });
-            written += 1;
+            let alteration = CellAlteration {
+                source: EventSource::resolved(None),
+                cell_id: format!("{cell}-copy"),
+                alteration_type: kind,
+                time: *time,
+            };
+            written += self.push(rows, alteration);
         }
         if let Some((update_id, update_cell, pushed_at)) = self.push
             && !*answered
@@ -197,19 +192,16 @@ impl Walk<'_> {
             } else {
                 PendingUpdateAction::UpdateLater
             };
-            rows.pending_update_interactions
-                .push(pending_update_interaction::ActiveModel {
-                    notebook_id: Set(self.notebook_id),
-                    user_id: Set(self.student.to_owned()),
-                    cell_id: Set(Some(update_cell.to_owned())),
-                    update_id: Set(Some(update_id.to_owned())),
-                    action: Set(action),
-                    sender: Set(Some("demo-teacher".into())),
-                    sender_type: Set(Some(SenderType::Teacher)),
-                    time: Set(*time + Duration::seconds(5)),
-                    ..Default::default()
-                });
-            written += 1;
+            let answer = PendingUpdateInteraction {
+                source: EventSource::resolved(None),
+                cell_id: Some(update_cell.to_owned()),
+                update_id: Some(update_id.to_owned()),
+                action,
+                sender: Some("demo-teacher".into()),
+                sender_type: Some(SenderType::Teacher),
+                time: *time + Duration::seconds(5),
+            };
+            written += self.push(rows, answer);
         }
         written
     }

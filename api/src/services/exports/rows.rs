@@ -8,6 +8,8 @@ use entity::{
     notebook_focus_event, pending_update_interaction,
 };
 use sea_orm::ActiveEnum;
+
+use crate::services::catalogue::EventKind;
 use serde::Serialize;
 
 /// A row of the events export. Field order is column order.
@@ -66,7 +68,7 @@ fn id(event_id: Option<uuid::Uuid>) -> Option<String> {
 impl From<code_execution::Model> for EventRow {
     fn from(row: code_execution::Model) -> Self {
         Self {
-            kind: "code_execution",
+            kind: EventKind::CodeExecution.word(),
             time: utc(row.t_finish),
             user_id: row.user_id,
             cell_id: Some(row.cell_id),
@@ -87,7 +89,7 @@ impl From<code_execution::Model> for EventRow {
 impl From<markdown_execution::Model> for EventRow {
     fn from(row: markdown_execution::Model) -> Self {
         Self {
-            kind: "markdown_execution",
+            kind: EventKind::MarkdownExecution.word(),
             time: utc(row.time),
             user_id: row.user_id,
             cell_id: Some(row.cell_id),
@@ -102,7 +104,7 @@ impl From<markdown_execution::Model> for EventRow {
 impl From<cell_focus_event::Model> for EventRow {
     fn from(row: cell_focus_event::Model) -> Self {
         Self {
-            kind: "cell_focus",
+            kind: EventKind::CellFocus.word(),
             time: utc(row.time),
             user_id: row.user_id,
             cell_id: Some(row.cell_id),
@@ -118,7 +120,7 @@ impl From<cell_focus_event::Model> for EventRow {
 impl From<notebook_focus_event::Model> for EventRow {
     fn from(row: notebook_focus_event::Model) -> Self {
         Self {
-            kind: "notebook_focus",
+            kind: EventKind::NotebookFocus.word(),
             time: utc(row.time),
             user_id: row.user_id,
             click_type: Some(word(&row.click_type)),
@@ -132,7 +134,7 @@ impl From<notebook_focus_event::Model> for EventRow {
 impl From<cell_alteration::Model> for EventRow {
     fn from(row: cell_alteration::Model) -> Self {
         Self {
-            kind: "cell_alteration",
+            kind: EventKind::CellAlteration.word(),
             time: utc(row.time),
             user_id: row.user_id,
             cell_id: Some(row.cell_id),
@@ -146,7 +148,7 @@ impl From<cell_alteration::Model> for EventRow {
 impl From<pending_update_interaction::Model> for EventRow {
     fn from(row: pending_update_interaction::Model) -> Self {
         Self {
-            kind: "pending_update_interaction",
+            kind: EventKind::PendingUpdateInteraction.word(),
             time: utc(row.time),
             user_id: row.user_id,
             cell_id: row.cell_id,

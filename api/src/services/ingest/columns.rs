@@ -1,11 +1,13 @@
-//! Each event table as columns: the one place that says which field goes to which column.
-//! Values borrow from the queued events, so nothing is copied before it is bound.
+//! Each event table as columns: the one place that says which field goes to which column (the
+//! columns' names and order are the catalogue's). Values borrow from the queued events, so
+//! nothing is copied before it is bound.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveEnum, sqlx::types::Json};
 use uuid::Uuid;
 
 use super::{
+    super::catalogue::{self, EventTable},
     events::{
         CellAlteration, CellFocus, CodeExecution, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction, Sourced,
@@ -43,34 +45,33 @@ impl Values<'_> {
     }
 }
 
-/// A table's rows as columns, in insert order.
+/// A table's rows as columns, in the order of the catalogue's `table.columns`.
 pub struct Table<'a> {
-    pub name: &'static str,
+    pub table: &'static EventTable,
     pub rows: usize,
-    pub columns: Vec<(&'static str, Values<'a>)>,
+    pub columns: Vec<Values<'a>>,
     /// Whether any row carries a client event id (only then can a row be a duplicate).
     pub keyed: bool,
 }
 
 /// How one kind of student event maps onto its table.
 pub trait EventColumns: Sourced + Sized + 'static {
-    const TABLE: &'static str;
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)>;
+    const TABLE: &'static EventTable;
+    /// The columns between the student and the event id, in the catalogue's order.
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>>;
 
     fn table<'a>(rows: &[&'a Stored<Self>]) -> Table<'a> {
         let event_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.event.source().event_id).collect();
         let mut columns = vec![
-            ("notebook_id", Values::Key(column(rows, |r| r.notebook_id))),
-            (
-                "user_id",
-                Values::Text(column(rows, |r| r.user_id.as_str())),
-            ),
+            Values::Key(column(rows, |r| r.notebook_id)),
+            Values::Text(column(rows, |r| r.user_id.as_str())),
         ];
         columns.extend(Self::own_columns(rows));
         let keyed = event_ids.iter().any(Option::is_some);
-        columns.push(("event_id", Values::Uuid(event_ids)));
+        columns.push(Values::Uuid(event_ids));
+        debug_assert_eq!(columns.len(), Self::TABLE.columns.len());
         Table {
-            name: Self::TABLE,
+            table: Self::TABLE,
             rows: rows.len(),
             columns,
             keyed,
@@ -117,132 +118,100 @@ fn durations<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&E) -> Option<f64>) -
 }
 
 impl EventColumns for CodeExecution {
-    const TABLE: &'static str = "code_executions";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::CODE_EXECUTIONS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("cell_id", text(rows, |e| e.cell_id.as_str())),
-            (
-                "orig_cell_id",
-                optional_text(rows, |e| e.orig_cell_id.as_deref()),
-            ),
-            ("t_start", times(rows, |e| e.t_start)),
-            ("t_finish", times(rows, |e| e.t_finish)),
-            ("status", words(rows, |e| e.status)),
-            ("cell_input", text(rows, |e| e.cell_input.as_str())),
-            (
-                "cell_output_model",
-                Values::Json(column(rows, |r| Json(&r.event.cell_output_model.0))),
-            ),
-            (
-                "cell_output_length",
-                // Validated to fit before the row was queued.
-                Values::Int(column(rows, |r| {
-                    r.event.stored_output_length().unwrap_or(0)
-                })),
-            ),
-            (
-                "language_mimetype",
-                text(rows, |e| e.language_mimetype.as_str()),
-            ),
+            text(rows, |e| e.cell_id.as_str()),
+            optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            times(rows, |e| e.t_start),
+            times(rows, |e| e.t_finish),
+            words(rows, |e| e.status),
+            text(rows, |e| e.cell_input.as_str()),
+            Values::Json(column(rows, |r| Json(&r.event.cell_output_model.0))),
+            // Validated to fit before the row was queued.
+            Values::Int(column(rows, |r| {
+                r.event.stored_output_length().unwrap_or(0)
+            })),
+            text(rows, |e| e.language_mimetype.as_str()),
         ]
     }
 }
 
 impl EventColumns for MarkdownExecution {
-    const TABLE: &'static str = "markdown_executions";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::MARKDOWN_EXECUTIONS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("cell_id", text(rows, |e| e.cell_id.as_str())),
-            (
-                "orig_cell_id",
-                optional_text(rows, |e| e.orig_cell_id.as_deref()),
-            ),
-            ("time", times(rows, |e| e.time)),
-            ("cell_content", text(rows, |e| e.cell_content.as_str())),
+            text(rows, |e| e.cell_id.as_str()),
+            optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            times(rows, |e| e.time),
+            text(rows, |e| e.cell_content.as_str()),
         ]
     }
 }
 
 impl EventColumns for CellFocus {
-    const TABLE: &'static str = "cell_focus_events";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::CELL_FOCUS_EVENTS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("cell_id", text(rows, |e| e.cell_id.as_str())),
-            (
-                "orig_cell_id",
-                optional_text(rows, |e| e.orig_cell_id.as_deref()),
-            ),
-            ("click_type", words(rows, |e| e.click_type)),
-            ("time", times(rows, |e| e.time)),
-            ("click_duration", durations(rows, |e| e.click_duration)),
+            text(rows, |e| e.cell_id.as_str()),
+            optional_text(rows, |e| e.orig_cell_id.as_deref()),
+            words(rows, |e| e.click_type),
+            times(rows, |e| e.time),
+            durations(rows, |e| e.click_duration),
         ]
     }
 }
 
 impl EventColumns for NotebookFocus {
-    const TABLE: &'static str = "notebook_focus_events";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::NOTEBOOK_FOCUS_EVENTS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("click_type", words(rows, |e| e.click_type)),
-            ("time", times(rows, |e| e.time)),
-            ("click_duration", durations(rows, |e| e.click_duration)),
+            words(rows, |e| e.click_type),
+            times(rows, |e| e.time),
+            durations(rows, |e| e.click_duration),
         ]
     }
 }
 
 impl EventColumns for CellAlteration {
-    const TABLE: &'static str = "cell_alterations";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::CELL_ALTERATIONS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("cell_id", text(rows, |e| e.cell_id.as_str())),
-            ("alteration_type", words(rows, |e| e.alteration_type)),
-            ("time", times(rows, |e| e.time)),
+            text(rows, |e| e.cell_id.as_str()),
+            words(rows, |e| e.alteration_type),
+            times(rows, |e| e.time),
         ]
     }
 }
 
 impl EventColumns for PendingUpdateInteraction {
-    const TABLE: &'static str = "pending_update_interactions";
-    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<(&'static str, Values<'a>)> {
+    const TABLE: &'static EventTable = &catalogue::PENDING_UPDATE_INTERACTIONS;
+    fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
-            ("cell_id", optional_text(rows, |e| e.cell_id.as_deref())),
-            ("update_id", optional_text(rows, |e| e.update_id.as_deref())),
-            ("action", words(rows, |e| e.action)),
-            ("sender", optional_text(rows, |e| e.sender.as_deref())),
-            ("sender_type", optional_words(rows, |e| e.sender_type)),
-            ("time", times(rows, |e| e.time)),
+            optional_text(rows, |e| e.cell_id.as_deref()),
+            optional_text(rows, |e| e.update_id.as_deref()),
+            words(rows, |e| e.action),
+            optional_text(rows, |e| e.sender.as_deref()),
+            optional_words(rows, |e| e.sender_type),
+            times(rows, |e| e.time),
         ]
     }
 }
-
-pub const DASHBOARD_INTERACTIONS: &str = "dashboard_interactions";
 
 /// Dashboard interactions: the viewer's pseudonym, and a notebook only if one was named.
 pub fn dashboard_table<'a>(rows: &[&'a DashboardInteractionRow]) -> Table<'a> {
     let event_ids: Vec<Option<Uuid>> = column(rows, |r| r.event_id);
     let keyed = event_ids.iter().any(Option::is_some);
     let columns = vec![
-        (
-            "notebook_id",
-            Values::OptionalKey(column(rows, |r| r.notebook_id)),
-        ),
-        (
-            "user_id",
-            Values::Text(column(rows, |r| r.user_id.as_str())),
-        ),
-        (
-            "click_type",
-            Values::Words(column(rows, |r| Some(r.click_type.to_value()))),
-        ),
-        (
-            "signal_origin",
-            Values::Text(column(rows, |r| r.signal_origin.as_str())),
-        ),
-        ("time", Values::Time(column(rows, |r| r.time))),
-        ("event_id", Values::Uuid(event_ids)),
+        Values::OptionalKey(column(rows, |r| r.notebook_id)),
+        Values::Text(column(rows, |r| r.user_id.as_str())),
+        Values::Words(column(rows, |r| Some(r.click_type.to_value()))),
+        Values::Text(column(rows, |r| r.signal_origin.as_str())),
+        Values::Time(column(rows, |r| r.time)),
+        Values::Uuid(event_ids),
     ];
     Table {
-        name: DASHBOARD_INTERACTIONS,
+        table: &catalogue::DASHBOARD_INTERACTIONS,
         rows: rows.len(),
         columns,
         keyed,

@@ -30,6 +30,20 @@ pub struct EventSource {
     pub event_id: Option<Uuid>,
 }
 
+impl EventSource {
+    /// The source of an event the server writes itself (demo class, legacy import, `OVERRIDE`):
+    /// its notebook key and pseudonym are known already and go beside it into
+    /// [`EventRows::push`](super::EventRows::push), so the raw fields, read only to resolve
+    /// those, stay empty (and allocate nothing).
+    pub fn resolved(event_id: Option<Uuid>) -> Self {
+        Self {
+            notebook_id: ID::default(),
+            user_id: String::new(),
+            event_id,
+        }
+    }
+}
+
 #[derive(Deserialize, InputObject)]
 #[graphql(name = "CodeExecutionInput")]
 pub struct CodeExecution {
@@ -255,7 +269,7 @@ impl PendingUpdateInteraction {
 }
 
 /// A cell id, and the original cell id when there is one. The old extension sent `""` for a
-/// missing original before it sent null; both mean "unmapped".
+/// missing original before it sent null; both mean "unmapped" (see `rows::unmapped_as_null`).
 fn cell_ids(cell_id: &str, orig_cell_id: Option<&str>) -> AppResult<()> {
     bounded("cellId", cell_id, MAX_CELL_ID_LEN)?;
     match orig_cell_id {

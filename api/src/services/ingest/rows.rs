@@ -9,7 +9,8 @@ use entity::enums::ClickType;
 use uuid::Uuid;
 
 use super::{
-    columns::{DASHBOARD_INTERACTIONS, EventColumns, Table, dashboard_table},
+    super::catalogue::{self, EventTable},
+    columns::{EventColumns, Table, dashboard_table},
     events::{
         CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction,
@@ -46,15 +47,21 @@ pub struct EventRows {
     pub dashboard_interactions: Vec<DashboardInteractionRow>,
 }
 
-/// An empty original cell id (what the old server stored for null) is stored as null.
-fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
-    if orig_cell_id.as_deref() == Some("") {
+/// The one rule for a cell without a mapping to the teacher's original: whatever way a client
+/// or the old backend spelled "none" (`""` as the old server stored null, `"null"` and
+/// `"undefined"` as JavaScript stringified a missing value) is stored as null, so the
+/// dashboards count it under the one unmapped cell. In place: no allocation on the ingest path.
+pub fn unmapped_as_null(orig_cell_id: &mut Option<String>) {
+    if matches!(orig_cell_id.as_deref(), Some("" | "null" | "undefined")) {
         *orig_cell_id = None;
     }
 }
 
 impl EventRows {
-    /// Adds a validated event.
+    /// Adds an event of the notebook with row id `notebook_id` by the student whose pseudonym
+    /// is `user_id`: a validated event from a client, or one the server made (whose source is
+    /// [`EventSource::resolved`](super::EventSource::resolved)). Every path in goes through here,
+    /// so the rules on stored values hold for all.
     pub fn push(&mut self, notebook_id: i64, user_id: String, event: Event) {
         macro_rules! stored {
             ($table:ident, $event:expr) => {
@@ -92,19 +99,22 @@ impl EventRows {
         self.len() == 0
     }
 
-    /// Rows per event kind (the metrics' `kind` label).
-    pub fn counts(&self) -> [(&'static str, usize); 7] {
+    /// Rows per event table (whose word is the metrics' `kind` label).
+    pub fn counts(&self) -> [(&'static EventTable, usize); 7] {
         [
-            ("code_execution", self.code_executions.len()),
-            ("markdown_execution", self.markdown_executions.len()),
-            ("cell_focus", self.cell_focus_events.len()),
-            ("notebook_focus", self.notebook_focus_events.len()),
-            ("cell_alteration", self.cell_alterations.len()),
+            (CodeExecution::TABLE, self.code_executions.len()),
+            (MarkdownExecution::TABLE, self.markdown_executions.len()),
+            (CellFocus::TABLE, self.cell_focus_events.len()),
+            (NotebookFocus::TABLE, self.notebook_focus_events.len()),
+            (CellAlteration::TABLE, self.cell_alterations.len()),
             (
-                "pending_update_interaction",
+                PendingUpdateInteraction::TABLE,
                 self.pending_update_interactions.len(),
             ),
-            ("dashboard_interaction", self.dashboard_interactions.len()),
+            (
+                &catalogue::DASHBOARD_INTERACTIONS,
+                self.dashboard_interactions.len(),
+            ),
         ]
     }
 }
@@ -117,7 +127,7 @@ impl EventRows {
         ) -> impl Iterator<Item = EventKey> + 'a {
             rows.iter().filter_map(|row| {
                 row.event.source().event_id.map(|event_id| EventKey {
-                    table: E::TABLE,
+                    table: E::TABLE.name,
                     notebook_id: Some(row.notebook_id),
                     user_id: row.user_id.clone(),
                     event_id,
@@ -126,7 +136,7 @@ impl EventRows {
         }
         let dashboard = self.dashboard_interactions.iter().filter_map(|row| {
             row.event_id.map(|event_id| EventKey {
-                table: DASHBOARD_INTERACTIONS,
+                table: catalogue::DASHBOARD_INTERACTIONS.name,
                 notebook_id: row.notebook_id,
                 user_id: row.user_id.clone(),
                 event_id,

@@ -6,12 +6,13 @@
 //!
 //! Every insert is `ON CONFLICT DO NOTHING` against the unique (notebook, student, event id):
 //! when a table's rows carry event ids, the statement returns the keys it inserted, so the
-//! writer can tell each request how many of its events were duplicates.
+//! writer can tell each request how many of its events were duplicates (and the legacy import
+//! how many of its rows were new).
 
-use std::{collections::HashSet, sync::Arc};
+use std::collections::HashSet;
 
 use sea_orm::{
-    DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr,
+    DatabaseConnection, DbErr,
     sqlx::{
         self, AssertSqlSafe, PgConnection, Postgres, Row, Sqlite, SqliteConnection,
         postgres::PgArguments, query::Query, sqlite::SqliteArguments,
@@ -20,7 +21,10 @@ use sea_orm::{
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::columns::{Table, Values};
+use super::{
+    columns::{Table, Values},
+    transaction::{Connection, EventTransaction, exec_error},
+};
 
 /// SQLite's bind-parameter limit (since 3.32).
 const SQLITE_MAX_BINDS: usize = 32_766;
@@ -45,52 +49,68 @@ pub enum WriteError {
 
 impl From<sqlx::Error> for WriteError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Failed(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
+        Self::Failed(exec_error(error))
     }
 }
 
-/// Inserts `tables` in one transaction, committed only if `deadline` has not passed. Returns
-/// the keys of the inserted rows that carry an event id.
+impl From<DbErr> for WriteError {
+    fn from(error: DbErr) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// What an insert stored.
+#[derive(Default)]
+pub struct Inserted {
+    /// Rows inserted (not skipped as already stored).
+    pub rows: u64,
+    /// The keys of the inserted rows that carry an event id.
+    pub keys: HashSet<EventKey>,
+}
+
+/// The writer's commit: inserts `tables` in a transaction of their own, committed only if
+/// `deadline` has not passed. Returns the keys of the inserted rows that carry an event id.
 pub async fn write(
     db: &DatabaseConnection,
     tables: &[Table<'_>],
     deadline: Option<Instant>,
 ) -> Result<HashSet<EventKey>, WriteError> {
     let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
-    let mut inserted = HashSet::new();
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let mut txn = db.get_postgres_connection_pool().begin().await?;
+    let mut txn = EventTransaction::begin(db).await?;
+    let inserted = insert(txn.connection(), tables).await?;
+    // Dropping the transaction rolls it back.
+    if past() {
+        return Err(WriteError::PastDeadline);
+    }
+    txn.commit().await?;
+    Ok(inserted.keys)
+}
+
+/// The one place event rows become `INSERT`s, for every writer (the ingest writer's commits and
+/// [`EventTransaction::insert`]): whatever must happen for each stored event belongs here.
+pub async fn insert(
+    connection: &mut Connection,
+    tables: &[Table<'_>],
+) -> Result<Inserted, sqlx::Error> {
+    let mut inserted = Inserted::default();
+    match connection {
+        Connection::Postgres(txn) => {
             for table in tables {
-                insert_postgres(&mut txn, table, &mut inserted).await?;
+                insert_postgres(txn, table, &mut inserted).await?;
             }
-            // Dropping the transaction rolls it back.
-            if past() {
-                return Err(WriteError::PastDeadline);
-            }
-            txn.commit().await?;
         }
-        DatabaseBackend::Sqlite => {
-            let mut txn = db.get_sqlite_connection_pool().begin().await?;
+        Connection::Sqlite(txn) => {
             for table in tables {
-                insert_sqlite(&mut txn, table, &mut inserted).await?;
+                insert_sqlite(txn, table, &mut inserted).await?;
             }
-            if past() {
-                return Err(WriteError::PastDeadline);
-            }
-            txn.commit().await?;
-        }
-        other => {
-            let message = format!("ingest does not support {other:?}");
-            return Err(WriteError::Failed(DbErr::Custom(message)));
         }
     }
     Ok(inserted)
 }
 
 fn insert_head(table: &Table<'_>) -> String {
-    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    format!("INSERT INTO {} ({}) ", table.name, names.join(", "))
+    let names = table.table.columns.join(", ");
+    format!("INSERT INTO {} ({names}) ", table.table.name)
 }
 
 fn conflict_tail(table: &Table<'_>) -> &'static str {
@@ -111,7 +131,7 @@ where
     let event_id: Option<Uuid> = row.try_get("event_id")?;
     Ok(match event_id {
         Some(event_id) => Some(EventKey {
-            table: table.name,
+            table: table.table.name,
             notebook_id: row.try_get("notebook_id")?,
             user_id: row.try_get("user_id")?,
             event_id,
@@ -123,10 +143,10 @@ where
 async fn insert_postgres(
     conn: &mut PgConnection,
     table: &Table<'_>,
-    inserted: &mut HashSet<EventKey>,
+    inserted: &mut Inserted,
 ) -> Result<(), sqlx::Error> {
     let arrays: Vec<String> = (table.columns.iter().enumerate())
-        .map(|(index, (_, values))| format!("${}::{}", index + 1, values.pg_array_type()))
+        .map(|(index, values)| format!("${}::{}", index + 1, values.pg_array_type()))
         .collect();
     let sql = format!(
         "{}SELECT * FROM UNNEST({}){}",
@@ -135,15 +155,16 @@ async fn insert_postgres(
         conflict_tail(table)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (_, values) in &table.columns {
+    for values in &table.columns {
         query = bind_column(query, values);
     }
     if !table.keyed {
-        query.execute(conn).await?;
+        inserted.rows += query.execute(conn).await?.rows_affected();
         return Ok(());
     }
     for row in query.fetch_all(conn).await? {
-        inserted.extend(key_of(table, &row)?);
+        inserted.rows += 1;
+        inserted.keys.extend(key_of(table, &row)?);
     }
     Ok(())
 }
@@ -169,7 +190,7 @@ fn bind_column<'q>(
 async fn insert_sqlite(
     conn: &mut SqliteConnection,
     table: &Table<'_>,
-    inserted: &mut HashSet<EventKey>,
+    inserted: &mut Inserted,
 ) -> Result<(), sqlx::Error> {
     let width = table.columns.len();
     let per_statement = (SQLITE_MAX_BINDS / width).min(SQLITE_ROWS_PER_STATEMENT);
@@ -185,16 +206,17 @@ async fn insert_sqlite(
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in start..start + count {
-            for (_, values) in &table.columns {
+            for values in &table.columns {
                 query = bind_value(query, values, row);
             }
         }
         if table.keyed {
             for row in query.fetch_all(&mut *conn).await? {
-                inserted.extend(key_of(table, &row)?);
+                inserted.rows += 1;
+                inserted.keys.extend(key_of(table, &row)?);
             }
         } else {
-            query.execute(&mut *conn).await?;
+            inserted.rows += query.execute(&mut *conn).await?.rows_affected();
         }
         start += count;
     }

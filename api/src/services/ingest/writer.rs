@@ -25,6 +25,7 @@ use tokio::{
 };
 
 use super::{
+    super::catalogue::EventTable,
     EventRows,
     rows::tables,
     store::{self, WriteError},
@@ -210,12 +211,12 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
 
 /// Counts one commit of the requests whose rows per kind are `counts`.
 fn record_commit<const KINDS: usize>(
-    counts: impl IntoIterator<Item = [(&'static str, usize); KINDS]>,
+    counts: impl IntoIterator<Item = [(&'static EventTable, usize); KINDS]>,
 ) {
     let mut rows = 0;
     let all = counts.into_iter().flatten();
-    for (kind, count) in all.filter(|(_, count)| *count > 0) {
-        metrics::counter!("ingest_events_total", "kind" => kind).increment(count as u64);
+    for (table, count) in all.filter(|(_, count)| *count > 0) {
+        metrics::counter!("ingest_events_total", "kind" => table.word).increment(count as u64);
         rows += count;
     }
     metrics::histogram!("ingest_commit_rows").record(rows as f64);

@@ -10,13 +10,13 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryResult, Set, Value,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
+    EntityTrait, QueryFilter, QueryResult, Set, TransactionTrait, Value,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, OnConflict, Query},
 };
 
 use super::{
     convert::{Context, NOT_YET, get, time},
-    copy::{OldTable, count_of},
+    copy::{OldTable, ROWS_PER_STATEMENT, count_of, count_present},
     source::{self, OldQuery},
 };
 
@@ -79,6 +79,42 @@ where
             .to_owned();
         count_of(db.query_one(&query).await?)
     }
+
+    async fn insert_batch(
+        &self,
+        db: &DatabaseConnection,
+        models: Vec<A>,
+        keys: &[Vec<Value>],
+    ) -> anyhow::Result<(u64, u64)> {
+        let txn = db.begin().await?;
+        let inserted = insert_all(&txn, self.target, models).await?;
+        let present = count_present(&txn, self, keys).await?;
+        txn.commit().await?;
+        Ok((inserted, present))
+    }
+}
+
+/// Inserts `models` with `ON CONFLICT DO NOTHING` and no conflict target: whatever the table's
+/// unique key, a row already there is skipped. Returns how many were inserted.
+async fn insert_all<A>(
+    txn: &impl ConnectionTrait,
+    target: &str,
+    mut models: Vec<A>,
+) -> anyhow::Result<u64>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+{
+    let mut inserted = 0;
+    while !models.is_empty() {
+        let rest = models.split_off(models.len().min(ROWS_PER_STATEMENT));
+        inserted += <A::Entity as EntityTrait>::insert_many(models)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(txn)
+            .await
+            .with_context(|| format!("inserting into {target}"))?;
+        models = rest;
+    }
+    Ok(inserted)
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.

@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use entity::{
-    cell_alteration, cell_focus_event, code_execution, dashboard_interaction,
-    enums::{AlterationType, ClickType, ExecutionStatus, PendingUpdateAction, SenderType},
-    markdown_execution, notebook_focus_event, pending_update_interaction,
-};
-use sea_orm::{ActiveEnum, QueryResult, Set, TryGetable};
+use entity::enums::{AlterationType, ClickType, ExecutionStatus, PendingUpdateAction, SenderType};
+use sea_orm::{ActiveEnum, QueryResult, TryGetable};
 use uuid::Uuid;
+
+use crate::services::ingest::{
+    CellAlteration, CellFocus, CodeExecution, DashboardInteractionRow, Event, EventRows,
+    EventSource, MarkdownExecution, NotebookFocus, PendingUpdateInteraction,
+};
 
 /// Namespace of the event ids given to imported rows: uuid v5 over `"<old table>:<old id>"`.
 pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6c1e_9a2b_4f7d_4e11_9c3a_1b7e_5d20_8f64);
@@ -62,9 +63,44 @@ pub struct Key {
     pub event_id: Uuid,
 }
 
-pub struct Converted<A> {
-    pub model: A,
+/// An old event as ingest stores it: a student's, or a dashboard user's interaction.
+pub enum Row {
+    Student {
+        notebook_id: i64,
+        user_id: String,
+        event: Event,
+    },
+    Dashboard(DashboardInteractionRow),
+}
+
+impl Row {
+    /// Adds the row to `rows`, through the one entry every stored event takes.
+    pub fn push_into(self, rows: &mut EventRows) {
+        match self {
+            Self::Student {
+                notebook_id,
+                user_id,
+                event,
+            } => rows.push(notebook_id, user_id, event),
+            Self::Dashboard(row) => rows.dashboard_interactions.push(row),
+        }
+    }
+}
+
+pub struct Converted {
+    pub row: Row,
     pub key: Key,
+}
+
+/// A student's event of notebook `notebook_id` by `user_id`, found again by `key`.
+fn student(notebook_id: i64, user_id: String, event: impl Into<Event>, key: Key) -> Converted {
+    let event = event.into();
+    let row = Row::Student {
+        notebook_id,
+        user_id,
+        event,
+    };
+    Converted { row, key }
 }
 
 pub fn get<T: TryGetable>(row: &QueryResult, column: &str) -> anyhow::Result<T> {
@@ -74,14 +110,6 @@ pub fn get<T: TryGetable>(row: &QueryResult, column: &str) -> anyhow::Result<T> 
 
 pub fn time(row: &QueryResult, column: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(get::<NaiveDateTime>(row, column)?.and_utc())
-}
-
-/// The old schema stored a missing cell mapping as an empty (or JavaScript-null) string.
-fn orig_cell(value: String) -> Option<String> {
-    match value.as_str() {
-        "" | "null" | "undefined" => None,
-        _ => Some(value),
-    }
 }
 
 /// An enum column read as the Python enum's NAME, which is also our stored word.
@@ -145,10 +173,13 @@ fn status(ctx: &mut Context, status: Option<String>) -> ExecutionStatus {
     }
 }
 
-pub fn code_execution(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<code_execution::ActiveModel>>> {
+/// The old schema stored a missing cell mapping as a string (`""`, `"null"`, `"undefined"`):
+/// stored as null by ingest's rule when the row is pushed, as for any event.
+fn orig_cell(row: &QueryResult) -> anyhow::Result<Option<String>> {
+    Ok(Some(get(row, "orig_cell_id")?))
+}
+
+pub fn code_execution(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
@@ -161,49 +192,40 @@ pub fn code_execution(
             t_start
         }
     };
-    let model = code_execution::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        cell_id: Set(get(row, "cell_id")?),
-        orig_cell_id: Set(orig_cell(get(row, "orig_cell_id")?)),
-        t_start: Set(t_start),
-        t_finish: Set(t_finish),
-        status: Set(status(ctx, get(row, "status")?)),
-        cell_input: Set(get(row, "cell_input")?),
-        cell_output_model: Set(outputs(ctx, get(row, "cell_output_model")?)),
-        cell_output_length: Set(get::<Option<i32>>(row, "cell_output_length")?.unwrap_or(0)),
-        language_mimetype: Set(get::<Option<String>>(row, "language_mimetype")?.unwrap_or_default()),
-        ..Default::default()
+    let event = CodeExecution {
+        source: EventSource::resolved(Some(key.event_id)),
+        cell_id: get(row, "cell_id")?,
+        orig_cell_id: orig_cell(row)?,
+        t_start,
+        t_finish,
+        status: status(ctx, get(row, "status")?),
+        cell_input: get(row, "cell_input")?,
+        cell_output_model: outputs(ctx, get(row, "cell_output_model")?).into(),
+        cell_output_length: get::<Option<i32>>(row, "cell_output_length")?.map_or(0, i64::from),
+        language_mimetype: get::<Option<String>>(row, "language_mimetype")?.unwrap_or_default(),
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
 pub fn markdown_execution(
     ctx: &mut Context,
     row: &QueryResult,
-) -> anyhow::Result<Option<Converted<markdown_execution::ActiveModel>>> {
+) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
     let key = key("CellExecution", row, notebook_id, &user_id)?;
-    let model = markdown_execution::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        cell_id: Set(get(row, "cell_id")?),
-        orig_cell_id: Set(orig_cell(get(row, "orig_cell_id")?)),
-        time: Set(time(row, "t_start")?),
-        cell_content: Set(get(row, "cell_input")?),
-        ..Default::default()
+    let event = MarkdownExecution {
+        source: EventSource::resolved(Some(key.event_id)),
+        cell_id: get(row, "cell_id")?,
+        orig_cell_id: orig_cell(row)?,
+        time: time(row, "t_start")?,
+        cell_content: get(row, "cell_input")?,
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
-pub fn cell_click(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<cell_focus_event::ActiveModel>>> {
+pub fn cell_click(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
@@ -212,24 +234,18 @@ pub fn cell_click(
         return Ok(None);
     };
     let key = key("ClickEvent", row, notebook_id, &user_id)?;
-    let model = cell_focus_event::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        cell_id: Set(get(row, "cell_id")?),
-        orig_cell_id: Set(orig_cell(get(row, "orig_cell_id")?)),
-        click_type: Set(click_type),
-        time: Set(time(row, "time")?),
-        click_duration: Set(get(row, "click_duration")?),
-        ..Default::default()
+    let event = CellFocus {
+        source: EventSource::resolved(Some(key.event_id)),
+        cell_id: get(row, "cell_id")?,
+        orig_cell_id: orig_cell(row)?,
+        click_type,
+        time: time(row, "time")?,
+        click_duration: get(row, "click_duration")?,
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
-pub fn notebook_click(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<notebook_focus_event::ActiveModel>>> {
+pub fn notebook_click(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
@@ -238,22 +254,16 @@ pub fn notebook_click(
         return Ok(None);
     };
     let key = key("ClickEvent", row, notebook_id, &user_id)?;
-    let model = notebook_focus_event::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        click_type: Set(click_type),
-        time: Set(time(row, "time")?),
-        click_duration: Set(get(row, "click_duration")?),
-        ..Default::default()
+    let event = NotebookFocus {
+        source: EventSource::resolved(Some(key.event_id)),
+        click_type,
+        time: time(row, "time")?,
+        click_duration: get(row, "click_duration")?,
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
-pub fn cell_alteration(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<cell_alteration::ActiveModel>>> {
+pub fn cell_alteration(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
@@ -263,22 +273,16 @@ pub fn cell_alteration(
         return Ok(None);
     };
     let key = key("CellAlteration", row, notebook_id, &user_id)?;
-    let model = cell_alteration::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        cell_id: Set(get(row, "cell_id")?),
-        alteration_type: Set(alteration_type),
-        time: Set(time(row, "time")?),
-        ..Default::default()
+    let event = CellAlteration {
+        source: EventSource::resolved(Some(key.event_id)),
+        cell_id: get(row, "cell_id")?,
+        alteration_type,
+        time: time(row, "time")?,
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
-pub fn pending_update(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<pending_update_interaction::ActiveModel>>> {
+pub fn pending_update(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     let Some((notebook_id, user_id)) = notebook(ctx, row)? else {
         return Ok(None);
     };
@@ -291,25 +295,19 @@ pub fn pending_update(
         None => None,
     };
     let key = key("PendingUpdateInteraction", row, notebook_id, &user_id)?;
-    let model = pending_update_interaction::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        notebook_id: Set(notebook_id),
-        user_id: Set(user_id),
-        cell_id: Set(get(row, "cell_id")?),
-        update_id: Set(get(row, "update_id")?),
-        action: Set(action),
-        sender: Set(get(row, "sender")?),
-        sender_type: Set(sender_type),
-        time: Set(time(row, "timestamp")?),
-        ..Default::default()
+    let event = PendingUpdateInteraction {
+        source: EventSource::resolved(Some(key.event_id)),
+        cell_id: get(row, "cell_id")?,
+        update_id: get(row, "update_id")?,
+        action,
+        sender: get(row, "sender")?,
+        sender_type,
+        time: time(row, "timestamp")?,
     };
-    Ok(Some(Converted { model, key }))
+    Ok(Some(student(notebook_id, user_id, event, key)))
 }
 
-pub fn dashboard_event(
-    ctx: &mut Context,
-    row: &QueryResult,
-) -> anyhow::Result<Option<Converted<dashboard_interaction::ActiveModel>>> {
+pub fn dashboard_event(ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<Converted>> {
     // The student dashboard recorded no user; our interactions are a dashboard user's.
     let Some(user_id) = get::<Option<String>>(row, "dashboard_user_id")? else {
         ctx.warn("student-dashboard events without a user (skipped)");
@@ -331,14 +329,13 @@ pub fn dashboard_event(
         user_id: user_id.clone(),
         event_id: event_id("DashboardEvent", get(row, "id")?),
     };
-    let model = dashboard_interaction::ActiveModel {
-        event_id: Set(Some(key.event_id)),
-        user_id: Set(user_id),
-        notebook_id: Set(notebook_id),
-        click_type: Set(click_type),
-        signal_origin: Set(get(row, "signal_origin")?),
-        time: Set(time(row, "timestamp")?),
-        ..Default::default()
-    };
-    Ok(Some(Converted { model, key }))
+    let row = Row::Dashboard(DashboardInteractionRow {
+        notebook_id,
+        user_id,
+        click_type,
+        signal_origin: get(row, "signal_origin")?,
+        time: time(row, "timestamp")?,
+        event_id: Some(key.event_id),
+    });
+    Ok(Some(Converted { row, key }))
 }

@@ -2,13 +2,11 @@
 //! insert it in one transaction with a target-less `ON CONFLICT DO NOTHING` (rows already
 //! imported collide on their natural key or deterministic event id), then count how many of
 //! the page's rows are now present. A killed import loses at most the batch in flight; a
-//! re-run reads everything again and inserts only what is missing.
+//! re-run reads everything again and inserts only what is missing. How a page is inserted is
+//! the table's: events go through the ingest store, rows with a natural key through SeaORM.
 
 use anyhow::Context as _;
-use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryResult, TransactionTrait, sea_query::OnConflict,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 
 use super::{
     Batches, Progress, TableReport,
@@ -22,7 +20,7 @@ pub const ROWS_PER_STATEMENT: usize = 1000;
 
 /// One old table (or kind of row in it) and where its rows go.
 pub trait OldTable {
-    type Model: ActiveModelTrait + ActiveModelBehavior + Send;
+    type Model: Send;
     /// What tells whether a converted row is stored (its natural key, or its event key).
     type Key;
 
@@ -43,6 +41,15 @@ pub trait OldTable {
         db: &impl ConnectionTrait,
         keys: &[Self::Key],
     ) -> anyhow::Result<u64>;
+    /// Inserts one page in one transaction, skipping rows already stored, and counts (with
+    /// [`count_present`], in the same transaction) how many of `keys` are stored then.
+    /// Returns (inserted, now present).
+    async fn insert_batch(
+        &self,
+        db: &DatabaseConnection,
+        models: Vec<Self::Model>,
+        keys: &[Self::Key],
+    ) -> anyhow::Result<(u64, u64)>;
 }
 
 /// Everything one table's copy needs besides the table.
@@ -81,7 +88,7 @@ pub async fn copy<T: OldTable>(run: Run<'_>, table: T) -> anyhow::Result<TableRe
                 let present = count_present(run.db, &table, &keys).await?;
                 ((keys.len() as u64).saturating_sub(present), present)
             }
-            false => insert_batch(run.db, &table, models, &keys).await?,
+            false => table.insert_batch(run.db, models, &keys).await?,
         };
         report.add(read, inserted, present);
         run.progress.advance(read);
@@ -91,44 +98,8 @@ pub async fn copy<T: OldTable>(run: Run<'_>, table: T) -> anyhow::Result<TableRe
     Ok(report)
 }
 
-/// Inserts one batch in one transaction; returns (inserted, now present).
-async fn insert_batch<T: OldTable>(
-    db: &DatabaseConnection,
-    table: &T,
-    models: Vec<T::Model>,
-    keys: &[T::Key],
-) -> anyhow::Result<(u64, u64)> {
-    let txn = db.begin().await?;
-    let inserted = insert_all(&txn, table.target(), models).await?;
-    let present = count_present(&txn, table, keys).await?;
-    txn.commit().await?;
-    Ok((inserted, present))
-}
-
-/// Inserts `models` with `ON CONFLICT DO NOTHING` and no conflict target: whatever the table's
-/// unique key, a row already there is skipped. Returns how many were inserted.
-async fn insert_all<A>(
-    txn: &impl ConnectionTrait,
-    target: &str,
-    mut models: Vec<A>,
-) -> anyhow::Result<u64>
-where
-    A: ActiveModelTrait + ActiveModelBehavior + Send,
-{
-    let mut inserted = 0;
-    while !models.is_empty() {
-        let rest = models.split_off(models.len().min(ROWS_PER_STATEMENT));
-        inserted += <A::Entity as EntityTrait>::insert_many(models)
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec_without_returning(txn)
-            .await
-            .with_context(|| format!("inserting into {target}"))?;
-        models = rest;
-    }
-    Ok(inserted)
-}
-
-async fn count_present<T: OldTable>(
+/// How many of `keys` are stored in `table`'s target, counted in chunks.
+pub async fn count_present<T: OldTable>(
     db: &impl ConnectionTrait,
     table: &T,
     keys: &[T::Key],

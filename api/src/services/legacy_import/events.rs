@@ -1,35 +1,35 @@
 //! Old events: each row gets a deterministic event id (uuid v5 over its old table and id), so a
 //! row already imported collides with itself whatever the event table's unique key, and is
-//! counted as present by (notebook, student, event id).
+//! counted as present by (notebook, student, event id). Pages are written through the ingest
+//! store, like every event.
 
 use std::collections::BTreeSet;
 
+use anyhow::Context as _;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, QueryResult,
+    ConnectionTrait, DatabaseConnection, QueryResult,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 
 use super::{
-    convert::{Context, Converted, Key},
-    copy::{OldTable, count_of},
+    convert::{Context, Converted, Key, Row},
+    copy::{OldTable, count_of, count_present},
     source::OldQuery,
 };
+use crate::services::ingest::{EventRows, EventTransaction};
 
 /// One kind of old event and where it goes.
-pub struct Kind<A> {
+pub struct Kind {
     /// The name in the report: the old table (and kind).
     pub name: &'static str,
     /// Our table.
     pub target: &'static str,
     pub query: OldQuery,
-    pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<Converted<A>>>,
+    pub convert: fn(&mut Context, &QueryResult) -> anyhow::Result<Option<Converted>>,
 }
 
-impl<A> OldTable for Kind<A>
-where
-    A: ActiveModelTrait + ActiveModelBehavior + Send,
-{
-    type Model = A;
+impl OldTable for Kind {
+    type Model = Row;
     type Key = Key;
 
     fn name(&self) -> &'static str {
@@ -44,8 +44,26 @@ where
         &self.query
     }
 
-    fn convert(&self, ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<(A, Key)>> {
-        Ok((self.convert)(ctx, row)?.map(|converted| (converted.model, converted.key)))
+    fn convert(&self, ctx: &mut Context, row: &QueryResult) -> anyhow::Result<Option<(Row, Key)>> {
+        Ok((self.convert)(ctx, row)?.map(|converted| (converted.row, converted.key)))
+    }
+
+    async fn insert_batch(
+        &self,
+        db: &DatabaseConnection,
+        models: Vec<Row>,
+        keys: &[Key],
+    ) -> anyhow::Result<(u64, u64)> {
+        let mut rows = EventRows::default();
+        for row in models {
+            row.push_into(&mut rows);
+        }
+        let mut txn = EventTransaction::begin(db).await?;
+        let inserted =
+            (txn.insert(&rows).await).with_context(|| format!("inserting into {}", self.target))?;
+        let present = count_present(&txn, self, keys).await?;
+        txn.commit().await?;
+        Ok((inserted, present))
     }
 
     async fn count_stored(&self, db: &impl ConnectionTrait, keys: &[Key]) -> anyhow::Result<u64> {

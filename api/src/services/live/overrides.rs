@@ -3,7 +3,8 @@
 //! per affected student and postponed update, exactly once, however many pushes race: the
 //! check and the insert run in one transaction that holds the notebook's lock. The push itself
 //! is recorded in the same transaction (one row per cell, with the push time), for the
-//! pending-update statistics.
+//! pending-update statistics. That transaction is the ingest store's, so the OVERRIDE rows are
+//! stored as every other event is.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -14,11 +15,17 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, sea_query::LockType,
+    sea_query::LockType,
 };
 
-use super::NotebookRef;
-use crate::{broker::live::PushedUpdate, error::AppResult};
+use crate::{
+    broker::live::PushedUpdate,
+    error::AppResult,
+    services::{
+        identity::NotebookRef,
+        ingest::{EventRows, EventSource, EventTransaction, PendingUpdateInteraction},
+    },
+};
 
 /// Students per `IN (…)` list.
 const USERS_PER_QUERY: usize = 1000;
@@ -34,24 +41,47 @@ pub async fn record(
     if update.cells.is_empty() {
         return Ok(0);
     }
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    };
-    let txn = db.begin_with_options(options).await?;
+    let mut txn = EventTransaction::begin_immediate(db).await?;
     notebook::Entity::find_by_id(notebook.row_id)
         .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
-    // The old dashboard sends one update as one message per student, all with its id: the
-    // push is recorded once, at its first message.
+    record_push(&txn, notebook.row_id, update).await?;
+    let history = history(&txn, notebook.row_id, targets).await?;
+    let cells: BTreeSet<&str> = update.cells.iter().map(|c| c.cell_id.as_str()).collect();
+    let mut rows = EventRows::default();
+    for (user, cell, old_update) in still_postponed(&history, &cells, &update.update_id) {
+        let row = PendingUpdateInteraction {
+            source: EventSource::resolved(None),
+            cell_id: Some(cell),
+            update_id: Some(old_update),
+            action: Action::Override,
+            sender: Some(update.sender.clone()),
+            sender_type: Some(SenderType::Teacher),
+            time: update.sent_at,
+        };
+        rows.push(notebook.row_id, user, row.into());
+    }
+    let written = rows.len();
+    txn.insert(&rows).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// Records the push's cells not recorded yet. The old dashboard sends one update as one
+/// message per student, all with its id: the push is recorded once, at its first message.
+async fn record_push(
+    txn: &EventTransaction,
+    notebook_id: i64,
+    update: &PushedUpdate,
+) -> AppResult<()> {
     let recorded: BTreeSet<String> = pushed_update::Entity::find()
         .select_only()
         .column(pushed_update::Column::CellId)
-        .filter(pushed_update::Column::NotebookId.eq(notebook.row_id))
+        .filter(pushed_update::Column::NotebookId.eq(notebook_id))
         .filter(pushed_update::Column::UpdateId.eq(update.update_id.as_str()))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .collect();
@@ -60,7 +90,7 @@ pub async fn record(
         .iter()
         .filter(|cell| !recorded.contains(&cell.cell_id))
         .map(|cell| pushed_update::ActiveModel {
-            notebook_id: Set(notebook.row_id),
+            notebook_id: Set(notebook_id),
             update_id: Set(update.update_id.clone()),
             cell_id: Set(cell.cell_id.clone()),
             sender: Set(update.sender.clone()),
@@ -70,45 +100,31 @@ pub async fn record(
         .collect();
     if !pushes.is_empty() {
         pushed_update::Entity::insert_many(pushes)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
+    Ok(())
+}
+
+/// The pending-update interactions of `targets` in the notebook, in time order.
+async fn history(
+    txn: &EventTransaction,
+    notebook_id: i64,
+    targets: &[String],
+) -> AppResult<Vec<interaction::Model>> {
     let mut history = Vec::new();
     for chunk in targets.chunks(USERS_PER_QUERY) {
         history.extend(
             interaction::Entity::find()
-                .filter(interaction::Column::NotebookId.eq(notebook.row_id))
+                .filter(interaction::Column::NotebookId.eq(notebook_id))
                 .filter(interaction::Column::UserId.is_in(chunk.iter().cloned()))
                 .order_by_asc(interaction::Column::Time)
                 .order_by_asc(interaction::Column::Id)
-                .all(&txn)
+                .all(txn)
                 .await?,
         );
     }
-    let cells: BTreeSet<&str> = update.cells.iter().map(|c| c.cell_id.as_str()).collect();
-    let postponed = still_postponed(&history, &cells, &update.update_id);
-    let rows: Vec<interaction::ActiveModel> = postponed
-        .iter()
-        .map(|(user, cell, old_update)| interaction::ActiveModel {
-            notebook_id: Set(notebook.row_id),
-            user_id: Set(user.clone()),
-            cell_id: Set(Some(cell.clone())),
-            update_id: Set(Some(old_update.clone())),
-            action: Set(Action::Override),
-            sender: Set(Some(update.sender.clone())),
-            sender_type: Set(Some(SenderType::Teacher)),
-            time: Set(update.sent_at),
-            ..Default::default()
-        })
-        .collect();
-    let written = rows.len();
-    if !rows.is_empty() {
-        interaction::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(written)
+    Ok(history)
 }
 
 /// (student, cell, update id) of every `UPDATE_LATER` on one of `cells` for another update
