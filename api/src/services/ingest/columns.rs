@@ -12,7 +12,7 @@ use super::{
         CellAlteration, CellFocus, CodeExecution, MarkdownExecution, NotebookFocus,
         PendingUpdateInteraction, Sourced,
     },
-    rows::{DashboardInteractionRow, Stored},
+    rows::{DashboardInteractionRow, EventRows, InTable, Stored},
 };
 
 /// One column's values, typed as the database stores them.
@@ -55,8 +55,7 @@ pub struct Table<'a> {
 }
 
 /// How one kind of student event maps onto its table.
-pub trait EventColumns: Sourced + Sized + 'static {
-    const TABLE: &'static EventTable;
+pub trait EventColumns: Sourced + InTable + Sized + 'static {
     /// The columns between the student and the event id, in the catalogue's order.
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>>;
 
@@ -118,7 +117,6 @@ fn durations<'a, E>(rows: &[&'a Stored<E>], value: impl Fn(&E) -> Option<f64>) -
 }
 
 impl EventColumns for CodeExecution {
-    const TABLE: &'static EventTable = &catalogue::CODE_EXECUTIONS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             text(rows, |e| e.cell_id.as_str()),
@@ -138,7 +136,6 @@ impl EventColumns for CodeExecution {
 }
 
 impl EventColumns for MarkdownExecution {
-    const TABLE: &'static EventTable = &catalogue::MARKDOWN_EXECUTIONS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             text(rows, |e| e.cell_id.as_str()),
@@ -150,7 +147,6 @@ impl EventColumns for MarkdownExecution {
 }
 
 impl EventColumns for CellFocus {
-    const TABLE: &'static EventTable = &catalogue::CELL_FOCUS_EVENTS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             text(rows, |e| e.cell_id.as_str()),
@@ -163,7 +159,6 @@ impl EventColumns for CellFocus {
 }
 
 impl EventColumns for NotebookFocus {
-    const TABLE: &'static EventTable = &catalogue::NOTEBOOK_FOCUS_EVENTS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             words(rows, |e| e.click_type),
@@ -174,7 +169,6 @@ impl EventColumns for NotebookFocus {
 }
 
 impl EventColumns for CellAlteration {
-    const TABLE: &'static EventTable = &catalogue::CELL_ALTERATIONS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             text(rows, |e| e.cell_id.as_str()),
@@ -185,7 +179,6 @@ impl EventColumns for CellAlteration {
 }
 
 impl EventColumns for PendingUpdateInteraction {
-    const TABLE: &'static EventTable = &catalogue::PENDING_UPDATE_INTERACTIONS;
     fn own_columns<'a>(rows: &[&'a Stored<Self>]) -> Vec<Values<'a>> {
         vec![
             optional_text(rows, |e| e.cell_id.as_deref()),
@@ -216,4 +209,31 @@ pub fn dashboard_table<'a>(rows: &[&'a DashboardInteractionRow]) -> Table<'a> {
         columns,
         keyed,
     }
+}
+
+/// Every table of `batches` (the requests of one commit) as columns, borrowing the rows.
+pub fn tables<'a>(batches: &[&'a EventRows]) -> Vec<Table<'a>> {
+    fn gather<'a, E: EventColumns>(
+        batches: &[&'a EventRows],
+        rows: impl Fn(&'a EventRows) -> &'a [Stored<E>],
+    ) -> Table<'a> {
+        let all: Vec<&Stored<E>> = batches.iter().flat_map(|batch| rows(batch)).collect();
+        E::table(&all)
+    }
+    let dashboard: Vec<&DashboardInteractionRow> = batches
+        .iter()
+        .flat_map(|batch| &batch.dashboard_interactions)
+        .collect();
+    [
+        gather(batches, |b| &b.code_executions),
+        gather(batches, |b| &b.markdown_executions),
+        gather(batches, |b| &b.cell_focus_events),
+        gather(batches, |b| &b.notebook_focus_events),
+        gather(batches, |b| &b.cell_alterations),
+        gather(batches, |b| &b.pending_update_interactions),
+        dashboard_table(&dashboard),
+    ]
+    .into_iter()
+    .filter(|table| table.rows > 0)
+    .collect()
 }

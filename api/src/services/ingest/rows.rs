@@ -10,13 +10,40 @@ use uuid::Uuid;
 
 use super::{
     super::catalogue::{self, EventTable},
-    columns::{EventColumns, Table, dashboard_table},
     events::{
         CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
-        PendingUpdateInteraction,
+        PendingUpdateInteraction, Sourced,
     },
-    store::EventKey,
 };
+
+/// The catalogue entry of an event kind's table.
+pub trait InTable {
+    const TABLE: &'static EventTable;
+}
+
+impl InTable for CodeExecution {
+    const TABLE: &'static EventTable = &catalogue::CODE_EXECUTIONS;
+}
+
+impl InTable for MarkdownExecution {
+    const TABLE: &'static EventTable = &catalogue::MARKDOWN_EXECUTIONS;
+}
+
+impl InTable for CellFocus {
+    const TABLE: &'static EventTable = &catalogue::CELL_FOCUS_EVENTS;
+}
+
+impl InTable for NotebookFocus {
+    const TABLE: &'static EventTable = &catalogue::NOTEBOOK_FOCUS_EVENTS;
+}
+
+impl InTable for CellAlteration {
+    const TABLE: &'static EventTable = &catalogue::CELL_ALTERATIONS;
+}
+
+impl InTable for PendingUpdateInteraction {
+    const TABLE: &'static EventTable = &catalogue::PENDING_UPDATE_INTERACTIONS;
+}
 
 /// An event with its notebook key and the student's pseudonym (the only student id stored).
 pub struct Stored<E> {
@@ -122,7 +149,7 @@ impl EventRows {
 impl EventRows {
     /// The keys of this request's rows that carry an event id, by table.
     fn keys(&self) -> impl Iterator<Item = EventKey> + '_ {
-        fn keyed<'a, E: EventColumns>(
+        fn keyed<'a, E: Sourced + InTable>(
             rows: &'a [Stored<E>],
         ) -> impl Iterator<Item = EventKey> + 'a {
             rows.iter().filter_map(|row| {
@@ -159,29 +186,11 @@ impl EventRows {
     }
 }
 
-/// Every table of `batches` (the requests of one commit) as columns, borrowing the rows.
-pub fn tables<'a>(batches: &[&'a EventRows]) -> Vec<Table<'a>> {
-    fn gather<'a, E: EventColumns>(
-        batches: &[&'a EventRows],
-        rows: impl Fn(&'a EventRows) -> &'a [Stored<E>],
-    ) -> Table<'a> {
-        let all: Vec<&Stored<E>> = batches.iter().flat_map(|batch| rows(batch)).collect();
-        E::table(&all)
-    }
-    let dashboard: Vec<&DashboardInteractionRow> = batches
-        .iter()
-        .flat_map(|batch| &batch.dashboard_interactions)
-        .collect();
-    [
-        gather(batches, |b| &b.code_executions),
-        gather(batches, |b| &b.markdown_executions),
-        gather(batches, |b| &b.cell_focus_events),
-        gather(batches, |b| &b.notebook_focus_events),
-        gather(batches, |b| &b.cell_alterations),
-        gather(batches, |b| &b.pending_update_interactions),
-        dashboard_table(&dashboard),
-    ]
-    .into_iter()
-    .filter(|table| table.rows > 0)
-    .collect()
+/// A stored row with a client event id: what makes a retry a duplicate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct EventKey {
+    pub table: &'static str,
+    pub notebook_id: Option<i64>,
+    pub user_id: String,
+    pub event_id: Uuid,
 }

@@ -11,19 +11,21 @@
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+
 use sea_orm::{
-    DatabaseConnection, DbErr,
+    DbErr, RuntimeErr,
     sqlx::{
         self, AssertSqlSafe, PgConnection, Postgres, Row, Sqlite, SqliteConnection,
         postgres::PgArguments, query::Query, sqlite::SqliteArguments,
     },
 };
-use tokio::time::Instant;
+
 use uuid::Uuid;
 
 use super::{
     columns::{Table, Values},
-    transaction::{Connection, EventTransaction, exec_error},
+    rows::EventKey,
 };
 
 /// SQLite's bind-parameter limit (since 3.32).
@@ -32,31 +34,14 @@ const SQLITE_MAX_BINDS: usize = 32_766;
 /// few distinct statement texts stay in the connection's prepared-statement cache.
 const SQLITE_ROWS_PER_STATEMENT: usize = 256;
 
-/// A stored row with a client event id: what makes a retry a duplicate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct EventKey {
-    pub table: &'static str,
-    pub notebook_id: Option<i64>,
-    pub user_id: String,
-    pub event_id: Uuid,
+/// The backend's own transaction.
+pub enum Connection {
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
 }
 
-pub enum WriteError {
-    /// The deadline passed before the commit: nothing was committed.
-    PastDeadline,
-    Failed(DbErr),
-}
-
-impl From<sqlx::Error> for WriteError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Failed(exec_error(error))
-    }
-}
-
-impl From<DbErr> for WriteError {
-    fn from(error: DbErr) -> Self {
-        Self::Failed(error)
-    }
+pub fn exec_error(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 /// What an insert stored.
@@ -66,24 +51,6 @@ pub struct Inserted {
     pub rows: u64,
     /// The keys of the inserted rows that carry an event id.
     pub keys: HashSet<EventKey>,
-}
-
-/// The writer's commit: inserts `tables` in a transaction of their own, committed only if
-/// `deadline` has not passed. Returns the keys of the inserted rows that carry an event id.
-pub async fn write(
-    db: &DatabaseConnection,
-    tables: &[Table<'_>],
-    deadline: Option<Instant>,
-) -> Result<HashSet<EventKey>, WriteError> {
-    let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
-    let mut txn = EventTransaction::begin(db).await?;
-    let inserted = insert(txn.connection(), tables).await?;
-    // Dropping the transaction rolls it back.
-    if past() {
-        return Err(WriteError::PastDeadline);
-    }
-    txn.commit().await?;
-    Ok(inserted.keys)
 }
 
 /// The one place event rows become `INSERT`s, for every writer (the ingest writer's commits and

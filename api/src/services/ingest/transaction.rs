@@ -5,22 +5,57 @@
 //! (`ConnectionTrait`), so a caller can read and write its own rows with SeaORM in the same
 //! transaction as its events (the OVERRIDE check, the import's count of stored rows).
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, ExecResult, QueryResult,
     RuntimeErr, Statement,
-    sqlx::{self, AssertSqlSafe, Postgres, Sqlite},
+    sqlx::{self, AssertSqlSafe},
 };
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::Mutex;
+use tokio::{sync::Mutex, time::Instant};
 
-use super::{EventRows, rows::tables, store};
+use super::{
+    EventRows,
+    columns::{Table, tables},
+    rows::EventKey,
+    store::{self, Connection, exec_error, insert},
+};
 
-/// The backend's own transaction.
-pub enum Connection {
-    Postgres(sqlx::Transaction<'static, Postgres>),
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+pub enum WriteError {
+    /// The deadline passed before the commit: nothing was committed.
+    PastDeadline,
+    Failed(DbErr),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failed(exec_error(error))
+    }
+}
+
+impl From<DbErr> for WriteError {
+    fn from(error: DbErr) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// The writer's commit: inserts `tables` in a transaction of their own, committed only if
+/// `deadline` has not passed. Returns the keys of the inserted rows that carry an event id.
+pub async fn write(
+    db: &DatabaseConnection,
+    tables: &[Table<'_>],
+    deadline: Option<Instant>,
+) -> Result<HashSet<EventKey>, WriteError> {
+    let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
+    let mut txn = EventTransaction::begin(db).await?;
+    let inserted = insert(txn.connection(), tables).await?;
+    // Dropping the transaction rolls it back.
+    if past() {
+        return Err(WriteError::PastDeadline);
+    }
+    txn.commit().await?;
+    Ok(inserted.keys)
 }
 
 /// A transaction event rows can be inserted in. Dropped without [`commit`](Self::commit), it
@@ -96,10 +131,6 @@ impl EventTransaction {
         }
         .map_err(exec_error)
     }
-}
-
-pub fn exec_error(error: sqlx::Error) -> DbErr {
-    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
 }
 
 fn query_error(error: sqlx::Error) -> DbErr {

@@ -27,8 +27,8 @@ use tokio::{
 use super::{
     super::catalogue::EventTable,
     EventRows,
-    rows::tables,
-    store::{self, WriteError},
+    columns::tables,
+    transaction::{self, WriteError},
 };
 use crate::error::{AppError, AppResult};
 
@@ -179,7 +179,7 @@ async fn commit(db: &DatabaseConnection, jobs: Vec<Job>) {
     while !jobs.is_empty() {
         let batches: Vec<&EventRows> = jobs.iter().map(|job| &job.rows).collect();
         let first_deadline = jobs.iter().map(|job| job.deadline).min();
-        match store::write(db, &tables(&batches), first_deadline).await {
+        match transaction::write(db, &tables(&batches), first_deadline).await {
             Ok(mut inserted) => {
                 record_commit(jobs.iter().map(|job| job.rows.counts()));
                 for job in jobs {
@@ -226,7 +226,7 @@ fn record_commit<const KINDS: usize>(
 /// so only the faulty one fails.
 async fn isolate(db: &DatabaseConnection, jobs: Vec<Job>) {
     for job in answer_expired(jobs) {
-        let result = match store::write(db, &tables(&[&job.rows]), Some(job.deadline)).await {
+        let result = match transaction::write(db, &tables(&[&job.rows]), Some(job.deadline)).await {
             Ok(mut inserted) => {
                 record_commit([job.rows.counts()]);
                 Ok(job.rows.duplicates(&mut inserted))
