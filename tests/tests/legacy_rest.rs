@@ -342,7 +342,7 @@ backend_tests! {
         assert_eq!(ids, ["u3", "u2", "u0"]);
         let c2 = &list[1];
         assert_eq!(c2["cell_id"], "c2");
-        assert_eq!(c2["timestamp"], "2024-03-05T10:14:00+00:00");
+        assert_eq!(c2["timestamp"], "2024-03-05T10:14:00");
         assert_eq!((c2["update_now"].clone(), c2["update_later"].clone()), (json!(1), json!(2)));
         let mut actions: Vec<(String, String, String)> = c2["detailed_actions"].as_array().unwrap()
             .iter().map(|a| (a["user_id"].as_str().unwrap().to_owned(),
@@ -350,9 +350,9 @@ backend_tests! {
             .collect();
         actions.sort();
         let mut expected = vec![
-            (class.p("s1"), "apply_single".to_owned(), "2024-03-05T10:18:00+00:00".to_owned()),
-            (class.p("s2"), "update_all".to_owned(), "2024-03-05T10:19:00+00:00".to_owned()),
-            (class.p("s2"), "update_later".to_owned(), "2024-03-05T10:19:30+00:00".to_owned()),
+            (class.p("s1"), "apply_single".to_owned(), "2024-03-05T10:18:00".to_owned()),
+            (class.p("s2"), "update_all".to_owned(), "2024-03-05T10:19:00".to_owned()),
+            (class.p("s2"), "update_later".to_owned(), "2024-03-05T10:19:30".to_owned()),
         ];
         expected.sort();
         assert_eq!(actions, expected);

@@ -117,6 +117,9 @@ impl LiveMutation {
     }
 
     /// A student shares a cell with their connected teammates; returns how many received it.
+    /// A teammate who had postponed (`UPDATE_LATER`) another update of this cell gets one
+    /// `OVERRIDE` recorded for it (sender type `teammate`), as a teacher's push does: the share
+    /// replaces it in their extension. A share is not a teacher update in `pendingUpdateStats`.
     async fn share_cell_with_teammates(
         &self,
         ctx: &Context<'_>,

@@ -200,8 +200,9 @@ impl Live {
         Ok(count)
     }
 
-    /// Publishes `push` from student `student` to `recipients`. No `OVERRIDE` is recorded:
-    /// only a teacher's push replaces a postponed update.
+    /// Publishes `push` from student `student` to `recipients`, recording an `OVERRIDE` for
+    /// each update a recipient had postponed on one of its cells: the share replaces it in the
+    /// student's extension as a teacher's push does (and the old backend recorded it too).
     async fn share(
         &self,
         notebook: &NotebookRef,
@@ -219,6 +220,7 @@ impl Live {
             sender_type: "teammate".into(),
             sent_at: Utc::now(),
         };
+        overrides::record(&self.db, notebook, &update, &recipients).await?;
         let event = BrokerEvent::PushedUpdate {
             notebook_id: notebook.public_id.clone(),
             recipients: Some(recipients),

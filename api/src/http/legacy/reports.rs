@@ -1,8 +1,8 @@
 //! `/dashboard/{id}/…` reports in the old shapes: the execution progress series, each
 //! student's latest attempt at a cell, the pending-update statistics and the CSV export.
-//! Timestamps follow what the dashboard parses: progress points naive UTC (it appends `Z`),
-//! attempts `…SS.ffffffZ`, pending updates with an offset (a naive one would be read as local
-//! time).
+//! Timestamps follow what the dashboard parses: progress points and pending updates naive UTC,
+//! as the old backend sent them (the dashboard appends `Z`: a time with an offset becomes
+//! "Invalid Date"), attempts `…SS.ffffffZ`.
 
 use axum::{
     Json,
@@ -11,7 +11,8 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use entity::enums::PendingUpdateAction;
 use sea_orm::ActiveEnum;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -184,13 +185,21 @@ fn attempt(attempt: Attempt) -> Value {
     })
 }
 
-fn with_offset(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+/// A UTC time as Python's `isoformat()` wrote the old backend's naive times: no offset, and
+/// microseconds only when there are some.
+fn naive_utc(time: DateTime<Utc>) -> String {
+    let time = time.naive_utc();
+    match time.and_utc().timestamp_subsec_micros() {
+        0 => time.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        _ => time.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+    }
 }
 
 /// `GET /pending_updates_stats` → per cell, the latest teacher update: `[{"update_id",
 /// "cell_id","timestamp","update_now","update_later","detailed_actions":[{"user_id",
-/// "action","timestamp"}]}]`, latest push first. `timestamp` is the time of the push.
+/// "action","timestamp"}]}]`, latest push first. `timestamp` is the time of the push. The
+/// server's own `OVERRIDE` records are left out, as the old backend's list had none (the
+/// dashboard would draw them as a response its summary does not count).
 pub async fn pending_updates(
     State(state): State<HttpState>,
     teacher: NotebookTeacher,
@@ -206,11 +215,15 @@ pub async fn pending_updates(
                 .postponed
                 .iter()
                 .flat_map(|student| {
-                    student.later_actions.iter().map(|action| {
+                    let answers = student
+                        .later_actions
+                        .iter()
+                        .filter(|action| action.action != PendingUpdateAction::Override);
+                    answers.map(|action| {
                         json!({
                             "user_id": student.user_id,
                             "action": action.action.to_value().to_lowercase(),
-                            "timestamp": with_offset(action.time),
+                            "timestamp": naive_utc(action.time),
                         })
                     })
                 })
@@ -218,7 +231,7 @@ pub async fn pending_updates(
             json!({
                 "update_id": update.update_id,
                 "cell_id": update.cell_id,
-                "timestamp": with_offset(update.pushed_at),
+                "timestamp": naive_utc(update.pushed_at),
                 "update_now": update.update_now_count,
                 "update_later": update.update_later_count,
                 "detailed_actions": actions,

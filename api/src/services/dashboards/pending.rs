@@ -150,10 +150,12 @@ fn pushes(sql: &mut Sql, scope: &Scope) {
     if let Some(until) = scope.until {
         sql.push(" AND pushed_at <= ").bind(until);
     }
-    // Teammates share cells too; their updates are not the teacher's.
+    // Teammates share cells too; their updates are not the teacher's. An `OVERRIDE` is the
+    // server's record of the update a push replaced, dated by that push: it names the old
+    // update, never a push of its own.
     sql.push(
         " GROUP BY cell_id, update_id UNION ALL SELECT cell_id, update_id, MIN(time) FROM w \
-         WHERE cell_id IS NOT NULL AND update_id IS NOT NULL \
+         WHERE cell_id IS NOT NULL AND update_id IS NOT NULL AND action <> 'OVERRIDE' \
          AND (sender_type IS NULL OR sender_type <> 'teammate') AND NOT EXISTS (SELECT 1 FROM \
          pushed_updates p WHERE p.notebook_id = w.notebook_id AND p.cell_id = w.cell_id \
          AND p.update_id = w.update_id) GROUP BY cell_id, update_id), ",

@@ -30,8 +30,9 @@ use crate::{
 /// Students per `IN (…)` list.
 const USERS_PER_QUERY: usize = 1000;
 
-/// Records the push and the overrides it causes for `targets`; returns how many overrides were
-/// written.
+/// Records the overrides a pushed update causes for `targets` (a teacher's push or a teammate's
+/// share alike: either replaces the update a student had postponed on that cell), and a
+/// teacher's push itself; returns how many overrides were written.
 pub async fn record(
     db: &DatabaseConnection,
     notebook: &NotebookRef,
@@ -41,12 +42,16 @@ pub async fn record(
     if update.cells.is_empty() {
         return Ok(0);
     }
+    let by_teacher = update.sender_type == "teacher";
     let mut txn = EventTransaction::begin_immediate(db).await?;
     notebook::Entity::find_by_id(notebook.row_id)
         .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
-    record_push(&txn, notebook.row_id, update).await?;
+    // Only a teacher's push is one of the pending-update statistics' updates.
+    if by_teacher {
+        record_push(&txn, notebook.row_id, update).await?;
+    }
     let history = history(&txn, notebook.row_id, targets).await?;
     let cells: BTreeSet<&str> = update.cells.iter().map(|c| c.cell_id.as_str()).collect();
     let mut rows = EventRows::default();
@@ -57,7 +62,10 @@ pub async fn record(
             update_id: Some(old_update),
             action: Action::Override,
             sender: Some(update.sender.clone()),
-            sender_type: Some(SenderType::Teacher),
+            sender_type: Some(match by_teacher {
+                true => SenderType::Teacher,
+                false => SenderType::Teammate,
+            }),
             time: update.sent_at,
         };
         rows.push(notebook.row_id, user, row.into());
