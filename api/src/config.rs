@@ -58,6 +58,17 @@ pub enum Introspection {
     Off,
 }
 
+/// Whether the old dashboard's token-less Socket.IO teacher socket may push cells and chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LegacyTeacherPush {
+    /// Only a teacher socket that came with a token authorized for the notebook (the default).
+    Refused,
+    /// Any teacher socket, as the old backend allowed: for deployments that must keep
+    /// dashboard 5.0.4's "Push the Selected Cell" while they move to an authenticated client.
+    /// Anyone who can reach the server can then push to the students of a notebook.
+    Unauthenticated,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Pretty,
@@ -275,6 +286,16 @@ pub struct Config {
     /// Let anyone create a plain dashboard user through the `signup` mutation.
     #[arg(long, env = "SIGNUP_ENABLED", default_value_t = false, global = true)]
     pub signup_enabled: bool,
+    /// `unauthenticated` lets the old dashboard's token-less Socket.IO socket push and chat
+    /// (off by default; a warning at start while it is on).
+    #[arg(
+        long,
+        env = "LEGACY_SOCKET_TEACHER_PUSH",
+        value_enum,
+        default_value_t = LegacyTeacherPush::Refused,
+        global = true
+    )]
+    pub legacy_socket_teacher_push: LegacyTeacherPush,
     /// Base URL clients reach this server at (e.g. `https://analytics.example.org`), used in
     /// the download links the API returns; unset gives links relative to the server.
     #[arg(long, env = "PUBLIC_URL", global = true)]

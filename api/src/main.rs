@@ -1,7 +1,7 @@
 //! The `api` binary: parse the command line, start logging, run a subcommand.
 
 use api::{
-    config::{Cli, Command},
+    config::{Cli, Command, LogFormat},
     startup::Application,
 };
 use clap::Parser;
@@ -35,9 +35,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: api::config::Config) -> anyhow::Result<()> {
+    let json_logs = config.log_format == LogFormat::Json;
     let app = Application::build(config).await?;
     let addr = app.local_addr()?;
-    tracing::info!(%addr, "listening");
-    println!("GraphiQL: http://{addr}/graphql");
+    let graphiql = format!("http://{addr}/graphql");
+    tracing::info!(%addr, %graphiql, "listening");
+    // A person reading the terminal gets the URL on a line of its own; a log collector reading
+    // JSON lines gets nothing that is not JSON.
+    if !json_logs {
+        println!("GraphiQL: {graphiql}");
+    }
     app.run_until_stopped().await
 }

@@ -240,7 +240,23 @@ impl RateLimiter {
             });
         }
         self.push_ip(&mut checks, Scope::LoginIp, ip);
-        self.enforce(&checks).await
+        let verdict = self.enforce(&checks).await;
+        if let Err(error) = &verdict {
+            // Operators see an attack on an account or from an address: the name only as the
+            // first characters of its salted hash.
+            let name = checks
+                .iter()
+                .find(|check| check.scope == Scope::LoginUser)
+                .map(|check| check.key.get(..12).unwrap_or_default());
+            tracing::warn!(
+                user.pseudonym = name,
+                client.address = ip.map(|ip| ip.to_string()),
+                outcome = "rate limited",
+                retry_after_secs = error.retry_after(),
+                "login attempt refused"
+            );
+        }
+        verdict
     }
 
     /// One GraphQL request of an authenticated dashboard user.

@@ -13,7 +13,7 @@ use crate::{
         Broker, LocalGate, MemoryBroker, RedisBroker, RefreshGate, RefreshThrottle,
         presence::{MemoryPresence, Presence},
     },
-    config::Config,
+    config::{Config, LegacyTeacherPush},
     db, graphql, http, metrics,
     pseudonym::Pseudonymizer,
     ratelimit::{RateLimiter, RedisBackend as RedisLimits},
@@ -41,6 +41,12 @@ impl Application {
     /// Connects and migrates the database, builds the state and binds the listener (port 0
     /// picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.legacy_socket_teacher_push == LegacyTeacherPush::Unauthenticated {
+            tracing::warn!(
+                "LEGACY_SOCKET_TEACHER_PUSH=unauthenticated: any Socket.IO teacher socket may \
+                 push cells and chat to a notebook's students without a token"
+            );
+        }
         let state = build_state(config).await?;
         let shutdown = state.shutdown.clone();
         tokio::spawn(
@@ -175,6 +181,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let notebook_ids = NotebookIds::default();
     let identity = Identity::new(db.clone(), notebook_ids.clone(), pseudonyms.clone());
     let ingest = Ingest::new(
+        db.clone(),
         identity.clone(),
         writer,
         refresh.clone(),

@@ -157,6 +157,8 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         app.register_notebook(NOTEBOOK).await;
         let superuser = app.user_token("research", Role::Superuser).await;
+        // Interactions about a notebook are recorded for a dashboard user authorized for it.
+        app.authorize("research", NOTEBOOK).await;
         let record = r#"mutation($e: DashboardInteractionEventInput!) {
             recordDashboardInteraction(event: $e) { acceptedCount } }"#;
         for (time, origin) in [("2026-11-02T09:00:00Z", "cell-chart"), ("2026-11-03T09:00:00Z", "toc")] {

@@ -275,6 +275,10 @@ backend_tests! {
         let anonymous = app.graphql(query, json!({ "e": event })).await;
         assert_eq!(anonymous.error_code(), "UNAUTHENTICATED");
         let token = app.user_token("teacher-1", Role::User).await;
+        // About a notebook: only for a teacher authorized for it.
+        let response = app.graphql_as(&token, query, json!({ "e": event })).await;
+        assert_eq!(response.error_code(), "FORBIDDEN");
+        app.authorize("teacher-1", NOTEBOOK).await;
         let response = app.graphql_as(&token, query, json!({ "e": event })).await;
         assert_eq!(response.data()["recordDashboardInteraction"]["acceptedCount"], 1);
         let rows = dashboard_interaction::Entity::find().all(&app.state.db).await.unwrap();

@@ -134,6 +134,9 @@ async fn no_raw_id_username_password_or_token_reaches_the_logs() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // A refused login and a Socket.IO connection are logged (by pseudonym and outcome).
+    assert!(logs.contains("\"outcome\":\"wrong password\""), "{logs}");
+    assert!(logs.contains("socket.io connection"), "{logs}");
     // The capture works: the requests above are in it.
     assert!(
         logs.contains("\"route\":\"/groups/users/{user}/teammates/connected\""),

@@ -58,9 +58,11 @@ backend_tests! {
         let (access, second) = refresh(&app, &first).await.unwrap();
         assert_ne!(first, second);
         assert_eq!(me_code(&app, &access).await, "OK");
-        // The used token again: refused, and its successor is revoked with it.
+        // The used token again: refused, and its successor is revoked with it, and so is the
+        // access token of that login's last rotation.
         assert_eq!(refresh(&app, &first).await, Err("UNAUTHENTICATED".to_owned()));
         assert_eq!(refresh(&app, &second).await, Err("UNAUTHENTICATED".to_owned()));
+        assert_eq!(me_code(&app, &access).await, "UNAUTHENTICATED");
         // Another login of the same user is untouched.
         assert!(refresh(&app, &other_login).await.is_ok());
     }

@@ -39,6 +39,10 @@ pub struct Claims {
     /// A refresh token's id (its row in `refresh_tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// An access token's login (its refresh tokens' family): ending that login (logout, or a
+    /// reused refresh token) ends the access token at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
 
 /// A signed token and when it stops being valid.
@@ -91,6 +95,21 @@ impl JwtKeys {
             exp: (Utc::now() + ttl).timestamp(),
             ver,
             jti,
+            fam: None,
+        })
+    }
+
+    /// An access token of session version `ver` for the login `family`.
+    pub fn issue_access(&self, user_id: i64, ver: i32, family: &str) -> AppResult<IssuedToken> {
+        let ttl = chrono::Duration::from_std(self.access_ttl).map_err(AppError::internal)?;
+        self.sign(Claims {
+            sub: user_id,
+            typ: TokenType::Access,
+            iat: Utc::now().timestamp(),
+            exp: (Utc::now() + ttl).timestamp(),
+            ver,
+            jti: None,
+            fam: Some(family.to_owned()),
         })
     }
 
@@ -115,6 +134,7 @@ impl JwtKeys {
             exp: expires_at.timestamp(),
             ver: 0,
             jti: None,
+            fam: None,
         })
     }
 

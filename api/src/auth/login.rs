@@ -1,6 +1,8 @@
 //! Password login and the shape rules of credentials, shared by the GraphQL mutations, the
 //! old REST routes (`/jwt/*`) and the command line.
 
+use std::net::IpAddr;
+
 use entity::dashboard_user;
 
 use super::{
@@ -39,6 +41,7 @@ pub async fn authenticate(
     accounts: &Accounts,
     username: &str,
     password: String,
+    client: Option<IpAddr>,
 ) -> AppResult<dashboard_user::Model> {
     let rejected = || AppError::Unauthenticated("invalid username or password");
     // A flood of logins must not queue Argon2 checks without bound (each holds ~19 MiB).
@@ -52,19 +55,39 @@ pub async fn authenticate(
     })?
     .map_err(AppError::internal)?;
     let username_hash = accounts.pseudonyms.pseudonymize(username);
+    let refused = |outcome: &str| {
+        // The name reaches the log only as the first characters of its salted hash.
+        let pseudonym = username_hash.get(..12).unwrap_or_default();
+        let address = client.map(|ip| ip.to_string());
+        tracing::warn!(
+            user.pseudonym = pseudonym,
+            client.address = address,
+            outcome,
+            "login refused"
+        );
+        rejected()
+    };
     let Some(user) = services::users::find_by_username_hash(&accounts.db, &username_hash).await?
     else {
         password::verify(accounts.dummy_password_hash.to_string(), password).await?;
-        return Err(rejected());
+        return Err(refused("unknown user"));
     };
-    match password::verify(user.password_hash.clone(), password.clone()).await? {
-        PasswordCheck::Valid => Ok(user),
+    let user = match password::verify(user.password_hash.clone(), password.clone()).await? {
+        PasswordCheck::Valid => user,
         PasswordCheck::ValidNeedsRehash => {
             let fresh = password::hash(password).await?;
-            services::users::set_password_hash(&accounts.db, user, fresh).await
+            services::users::set_password_hash(&accounts.db, user, fresh).await?
         }
-        PasswordCheck::Invalid => Err(rejected()),
-    }
+        PasswordCheck::Invalid => return Err(refused("wrong password")),
+    };
+    let address = client.map(|ip| ip.to_string());
+    tracing::info!(
+        user.id = user.id,
+        client.address = address,
+        outcome = "ok",
+        "login"
+    );
+    Ok(user)
 }
 
 /// Creates a plain user (only when the server runs with `SIGNUP_ENABLED=true`; `FORBIDDEN`

@@ -49,9 +49,7 @@ async fn issue(
             .jwt
             .issue_versioned(user.id, TokenType::Refresh, version, Some(jti.clone()))?;
     services::sessions::record(&accounts.db, &jti, user.id, family, refresh.expires_at).await?;
-    let access = accounts
-        .jwt
-        .issue_versioned(user.id, TokenType::Access, version, None)?;
+    let access = accounts.jwt.issue_access(user.id, version, family)?;
     Ok(SessionTokens { access, refresh })
 }
 
@@ -77,10 +75,7 @@ pub async fn refresh(
             Ok((tokens.access, Some(tokens.refresh)))
         }
         Rotation::Keep => {
-            let access =
-                accounts
-                    .jwt
-                    .issue_versioned(claims.sub, TokenType::Access, claims.ver, None)?;
+            let access = accounts.jwt.issue_access(claims.sub, claims.ver, &family)?;
             Ok((access, None))
         }
     }

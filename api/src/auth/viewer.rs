@@ -33,6 +33,8 @@ pub enum Viewer {
         expires_at: i64,
         /// The session version the token was issued in.
         version: i32,
+        /// The login the token belongs to (none in tokens from before logins were named).
+        family: Option<String>,
     },
     Rejected(TokenProblem),
 }
@@ -70,6 +72,7 @@ impl Viewer {
                 user_id: claims.sub,
                 expires_at: claims.exp,
                 version: claims.ver,
+                family: claims.fam,
             },
             Err(AppError::TokenExpired) => Self::Rejected(TokenProblem::Expired),
             Err(_) => Self::Rejected(TokenProblem::Invalid),
@@ -147,9 +150,11 @@ impl RequestAuth {
         db: &DatabaseConnection,
     ) -> AppResult<Arc<dashboard_user::Model>> {
         let user_id = self.viewer.user_id()?;
-        let version = match &self.viewer {
-            Viewer::User { version, .. } => *version,
-            _ => 0,
+        let (version, family) = match &self.viewer {
+            Viewer::User {
+                version, family, ..
+            } => (*version, family.as_deref()),
+            _ => (0, None),
         };
         let load = || async {
             let user = services::users::find_by_id(db, user_id)
@@ -157,6 +162,12 @@ impl RequestAuth {
                 .ok_or(AppError::Unauthenticated("this user no longer exists"))?;
             // Ending a user's sessions bumps the version: their access tokens stop at once.
             if user.session_version != version {
+                return Err(AppError::Unauthenticated(super::sessions::SESSION_ENDED));
+            }
+            // Ending one login (logout, a reused refresh token) ends its access tokens too.
+            if let Some(family) = family
+                && !services::sessions::is_login_active(db, family).await?
+            {
                 return Err(AppError::Unauthenticated(super::sessions::SESSION_ENDED));
             }
             Ok(Arc::new(user))
@@ -231,12 +242,14 @@ mod tests {
             user_id: 1,
             expires_at: chrono::Utc::now().timestamp() - CLOCK_LEEWAY_SECS - 1,
             version: 0,
+            family: None,
         };
         assert!(matches!(expired.user_id(), Err(AppError::TokenExpired)));
         let valid = Viewer::User {
             user_id: 1,
             expires_at: chrono::Utc::now().timestamp() + 60,
             version: 0,
+            family: None,
         };
         assert!(matches!(valid.user_id(), Ok(1)));
     }

@@ -7,7 +7,9 @@ use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::dashboard_user;
 
-use super::{context::app, context::request_auth, guards::RoleGuard, notebooks::Notebook};
+use super::{
+    context::app, context::client_ip, context::request_auth, guards::RoleGuard, notebooks::Notebook,
+};
 use crate::{
     auth::{
         Role,
@@ -80,7 +82,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
         check_credentials_shape(&username, &password, 1)?;
-        let user = authenticate(&app.accounts, &username, password).await?;
+        let user = authenticate(&app.accounts, &username, password, client_ip(ctx)).await?;
         Ok(session(app, &user, Some(username)).await?)
     }
 

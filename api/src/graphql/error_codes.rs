@@ -56,10 +56,14 @@ fn ensure_code(error: &mut ServerError) {
         extensions.set("code", "QUERY_TOO_COMPLEX");
         return;
     }
-    // Errors before execution have no path; argument coercion inside execution says so.
+    // Errors before execution have no path; argument coercion inside execution says so (a
+    // variable of the wrong JSON type inside an input object reads "Expected input type
+    // \"DateTime\", found 0. (occurred while parsing \"CellFocusInput\")").
     let caused_by_request = error.path.is_empty()
         || error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value for argument");
+        || error.message.starts_with("Invalid value for argument")
+        || error.message.starts_with("Expected input type")
+        || error.message.contains("(occurred while parsing \"");
     if caused_by_request {
         extensions.set("code", "BAD_USER_INPUT");
     } else {
@@ -94,6 +98,14 @@ mod tests {
         ensure_code(&mut leaked);
         assert_eq!(code_of(&leaked).as_deref(), Some("INTERNAL"));
         assert_eq!(leaked.message, "internal error");
+
+        let mut nested = ServerError::new(
+            "Expected input type \"UUID\", found true. (occurred while parsing \"CellFocusInput\")",
+            None,
+        );
+        nested.path = vec![PathSegment::Field("recordCellFocus".into())];
+        ensure_code(&mut nested);
+        assert_eq!(code_of(&nested).as_deref(), Some("BAD_USER_INPUT"));
 
         let mut coercion = ServerError::new("Failed to parse \"DateTime\": bad", None);
         coercion.path = vec![PathSegment::Field("recordCellFocus".into())];

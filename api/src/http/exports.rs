@@ -20,6 +20,7 @@ use crate::{
         exports::{self, CsvChunks, Window},
         notebooks::{self, archive::safe_file_name},
     },
+    validation::storable_time,
 };
 
 #[derive(Deserialize)]
@@ -86,9 +87,10 @@ fn window(after: Option<&str>, until: Option<&str>) -> AppResult<Window> {
         value
             .filter(|value| !value.is_empty())
             .map(|value| {
-                DateTime::parse_from_rfc3339(value)
+                let time = DateTime::parse_from_rfc3339(value)
                     .map(|time| time.with_timezone(&Utc))
-                    .map_err(|_| AppError::bad_input(format!("{name} must be an RFC 3339 time")))
+                    .map_err(|_| AppError::bad_input(format!("{name} must be an RFC 3339 time")))?;
+                storable_time(name, &time).map(|()| time)
             })
             .transpose()
     };

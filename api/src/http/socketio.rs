@@ -45,7 +45,16 @@ pub fn layer(app: AppState) -> SocketIoLayer {
     let authenticate = {
         let app = app.clone();
         move |socket: SocketRef, auth: socketioxide::extract::TryData<serde_json::Value>| {
-            connect::authenticate(app.clone(), socket, auth.0.ok())
+            let app = app.clone();
+            async move {
+                // Logged here, not by the HTTP trace layer, which never sees `/socket.io/`:
+                // its query string carries a student's raw id.
+                let decided = connect::authenticate(app, socket, auth.0.ok()).await;
+                if let Err(refusal) = &decided {
+                    tracing::warn!(reason = %refusal, "socket.io connection refused");
+                }
+                decided
+            }
         }
     };
     io.ns("/", on_connect.with(authenticate));
@@ -62,6 +71,18 @@ pub fn layer(app: AppState) -> SocketIoLayer {
 /// lost), then starts forwarding its broker topic.
 fn serve(app: AppState, socket: SocketRef, context: Arc<SocketContext>) {
     let open = OpenSocket::count();
+    let role = match &context.peer {
+        Peer::Student { .. } => "student",
+        Peer::Teacher {
+            trusted: Some(_), ..
+        } => "teacher",
+        Peer::Teacher { trusted: None, .. } => "teacher without a token",
+    };
+    tracing::info!(
+        notebook.id = %context.notebook.public_id,
+        socket.role = role,
+        "socket.io connection"
+    );
     match &context.peer {
         Peer::Student { .. } => student::serve(app, socket, context, open),
         Peer::Teacher { .. } => teacher::serve(app, socket, context, open),

@@ -66,7 +66,40 @@ pub async fn members_among(
 }
 
 /// Averages are rounded to the microsecond: PostgreSQL and SQLite sum floats in different
-/// ways (SQLite compensates rounding errors), and the last bits must not tell them apart.
+/// ways (SQLite compensates rounding errors), and the last bits must not tell them apart. A
+/// mean that falls on half a microsecond (four durations of whole microseconds can) lands a
+/// few ulps above the half on one backend and below it on the other, so anything within a
+/// thousandth of a microsecond of the half is rounded up on both.
 fn round_micro(value: f64) -> f64 {
-    (value * 1e6).round() / 1e6
+    let micros = value * 1e6;
+    let floor = micros.floor();
+    let rounded = match (micros - floor - 0.5).abs() < 1e-3 {
+        true => floor + 1.0,
+        false => micros.round(),
+    };
+    rounded / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_micro;
+
+    #[test]
+    fn a_mean_on_half_a_microsecond_rounds_the_same_whatever_the_summing_order() {
+        let durations = [516.522355, 566.844309, 439.357069, 106.849753];
+        let forwards: f64 = durations.iter().sum::<f64>() / 4.0;
+        let backwards: f64 = durations.iter().rev().sum::<f64>() / 4.0;
+        let pairwise = ((durations[0] + durations[3]) + (durations[1] + durations[2])) / 4.0;
+        for mean in [
+            forwards,
+            backwards,
+            pairwise,
+            407.393_371_499_999_97,
+            407.393_371_500_000_03,
+        ] {
+            assert_eq!(round_micro(mean), 407.393372, "{mean}");
+        }
+        assert_eq!(round_micro(1.000_000_4), 1.0);
+        assert_eq!(round_micro(1.000_000_6), 1.000_001);
+    }
 }

@@ -21,14 +21,15 @@ pub use writer::IngestWriter;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::enums::ClickType;
+use entity::enums::{ClickType, Role};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
     broker::RefreshThrottle,
     error::{AppError, AppResult},
-    services::identity::Identity,
-    validation::bounded,
+    services::{authorizations, identity::Identity},
+    validation::{bounded, storable_time},
 };
 
 /// Longest dashboard control name stored.
@@ -54,10 +55,18 @@ pub struct DashboardInteractionInput {
     pub event_id: Option<Uuid>,
 }
 
-/// What ingest needs to take events in: identity resolution (notebook keys and pseudonyms), the
-/// group-commit writer and the dashboards' refresh signal.
+/// The dashboard user an interaction is recorded for.
+pub struct DashboardUser<'a> {
+    pub id: i64,
+    pub role: Role,
+    pub pseudonym: &'a str,
+}
+
+/// What ingest needs to take events in: the database, identity resolution (notebook keys and
+/// pseudonyms), the group-commit writer and the dashboards' refresh signal.
 #[derive(Clone)]
 pub struct Ingest {
+    db: DatabaseConnection,
     identity: Identity,
     pub writer: IngestWriter,
     refresh: RefreshThrottle,
@@ -67,12 +76,14 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(
+        db: DatabaseConnection,
         identity: Identity,
         writer: IngestWriter,
         refresh: RefreshThrottle,
         text_limit: usize,
     ) -> Self {
         Self {
+            db,
             identity,
             writer,
             refresh,
@@ -119,21 +130,31 @@ impl Ingest {
         })
     }
 
-    /// Stores one dashboard interaction of the user with pseudonym `user_pseudonym`.
+    /// Stores one dashboard interaction of `user`, with their pseudonym. One about a notebook
+    /// needs the user to be authorized for it (admins are for all), as reading it does.
     pub async fn record_dashboard_interaction(
         &self,
-        user_pseudonym: String,
+        user: DashboardUser<'_>,
         input: DashboardInteractionInput,
     ) -> AppResult<Recorded> {
         bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
+        storable_time("time", &input.time)?;
         let notebook_id = match &input.notebook_id {
-            Some(public_id) => Some(self.identity.notebook(public_id).await?.row_id),
+            Some(public_id) => {
+                let notebook = self.identity.notebook(public_id).await?;
+                let allowed = user.role == Role::Admin
+                    || authorizations::is_authorized(&self.db, user.id, public_id).await?;
+                if !allowed {
+                    return Err(AppError::forbidden("not authorized for this notebook"));
+                }
+                Some(notebook.row_id)
+            }
             None => None,
         };
         let mut rows = EventRows::default();
         rows.dashboard_interactions.push(DashboardInteractionRow {
             notebook_id,
-            user_id: user_pseudonym,
+            user_id: user.pseudonym.to_owned(),
             click_type: input.click_type,
             signal_origin: input.signal_origin,
             time: input.time,

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use entity::{dashboard_user, refresh_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -90,6 +90,17 @@ pub async fn check(db: &DatabaseConnection, jti: &str) -> AppResult<Presented> {
         }
         _ => Presented::Inactive,
     })
+}
+
+/// Whether the login `family` still has a refresh token that is not revoked (a logout or a
+/// reused refresh token revokes them all).
+pub async fn is_login_active(db: &impl ConnectionTrait, family: &str) -> AppResult<bool> {
+    let active = refresh_token::Entity::find()
+        .filter(refresh_token::Column::Family.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .count(db)
+        .await?;
+    Ok(active > 0)
 }
 
 /// Ends the login `jti` belongs to (logout). Unknown tokens are ignored.

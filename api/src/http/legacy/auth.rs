@@ -59,7 +59,7 @@ pub async fn login(
     let rejected =
         || LegacyError::refused(StatusCode::UNAUTHORIZED, "Invalid username or password");
     check_credentials_shape(&username, &password, 1).map_err(|_| rejected())?;
-    let user = login::authenticate(&app.accounts, &username, password)
+    let user = login::authenticate(&app.accounts, &username, password, client)
         .await
         .map_err(|error| match error {
             AppError::Unauthenticated(_) => rejected(),

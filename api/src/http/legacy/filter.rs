@@ -11,6 +11,7 @@ use super::guard::{LegacyError, LegacyResult};
 use crate::{
     http::HttpState,
     services::dashboards::{GroupSelection, Scope, ScopeRequest},
+    validation::storable_time,
 };
 
 #[derive(Deserialize, Default)]
@@ -30,9 +31,11 @@ pub fn parse_time(name: &str, value: Option<&str>) -> LegacyResult<Option<DateTi
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    DateTime::parse_from_rfc3339(&value.replace(' ', "+"))
-        .map(|time| Some(time.with_timezone(&Utc)))
-        .map_err(|_| LegacyError::bad_request(format!("{name} must be an ISO 8601 time")))
+    let time = DateTime::parse_from_rfc3339(&value.replace(' ', "+"))
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| LegacyError::bad_request(format!("{name} must be an ISO 8601 time")))?;
+    storable_time(name, &time)?;
+    Ok(Some(time))
 }
 
 /// `selectedGroups`: a JSON list of names (absent or empty: no restriction).

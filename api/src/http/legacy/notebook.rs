@@ -22,7 +22,7 @@ use crate::{
     error::AppError,
     http::HttpState,
     services::{
-        ingest::DashboardInteractionInput,
+        ingest::{DashboardInteractionInput, DashboardUser},
         notebooks::{self, NotebookUpload},
     },
 };
@@ -115,7 +115,14 @@ pub async fn interaction(
     state
         .app
         .ingest
-        .record_dashboard_interaction(user.username_hash.clone(), input)
+        .record_dashboard_interaction(
+            DashboardUser {
+                id: user.id,
+                role: user.role,
+                pseudonym: &user.username_hash,
+            },
+            input,
+        )
         .await?;
     Ok(Json("Dashboard Interaction OK"))
 }

@@ -26,7 +26,12 @@ pub enum Peer {
     /// A student, by pseudonym (the raw id is never kept).
     Student { me: String },
     /// A teacher; `trusted` when a token authorized for the notebook came with the connection.
-    Teacher { trusted: Option<TrustedTeacher> },
+    /// `claimed` is the pseudonym of the `userId` it connected with, the sender of what it
+    /// pushes when `LEGACY_SOCKET_TEACHER_PUSH=unauthenticated` lets it push without a token.
+    Teacher {
+        trusted: Option<TrustedTeacher>,
+        claimed: String,
+    },
 }
 
 /// A teacher whose token was checked: its viewer is re-checked at every push or chat, so an
@@ -85,6 +90,10 @@ pub async fn authenticate(
             let token = token(auth.as_ref(), param("token"));
             Peer::Teacher {
                 trusted: trusted_teacher(&app, token, notebook_id).await?,
+                claimed: app
+                    .identity
+                    .pseudonym(user_id)
+                    .map_err(|_| Refusal("Invalid identifiers"))?,
             }
         }
         _ => return Err(Refusal("Invalid connection type")),

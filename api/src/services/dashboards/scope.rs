@@ -11,6 +11,7 @@ use crate::{
     broker::presence::{Presence, PresenceRole},
     error::{AppError, AppResult},
     services::groups,
+    validation::storable_time,
 };
 
 /// Which events an aggregate reads: one notebook, a time window and a set of students.
@@ -88,6 +89,10 @@ impl Scope {
         (notebook_id, public_id): (i64, &str),
         request: ScopeRequest,
     ) -> AppResult<Self> {
+        for (field, time) in [("after", &request.after), ("until", &request.until)] {
+            time.as_ref()
+                .map_or(Ok(()), |time| storable_time(field, time))?;
+        }
         if let (Some(after), Some(until)) = (request.after, request.until)
             && after >= until
         {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     error::{AppError, AppResult},
     services::identity::{self, MAX_CELL_ID_LEN},
-    validation::bounded,
+    validation::{bounded, storable_json, storable_text, storable_time},
 };
 
 const MAX_MIMETYPE_LEN: usize = 128;
@@ -193,12 +193,25 @@ impl Event {
         }
     }
 
+    /// When the event happened (a code execution: when it finished).
+    pub fn time(&self) -> DateTime<Utc> {
+        match self {
+            Self::CodeExecution(event) => event.t_finish,
+            Self::MarkdownExecution(event) => event.time,
+            Self::CellFocus(event) => event.time,
+            Self::NotebookFocus(event) => event.time,
+            Self::CellAlteration(event) => event.time,
+            Self::PendingUpdateInteraction(event) => event.time,
+        }
+    }
+
     /// Checks the shared fields, then the kind's own rules. `text_limit` bounds the cell text
     /// and output one event may carry.
     pub fn validate(&self, text_limit: usize) -> AppResult<()> {
         let source = self.source();
         identity::check_notebook_id(&source.notebook_id)?;
         identity::check_user_id(&source.user_id)?;
+        storable_time("time", &self.time())?;
         match self {
             Self::CodeExecution(event) => event.validate(text_limit),
             Self::MarkdownExecution(event) => event.validate(text_limit),
@@ -217,6 +230,10 @@ impl CodeExecution {
             self.cell_input.len() + json_size(&self.cell_output_model),
             text_limit,
         )?;
+        storable_time("tStart", &self.t_start)?;
+        storable_text("cellInput", &self.cell_input)?;
+        storable_text("languageMimetype", &self.language_mimetype)?;
+        storable_json("cellOutputModel", &self.cell_output_model.0)?;
         if self.language_mimetype.len() > MAX_MIMETYPE_LEN {
             return Err(AppError::bad_input("languageMimetype is too long"));
         }
@@ -243,7 +260,8 @@ impl CodeExecution {
 impl MarkdownExecution {
     fn validate(&self, text_limit: usize) -> AppResult<()> {
         cell_ids(&self.cell_id, self.orig_cell_id.as_deref())?;
-        text_size(self.cell_content.len(), text_limit)
+        text_size(self.cell_content.len(), text_limit)?;
+        storable_text("cellContent", &self.cell_content)
     }
 }
 
