@@ -219,6 +219,28 @@ pub enum UserAction {
         #[arg(long, value_enum)]
         role: Role,
     },
+    /// List dashboard users: pseudonym, role, created, last login, disabled, notebooks.
+    List,
+    /// Disable a user and end every session they hold (not the last active admin).
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled user log in again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Delete a user with their sessions and notebook grants (not the last active admin).
+    Delete {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password (from `USER_PASSWORD` or standard input) and end every session.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

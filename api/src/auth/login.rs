@@ -57,14 +57,20 @@ pub async fn authenticate(
         password::verify(accounts.dummy_password_hash.to_string(), password).await?;
         return Err(rejected());
     };
-    match password::verify(user.password_hash.clone(), password.clone()).await? {
-        PasswordCheck::Valid => Ok(user),
+    let user = match password::verify(user.password_hash.clone(), password.clone()).await? {
+        PasswordCheck::Valid => user,
         PasswordCheck::ValidNeedsRehash => {
             let fresh = password::hash(password).await?;
-            services::users::set_password_hash(&accounts.db, user, fresh).await
+            services::users::set_password_hash(&accounts.db, user, fresh).await?
         }
-        PasswordCheck::Invalid => Err(rejected()),
+        PasswordCheck::Invalid => return Err(rejected()),
+    };
+    // Told only after the right password, so it reveals nothing to someone guessing.
+    if user.disabled_at.is_some() {
+        return Err(AppError::Unauthenticated(super::sessions::ACCOUNT_DISABLED));
     }
+    services::users::record_login(&accounts.db, user.id).await?;
+    Ok(user)
 }
 
 /// Creates a plain user (only when the server runs with `SIGNUP_ENABLED=true`; `FORBIDDEN`
