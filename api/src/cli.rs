@@ -77,6 +77,22 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
                 services::notebooks::archive::percent_encode(&notebook.public_id)
             );
         }
+        NotebookAction::Archive { notebook_id, undo } => {
+            let row = notebook_admin(&state).archive(&notebook_id, !undo).await?;
+            let state_word = if row.archived_at.is_some() {
+                "archived"
+            } else {
+                "active"
+            };
+            println!("notebook {notebook_id} is {state_word}");
+        }
+        NotebookAction::Delete {
+            notebook_id,
+            dry_run,
+        } => {
+            let counts = notebook_admin(&state).delete(&notebook_id, dry_run).await?;
+            print_counts(if dry_run { "would delete" } else { "deleted" }, &counts);
+        }
         NotebookAction::List => {
             for notebook in services::notebooks::list(&state.db).await? {
                 println!(
@@ -87,6 +103,18 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// The command line acts on notebooks with no dashboard user behind it.
+fn notebook_admin(
+    state: &crate::state::AppState,
+) -> services::notebooks::lifecycle::NotebookAdmin<'_> {
+    services::notebooks::lifecycle::NotebookAdmin {
+        db: &state.db,
+        storage: &state.storage,
+        ids: &state.notebook_ids,
+        actor: None,
+    }
 }
 
 pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<()> {

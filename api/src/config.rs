@@ -188,6 +188,21 @@ pub enum NotebookAction {
     },
     /// List registered notebooks: id, version, name.
     List,
+    /// Archive a notebook: read-only (ingest refused, dashboards still readable).
+    Archive {
+        notebook_id: String,
+        /// Make it take events again.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a notebook with its events, interactions, groups, versions, files and grants;
+    /// prints the counts.
+    Delete {
+        notebook_id: String,
+        /// Count what would go, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

@@ -199,3 +199,80 @@ async fn a_deleted_users_socket_and_token_end_on_another_instance() {
     );
     other.kill().await;
 }
+
+const FOCUS: &str = r#"mutation($nb: String!) { recordCellFocus(event: { notebookId: $nb,
+    userId: "student", cellId: "c", origCellId: "c", clickType: "ON",
+    time: "2026-11-24T10:00:00Z" }) { acceptedCount } }"#;
+const LOCATIONS: &str = r#"{ notebook(id: "nb") { studentLocations { cellId studentCount } } }"#;
+const ARCHIVE: &str = r#"mutation { archiveNotebook(notebookId: "nb") { archivedAt } }"#;
+const DELETE_NOTEBOOK: &str = r#"mutation { deleteNotebook(notebookId: "nb") { table count } }"#;
+
+/// Every row that names a notebook, summed over the tables the deletion covers.
+async fn rows_naming_notebooks(app: &TestApp) -> u64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut total = 0;
+    for table in [
+        "cell_focus_events",
+        "student_groups",
+        "group_members",
+        "notebook_authorizations",
+        "notebooks",
+    ] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let statement = Statement::from_string(app.state.db.get_database_backend(), sql);
+        let row = app
+            .state
+            .db
+            .query_one_raw(statement)
+            .await
+            .unwrap()
+            .unwrap();
+        total += u64::try_from(row.try_get::<i64>("", "n").unwrap()).unwrap();
+    }
+    total
+}
+
+backend_tests! {
+    async fn an_archived_notebook_refuses_ingest_with_its_code_and_its_dashboards_still_answer(backend) {
+        let (app, admin, teacher) = staffed(backend).await;
+        let accepted = app.graphql(FOCUS, json!({ "nb": "nb" })).await;
+        assert_eq!(accepted.data()["recordCellFocus"]["acceptedCount"], 1);
+        let refused = app.graphql_as(&teacher, ARCHIVE, json!({})).await;
+        assert_eq!(refused.error_code(), "FORBIDDEN");
+        let archived = app.graphql_as(&admin, ARCHIVE, json!({})).await;
+        assert!(archived.data()["archiveNotebook"]["archivedAt"].is_string());
+        let refused = app.graphql(FOCUS, json!({ "nb": "nb" })).await;
+        assert_eq!(refused.error_code(), "NOTEBOOK_ARCHIVED");
+        let dashboard = app.graphql_as(&teacher, LOCATIONS, json!({})).await;
+        assert_eq!(dashboard.data()["notebook"]["studentLocations"][0]["studentCount"], 1);
+        assert!(audit_actions(&app).await.contains(&"archive_notebook".to_owned()));
+    }
+
+    async fn deleting_a_notebook_removes_every_row_and_the_dry_run_deletes_nothing(backend) {
+        let (app, admin, teacher) = staffed(backend).await;
+        app.graphql(FOCUS, json!({ "nb": "nb" })).await.data();
+        let group = r#"mutation { createGroup(notebookId: "nb", name: "g", userIds: ["student"]) { id } }"#;
+        let created = app.graphql_as(&teacher, group, json!({})).await;
+        let before = rows_naming_notebooks(&app).await;
+        let admin_handle = api::services::notebooks::lifecycle::NotebookAdmin {
+            db: &app.state.db, storage: &app.state.storage, ids: &app.state.notebook_ids, actor: None,
+        };
+        let would = admin_handle.delete("nb", true).await.unwrap();
+        assert_eq!(rows_naming_notebooks(&app).await, before);
+        let deleted = app.graphql_as(&admin, DELETE_NOTEBOOK, json!({})).await;
+        let counts = deleted.data()["deleteNotebook"].as_array().unwrap().clone();
+        let count = |table: &str| counts.iter().find(|row| row["table"] == table).unwrap()["count"].clone();
+        assert_eq!(count("cell_focus_events"), 1);
+        assert_eq!(count("notebook_authorizations"), 1);
+        assert_eq!(count("notebooks"), 1);
+        assert!(created.errors().is_empty(), "{:?}", created.errors());
+        assert_eq!(count("student_groups"), 1);
+        assert_eq!(count("group_members"), 1);
+        let would_total: u64 = would.iter().filter(|(t, _)| *t != "stored files").map(|(_, n)| n).sum();
+        let total: u64 = counts.iter().filter(|row| row["table"] != "stored files").map(|row| row["count"].as_u64().unwrap()).sum();
+        assert_eq!(would_total, total, "{would:?} vs {counts:?}");
+        assert_eq!(rows_naming_notebooks(&app).await, 0, "every row of the only notebook is gone");
+        // Gone for ingest at once on this instance (its cache entry was cleared).
+        assert_eq!(app.graphql(FOCUS, json!({ "nb": "nb" })).await.error_code(), "NOT_FOUND");
+    }
+}

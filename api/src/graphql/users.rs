@@ -1,5 +1,6 @@
-//! Administration of dashboard accounts (admins only): the user list with paging, and
-//! disabling, enabling, deleting a user or resetting their password. Users are named by their
+//! Administration of dashboard accounts and notebooks' lives (admins only): the user list with
+//! paging; disabling, enabling, deleting a user or resetting their password; archiving or
+//! deleting a notebook. Users are named by their
 //! username, pseudonymized on arrival as everywhere else; the list shows only pseudonyms.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -14,7 +15,10 @@ use crate::{
     },
     error::{AppError, AppResult},
     graphql::guards::RoleGuard,
-    services::users::admin::{self, UserAdmin, UserSummary},
+    services::{
+        notebooks::lifecycle::NotebookAdmin,
+        users::admin::{self, UserAdmin, UserSummary},
+    },
 };
 
 /// Most users one page may hold.
@@ -66,6 +70,21 @@ pub struct UserPage {
 pub struct DeletedUser {
     pub pseudonym: String,
     pub notebook_grant_count: u64,
+}
+
+/// A notebook's archive state after a change.
+#[derive(SimpleObject)]
+pub struct ArchivedNotebook {
+    pub id: ID,
+    /// Null when the notebook takes events.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// Rows deleted from one table (`stored files` counts files).
+#[derive(SimpleObject)]
+pub struct DeletedRows {
+    pub table: String,
+    pub count: u64,
 }
 
 #[Object]
@@ -139,6 +158,46 @@ impl UserAdminMutation {
         })
     }
 
+    /// Archives notebook `notebookId` (read-only: ingest answers `NOTEBOOK_ARCHIVED`, dashboards
+    /// still answer); `archived: false` makes it take events again.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn archive_notebook(
+        &self,
+        ctx: &Context<'_>,
+        notebook_id: ID,
+        #[graphql(default = true)] archived: bool,
+    ) -> async_graphql::Result<ArchivedNotebook> {
+        let row = notebook_admin(ctx)
+            .await?
+            .archive(&notebook_id, archived)
+            .await?;
+        Ok(ArchivedNotebook {
+            id: ID(row.public_id),
+            archived_at: row.archived_at,
+        })
+    }
+
+    /// Deletes notebook `notebookId` with its events, interactions, groups, versions, files
+    /// and grants, in one transaction; the rows deleted per table.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn delete_notebook(
+        &self,
+        ctx: &Context<'_>,
+        notebook_id: ID,
+    ) -> async_graphql::Result<Vec<DeletedRows>> {
+        let counts = notebook_admin(ctx)
+            .await?
+            .delete(&notebook_id, false)
+            .await?;
+        Ok(counts
+            .into_iter()
+            .map(|(table, count)| DeletedRows {
+                table: table.to_owned(),
+                count,
+            })
+            .collect())
+    }
+
     /// Sets a new password for `username` (a forgotten one) and ends every session they hold.
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn reset_password(
@@ -153,6 +212,19 @@ impl UserAdminMutation {
         let user = admin.reset_password(&hash, password_hash).await?;
         Ok(summary(ctx, user).await?)
     }
+}
+
+async fn notebook_admin<'c>(ctx: &Context<'c>) -> AppResult<NotebookAdmin<'c>> {
+    let app = app(ctx)?;
+    let actor = request_auth(ctx)?
+        .require_role(&app.db, Role::Admin)
+        .await?;
+    Ok(NotebookAdmin {
+        db: &app.db,
+        storage: &app.storage,
+        ids: &app.notebook_ids,
+        actor: Some(actor.id),
+    })
 }
 
 /// The acting admin's handle and the target's pseudonym.
