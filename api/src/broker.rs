@@ -26,6 +26,9 @@ pub enum Topic {
     /// Everything for the students of a notebook (pushed updates, chat, teammates); each
     /// session keeps only what is addressed to it.
     Students { notebook_id: String },
+    /// One dashboard user's live connections (GraphQL websockets, Socket.IO teacher sockets),
+    /// told when the user's sessions end (disabled, deleted, revoked, password reset).
+    UserSessions { user_id: i64 },
 }
 
 impl Topic {
@@ -47,11 +50,16 @@ impl Topic {
         }
     }
 
+    pub fn user_sessions(user_id: i64) -> Self {
+        Self::UserSessions { user_id }
+    }
+
     pub fn key(&self) -> String {
         match self {
             Self::DashboardRefresh { notebook_id } => format!("notebook:{notebook_id}:refresh"),
             Self::Teachers { notebook_id } => format!("notebook:{notebook_id}:teachers"),
             Self::Students { notebook_id } => format!("notebook:{notebook_id}:students"),
+            Self::UserSessions { user_id } => format!("user:{user_id}:sessions"),
         }
     }
 }
@@ -86,6 +94,11 @@ pub enum BrokerEvent {
         recipients: Vec<String>,
         event: live::TeammateEvent,
     },
+    /// Every session of dashboard user `user_id` ended: their open connections close now, on
+    /// every instance, instead of at the next keep-alive check.
+    UserRevoked {
+        user_id: i64,
+    },
 }
 
 impl BrokerEvent {
@@ -98,7 +111,9 @@ impl BrokerEvent {
                 .is_none_or(|list| list.iter().any(|user| user == me)),
             Self::Chat { message, .. } => message.to_student.as_deref() == Some(me),
             Self::Teammate { recipients, .. } => recipients.iter().any(|user| user == me),
-            Self::DashboardRefresh { .. } | Self::StudentPresence { .. } => false,
+            Self::DashboardRefresh { .. }
+            | Self::StudentPresence { .. }
+            | Self::UserRevoked { .. } => false,
         }
     }
 
@@ -107,7 +122,7 @@ impl BrokerEvent {
         match self {
             Self::DashboardRefresh { .. } | Self::StudentPresence { .. } => true,
             Self::Chat { message, .. } => message.to_student.is_none(),
-            Self::PushedUpdate { .. } | Self::Teammate { .. } => false,
+            Self::PushedUpdate { .. } | Self::Teammate { .. } | Self::UserRevoked { .. } => false,
         }
     }
 }

@@ -1,22 +1,19 @@
 //! Subcommands other than `serve`: migrations, schema export, user administration (so
-//! nobody edits the database by hand to make the first admin), notebook uploads, and the
-//! import of the old backend's database (`cli/import_legacy.rs`).
+//! nobody edits the database by hand to make the first admin; `cli/users.rs`), notebook
+//! uploads, and the import of the old backend's database (`cli/import_legacy.rs`).
 
-use std::io::Read;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use serde_json::json;
 
 mod import_legacy;
+mod users;
 
 pub use import_legacy::import_legacy;
+pub use users::user;
 
 use crate::{
-    auth::login::check_credentials_shape,
-    auth::password,
     config::Config,
-    config::{DemoClassArgs, MigrateAction, NotebookAction, UserAction},
+    config::{DemoClassArgs, MigrateAction, NotebookAction},
     db, services,
     services::privacy::{LiveState, Student},
 };
@@ -42,36 +39,6 @@ pub fn export_schema(path: &std::path::Path) -> anyhow::Result<()> {
     } else {
         std::fs::write(path, sdl).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
-    }
-    Ok(())
-}
-
-pub async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
-    let state = crate::startup::build_state(config).await?;
-    match action {
-        UserAction::Create { username, role } => {
-            let password = read_password()?;
-            check_credentials_shape(&username, &password, 8)?;
-            let hash = password::hash(password).await?;
-            let username_hash = state.pseudonyms.pseudonymize(&username);
-            let user =
-                services::users::create(&state.db, username_hash.clone(), hash, role).await?;
-            let details = json!({ "user": username_hash, "role": role_word(role) });
-            services::audit::record(&state.db, None, "cli_create_user", details).await?;
-            println!(
-                "created user {} with role {}",
-                user.username_hash,
-                role_word(role)
-            );
-        }
-        UserAction::SetRole { username, role } => {
-            let username_hash = state.pseudonyms.pseudonymize(&username);
-            let user = services::users::get_by_username_hash(&state.db, &username_hash).await?;
-            services::users::set_role(&state.db, user, role).await?;
-            let details = json!({ "user": username_hash, "role": role_word(role) });
-            services::audit::record(&state.db, None, "cli_set_role", details).await?;
-            println!("user {username_hash} now has role {}", role_word(role));
-        }
     }
     Ok(())
 }
@@ -110,6 +77,22 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
                 services::notebooks::archive::percent_encode(&notebook.public_id)
             );
         }
+        NotebookAction::Archive { notebook_id, undo } => {
+            let row = notebook_admin(&state).archive(&notebook_id, !undo).await?;
+            let state_word = if row.archived_at.is_some() {
+                "archived"
+            } else {
+                "active"
+            };
+            println!("notebook {notebook_id} is {state_word}");
+        }
+        NotebookAction::Delete {
+            notebook_id,
+            dry_run,
+        } => {
+            let counts = notebook_admin(&state).delete(&notebook_id, dry_run).await?;
+            print_counts(if dry_run { "would delete" } else { "deleted" }, &counts);
+        }
         NotebookAction::List => {
             for notebook in services::notebooks::list(&state.db).await? {
                 println!(
@@ -120,6 +103,18 @@ pub async fn notebook(config: Config, action: NotebookAction) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// The command line acts on notebooks with no dashboard user behind it.
+fn notebook_admin(
+    state: &crate::state::AppState,
+) -> services::notebooks::lifecycle::NotebookAdmin<'_> {
+    services::notebooks::lifecycle::NotebookAdmin {
+        db: &state.db,
+        storage: &state.storage,
+        ids: &state.notebook_ids,
+        actor: None,
+    }
 }
 
 pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<()> {
@@ -161,31 +156,6 @@ pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<(
         summary.last_session_start.to_rfc3339()
     );
     Ok(())
-}
-
-/// `USER_PASSWORD` if set, else the first line of standard input (so it never shows in the
-/// process list or shell history).
-fn read_password() -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("USER_PASSWORD") {
-        return Ok(password);
-    }
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("reading the password from standard input")?;
-    let password = input.lines().next().unwrap_or_default().to_owned();
-    if password.is_empty() {
-        bail!("no password: pipe it on standard input or set USER_PASSWORD");
-    }
-    Ok(password)
-}
-
-fn role_word(role: entity::enums::Role) -> &'static str {
-    match role {
-        entity::enums::Role::User => "user",
-        entity::enums::Role::Superuser => "superuser",
-        entity::enums::Role::Admin => "admin",
-    }
 }
 
 pub async fn erase_student(

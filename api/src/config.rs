@@ -199,6 +199,21 @@ pub enum NotebookAction {
     },
     /// List registered notebooks: id, version, name.
     List,
+    /// Archive a notebook: read-only (ingest refused, dashboards still readable).
+    Archive {
+        notebook_id: String,
+        /// Make it take events again.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a notebook with its events, interactions, groups, versions, files and grants;
+    /// prints the counts.
+    Delete {
+        notebook_id: String,
+        /// Count what would go, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -229,6 +244,28 @@ pub enum UserAction {
         username: String,
         #[arg(long, value_enum)]
         role: Role,
+    },
+    /// List dashboard users: pseudonym, role, created, last login, disabled, notebooks.
+    List,
+    /// Disable a user and end every session they hold (not the last active admin).
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled user log in again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Delete a user with their sessions and notebook grants (not the last active admin).
+    Delete {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password (from `USER_PASSWORD` or standard input) and end every session.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
     },
 }
 

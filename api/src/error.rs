@@ -31,6 +31,10 @@ pub enum AppError {
     NotFound(String),
     BadUserInput(String),
     Conflict(String),
+    /// `NOTEBOOK_ARCHIVED` (409): the notebook is archived, read-only: its dashboards answer,
+    /// but it takes no more events. Its own code, so the extensions can tell it from a
+    /// transient failure and stop sending.
+    NotebookArchived,
     RateLimited {
         retry_after_secs: u64,
     },
@@ -63,6 +67,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::NotebookArchived => "NOTEBOOK_ARCHIVED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
@@ -79,7 +84,7 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadUserInput(_) => StatusCode::BAD_REQUEST,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::NotebookArchived => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
@@ -122,6 +127,7 @@ impl AppError {
         match self {
             Self::Unauthenticated(reason) => format!("authentication required: {reason}"),
             Self::TokenExpired => "access token expired".into(),
+            Self::NotebookArchived => "this notebook is archived and takes no more events".into(),
             Self::Forbidden(message)
             | Self::NotFound(message)
             | Self::BadUserInput(message)

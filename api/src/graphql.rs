@@ -18,6 +18,7 @@ pub mod notebooks;
 mod parse_cache;
 mod request_metrics;
 pub mod system;
+pub mod users;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -30,6 +31,7 @@ pub struct Query(
     auth::AuthQuery,
     groups::GroupQuery,
     live::LiveQuery,
+    users::UserAdminQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -40,6 +42,7 @@ pub struct Mutation(
     groups::GroupMutation,
     notebooks::NotebookMutation,
     live::LiveMutation,
+    users::UserAdminMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -17,6 +17,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Access and refresh tokens carry it; bumping it ends every session of the user.
     pub session_version: i32,
+    /// Set while the account is disabled: kept, but refused everywhere (login, tokens, sockets).
+    pub disabled_at: Option<DateTimeUtc>,
+    pub last_login_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

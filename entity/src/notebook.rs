@@ -16,6 +16,8 @@ pub struct Model {
     pub version: i32,
     pub uploaded_at: DateTimeUtc,
     pub uploaded_by: Option<i64>,
+    /// Set while the notebook is archived: read-only (dashboards answer, ingest is refused).
+    pub archived_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

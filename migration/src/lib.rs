@@ -11,6 +11,7 @@ mod m20261124_000005_pushed_updates;
 mod m20261124_000006_sessions;
 mod m20261124_000007_dev_secrets;
 mod m20261124_000008_event_keys;
+mod m20261130_000009_account_lifecycle;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_sessions::Migration),
             Box::new(m20261124_000007_dev_secrets::Migration),
             Box::new(m20261124_000008_event_keys::Migration),
+            Box::new(m20261130_000009_account_lifecycle::Migration),
         ]
     }
 }

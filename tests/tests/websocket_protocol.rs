@@ -358,13 +358,19 @@ async fn socket_query(socket: &mut WsClient) {
 #[tokio::test]
 async fn a_socket_is_closed_4403_when_its_init_token_expires() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    // The init checks the token's user exists, so the token names a real one.
+    app.create_user("early", "password-of-test-user", Role::User)
+        .await;
+    let user = api::services::users::get_by_username_hash(&app.state.db, &app.pseudonym("early"))
+        .await
+        .unwrap();
     // Past its expiry but inside the 5 s clock leeway: accepted for about two more seconds.
     let expires_at = chrono::Utc::now() - chrono::Duration::seconds(3);
     let token = app
         .state
         .accounts
         .jwt
-        .issue_expiring_at(1, TokenType::Access, expires_at)
+        .issue_expiring_at(user.id, TokenType::Access, expires_at)
         .unwrap()
         .token;
     let started = Instant::now();

@@ -80,6 +80,12 @@ pub async fn authenticate(
         }
         PasswordCheck::Invalid => return Err(refused("wrong password")),
     };
+    // Told only after the right password, so it reveals nothing to someone guessing.
+    if user.disabled_at.is_some() {
+        refused("disabled");
+        return Err(AppError::Unauthenticated(super::sessions::ACCOUNT_DISABLED));
+    }
+    services::users::record_login(&accounts.db, user.id).await?;
     let address = client.map(|ip| ip.to_string());
     tracing::info!(
         user.id = user.id,

@@ -15,6 +15,8 @@ use crate::{
 
 /// Why a refresh token or an access token of an ended session is refused.
 pub const SESSION_ENDED: &str = "this session has ended; log in again";
+/// Why a disabled user's login, token or socket is refused.
+pub const ACCOUNT_DISABLED: &str = "this account is disabled";
 const REUSED: &str = "this refresh token was already used; log in again";
 
 pub struct SessionTokens {
@@ -105,6 +107,9 @@ async fn presented(
     let user = services::users::find_by_id(&accounts.db, claims.sub)
         .await?
         .ok_or(AppError::Unauthenticated("this user no longer exists"))?;
+    if user.disabled_at.is_some() {
+        return Err(AppError::Unauthenticated(ACCOUNT_DISABLED));
+    }
     if user.session_version != claims.ver {
         return Err(AppError::Unauthenticated(SESSION_ENDED));
     }

@@ -160,6 +160,9 @@ impl RequestAuth {
             let user = services::users::find_by_id(db, user_id)
                 .await?
                 .ok_or(AppError::Unauthenticated("this user no longer exists"))?;
+            if user.disabled_at.is_some() {
+                return Err(AppError::Unauthenticated(super::sessions::ACCOUNT_DISABLED));
+            }
             // Ending a user's sessions bumps the version: their access tokens stop at once.
             if user.session_version != version {
                 return Err(AppError::Unauthenticated(super::sessions::SESSION_ENDED));

@@ -153,6 +153,7 @@ impl AuthMutation {
             );
         }
         services::sessions::revoke_all(&app.db, target.id, Some(actor.id), "revoked").await?;
+        services::sessions::announce_ended(app.broker.as_ref(), target.id).await;
         Ok(true)
     }
 
@@ -199,6 +200,7 @@ async fn change_password(
     let hash = password::hash(new).await?;
     services::users::set_password_hash(&app.db, user.clone(), hash).await?;
     services::sessions::revoke_all(&app.db, user.id, Some(user.id), "password changed").await?;
+    services::sessions::announce_ended(app.broker.as_ref(), user.id).await;
     services::users::find_by_id(&app.db, user.id)
         .await?
         .ok_or(AppError::Unauthenticated("this user no longer exists"))

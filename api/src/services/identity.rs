@@ -6,7 +6,9 @@
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    error::AppResult, pseudonym::Pseudonymizer, services::notebooks::NotebookIds,
+    error::{AppError, AppResult},
+    pseudonym::Pseudonymizer,
+    services::notebooks::NotebookIds,
     validation::bounded,
 };
 
@@ -81,6 +83,21 @@ impl Identity {
             row_id,
             public_id: public_id.to_owned(),
         })
+    }
+
+    /// A student of a registered notebook that takes events: `NOTEBOOK_ARCHIVED` for an
+    /// archived one (its dashboards stay readable; the cached state keeps this query-free).
+    pub async fn recording_student(
+        &self,
+        public_id: &str,
+        raw_user_id: &str,
+    ) -> AppResult<StudentRef> {
+        check_user_id(raw_user_id)?;
+        check_notebook_id(public_id)?;
+        if self.notebooks.known(&self.db, public_id).await?.archived {
+            return Err(AppError::NotebookArchived);
+        }
+        self.student(public_id, raw_user_id).await
     }
 
     /// A student of a registered notebook. The order is fixed, so every transport answers the

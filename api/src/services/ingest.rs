@@ -105,7 +105,7 @@ impl Ingest {
                 let source = event.source();
                 let student = self
                     .identity
-                    .student(&source.notebook_id, &source.user_id)
+                    .recording_student(&source.notebook_id, &source.user_id)
                     .await?;
                 Ok((student.notebook.row_id, student.pseudonym))
             };

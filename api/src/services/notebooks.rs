@@ -3,6 +3,7 @@
 //! per event.
 
 pub mod archive;
+pub mod lifecycle;
 pub mod tagging;
 mod upload;
 
@@ -12,6 +13,7 @@ pub use upload::{NotebookUpload, UploadedNotebook, upload};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -144,30 +146,67 @@ pub async fn stored_file(
     Ok((notebook, bytes))
 }
 
-/// Public notebook id → row id, for notebooks known to exist. Only hits are cached, so a notebook
-/// registered a moment ago is found at once; notebooks are never renumbered, so hits stay true.
+/// How long a cached notebook is trusted before it is read again. Archiving or deleting on this
+/// instance clears its entry at once; another instance (or the command line, a process of its
+/// own) sees the change within this time. Meanwhile a stale hit on an archived notebook still
+/// takes events for a few seconds, and one on a deleted notebook fails at the insert (the row
+/// it references is gone), so nothing is stored for a notebook that no longer exists.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// A registered notebook as ingest needs it: its row id and whether it is archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownNotebook {
+    pub row_id: i64,
+    pub archived: bool,
+}
+
+/// Public notebook id → row id and archive state, for notebooks known to exist, so ingest
+/// checks both without a query per event. Only hits are cached, so a notebook registered a
+/// moment ago is found at once; entries expire after [`CACHE_TTL`].
 #[derive(Clone, Default)]
 pub struct NotebookIds {
-    known: Arc<RwLock<HashMap<String, i64>>>,
+    known: Arc<RwLock<HashMap<String, (KnownNotebook, Instant)>>>,
 }
 
 impl NotebookIds {
     /// The row id of `public_id`, or `NOT_FOUND`.
     pub async fn resolve(&self, db: &impl ConnectionTrait, public_id: &str) -> AppResult<i64> {
+        Ok(self.known(db, public_id).await?.row_id)
+    }
+
+    /// The row id and archive state of `public_id`, or `NOT_FOUND`.
+    pub async fn known(
+        &self,
+        db: &impl ConnectionTrait,
+        public_id: &str,
+    ) -> AppResult<KnownNotebook> {
         let cached = self
             .known
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(public_id)
-            .copied();
-        if let Some(id) = cached {
-            return Ok(id);
+            .filter(|(_, checked)| checked.elapsed() < CACHE_TTL)
+            .map(|(known, _)| *known);
+        if let Some(known) = cached {
+            return Ok(known);
         }
         let notebook = get_by_public_id(db, public_id).await?;
+        let known = KnownNotebook {
+            row_id: notebook.id,
+            archived: notebook.archived_at.is_some(),
+        };
         self.known
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(notebook.public_id, notebook.id);
-        Ok(notebook.id)
+            .insert(notebook.public_id, (known, Instant::now()));
+        Ok(known)
+    }
+
+    /// Drops `public_id` from the cache (archived, restored or deleted on this instance).
+    pub fn forget(&self, public_id: &str) {
+        self.known
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(public_id);
     }
 }

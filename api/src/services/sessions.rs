@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{dashboard_user, refresh_token};
+use futures::{StreamExt, stream::BoxStream};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, Set, TransactionTrait,
@@ -12,7 +13,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::{error::AppResult, services::audit};
+use crate::{
+    broker::{Broker, BrokerEvent, Topic},
+    error::AppResult,
+    services::audit,
+};
 
 /// What a presented refresh token turned out to be.
 #[derive(Debug, PartialEq, Eq)]
@@ -122,7 +127,8 @@ async fn revoke_family_in(db: &impl ConnectionTrait, family: &str) -> AppResult<
 }
 
 /// Ends every session of `user_id`: the version bump refuses their access tokens at once, and
-/// their refresh tokens are revoked. Audited with `actor` and `reason`.
+/// their refresh tokens are revoked. Audited with `actor` and `reason`. The caller announces it
+/// ([`announce_ended`]) once committed.
 pub async fn revoke_all(
     db: &DatabaseConnection,
     user_id: i64,
@@ -130,22 +136,56 @@ pub async fn revoke_all(
     reason: &str,
 ) -> AppResult<()> {
     let txn = db.begin().await?;
+    end_all_in(&txn, user_id).await?;
+    let details = json!({ "user_id": user_id, "reason": reason });
+    audit::record(&txn, actor, "revoke_sessions", details).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The version bump and refresh-token revocation of [`revoke_all`], inside the caller's
+/// transaction (disabling a user, resetting a password).
+pub async fn end_all_in(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
     dashboard_user::Entity::update_many()
         .col_expr(
             dashboard_user::Column::SessionVersion,
             Expr::col(dashboard_user::Column::SessionVersion).add(1),
         )
         .filter(dashboard_user::Column::Id.eq(user_id))
-        .exec(&txn)
+        .exec(db)
         .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&txn)
+        .exec(db)
         .await?;
-    let details = json!({ "user_id": user_id, "reason": reason });
-    audit::record(&txn, actor, "revoke_sessions", details).await?;
-    txn.commit().await?;
     Ok(())
+}
+
+/// Tells every instance that `user_id`'s sessions ended, so their open websockets and Socket.IO
+/// sockets close now. Called after the commit. A broker failure is logged, not returned: the
+/// change is already made, HTTP refuses the tokens at once, and each socket re-checks its user
+/// at its next keep-alive tick anyway.
+pub async fn announce_ended(broker: &dyn Broker, user_id: i64) {
+    let event = BrokerEvent::UserRevoked { user_id };
+    if let Err(error) = broker.publish(&Topic::user_sessions(user_id), event).await {
+        tracing::warn!(%error, user.id = user_id, "could not announce ended sessions");
+    }
+}
+
+/// The announcements that `user_id`'s sessions ended, for a live connection to close on
+/// (never, for `None`: an anonymous or untrusted peer). If the broker cannot be subscribed,
+/// nothing arrives and the connection relies on its own periodic check.
+pub async fn endings(broker: &dyn Broker, user_id: Option<i64>) -> BoxStream<'static, BrokerEvent> {
+    let Some(user_id) = user_id else {
+        return futures::stream::pending().boxed();
+    };
+    match broker.subscribe(&Topic::user_sessions(user_id)).await {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::warn!(%error, user.id = user_id, "cannot listen for ended sessions");
+            futures::stream::pending().boxed()
+        }
+    }
 }

@@ -1,4 +1,7 @@
-//! Dashboard users, found by id or by username pseudonym.
+//! Dashboard users, found by id or by username pseudonym; `admin` holds the administrator's
+//! changes to accounts (list, disable, enable, delete, reset a password).
+
+pub mod admin;
 
 use chrono::Utc;
 use entity::{dashboard_user, enums::Role};
@@ -75,4 +78,17 @@ pub async fn set_password_hash(
     let mut user: dashboard_user::ActiveModel = user.into();
     user.password_hash = Set(password_hash);
     Ok(user.update(db).await?)
+}
+
+/// Stamps a successful login (the user list shows it, so stale accounts can be found).
+pub async fn record_login(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    dashboard_user::Entity::update_many()
+        .col_expr(
+            dashboard_user::Column::LastLoginAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(dashboard_user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

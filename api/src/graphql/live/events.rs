@@ -147,7 +147,9 @@ impl StudentEvent {
             BrokerEvent::PushedUpdate { update, .. } => Some(Self::PushedUpdate(update.into())),
             BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
             BrokerEvent::Teammate { event, .. } => Some(teammate(event)),
-            BrokerEvent::DashboardRefresh { .. } | BrokerEvent::StudentPresence { .. } => None,
+            BrokerEvent::DashboardRefresh { .. }
+            | BrokerEvent::StudentPresence { .. }
+            | BrokerEvent::UserRevoked { .. } => None,
         }
     }
 }
@@ -191,7 +193,9 @@ impl DashboardEvent {
                 false => Self::StudentDisconnected(StudentDisconnected { user }),
             }),
             BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
-            BrokerEvent::PushedUpdate { .. } | BrokerEvent::Teammate { .. } => None,
+            BrokerEvent::PushedUpdate { .. }
+            | BrokerEvent::Teammate { .. }
+            | BrokerEvent::UserRevoked { .. } => None,
         }
     }
 }

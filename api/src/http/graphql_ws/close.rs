@@ -12,7 +12,8 @@ pub enum Close {
     InvalidMessage(String),
     /// 4401: `subscribe` before `connection_ack`.
     Unauthorized,
-    /// 4403: the `connection_init` token is bad or expired, or it expired while connected.
+    /// 4403: the `connection_init` token is bad or expired, or its user's sessions ended (user
+    /// disabled, deleted, revoked), at init or while connected.
     Forbidden,
     /// 4408: no `connection_init` within the configured wait.
     InitTimeout,

@@ -1,11 +1,13 @@
 //! One socket from upgrade to close: waiting for `connection_init` (token check, 4408 on
-//! timeout), then serving operations with keep-alive pings, closing when the token expires or
-//! the server shuts down. A single task owns the socket and polls every operation, so the order
-//! of what a client sends is the order it is handled in.
+//! timeout), then serving operations with keep-alive pings, closing when the token expires,
+//! the user's sessions end (announced on the broker by whichever instance ended them) or the
+//! server shuts down. A single task owns the socket and polls every operation, so the order of
+//! what a client sends is the order it is handled in.
 
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -17,8 +19,10 @@ use super::{
 };
 use crate::{
     auth::{RequestAuth, Viewer},
+    error::AppError,
     graphql::{AppSchema, admission::Admission},
     ratelimit::ClientIp,
+    services::sessions::endings,
     state::AppState,
 };
 
@@ -111,7 +115,9 @@ async fn await_init(socket: &mut WebSocket, connection: &Connection) -> Result<V
             }
             Some(ClientMessage::Subscribe { .. }) => return Err(Close::Unauthorized.into()),
             Some(ClientMessage::ConnectionInit { payload }) => {
-                return authenticate(payload, &connection.app).map_err(End::from);
+                return authenticate(payload, &connection.app)
+                    .await
+                    .map_err(End::from);
             }
         }
     }
@@ -119,14 +125,30 @@ async fn await_init(socket: &mut WebSocket, connection: &Connection) -> Result<V
 
 /// No token is an anonymous viewer (students need none); a token that does not verify is a
 /// 4403, which graphql-ws clients answer by reconnecting, with a fresh token if they have one.
-fn authenticate(payload: Option<Map<String, Value>>, app: &AppState) -> Result<Viewer, Close> {
+/// A well-signed token of a user deleted, disabled or whose sessions ended is a 4403 too: the
+/// socket must not be acknowledged for a user HTTP already refuses. A database outage is not
+/// held against the token: each operation's guards check the user again.
+async fn authenticate(
+    payload: Option<Map<String, Value>>,
+    app: &AppState,
+) -> Result<Viewer, Close> {
     let payload = Value::Object(payload.unwrap_or_default());
     match Viewer::from_init_payload(&payload, &app.accounts.jwt) {
         Viewer::Rejected(problem) => {
             tracing::debug!(?problem, "websocket connection_init refused");
             Err(Close::Forbidden)
         }
-        viewer => Ok(viewer),
+        viewer @ Viewer::User { .. } => {
+            let auth = RequestAuth::for_connection(viewer.clone());
+            match auth.current_user(&app.db).await {
+                Err(AppError::Unauthenticated(_) | AppError::TokenExpired) => {
+                    tracing::debug!("websocket connection_init of an ended session refused");
+                    Err(Close::Forbidden)
+                }
+                Ok(_) | Err(_) => Ok(viewer),
+            }
+        }
+        Viewer::Anonymous => Ok(Viewer::Anonymous),
     }
 }
 
@@ -139,6 +161,11 @@ async fn run(socket: &mut WebSocket, connection: &Connection, viewer: Viewer) ->
     let mut keep_alive = KeepAlive::new(connection.settings.ping_interval);
     let expiry = token_expiry(&viewer);
     tokio::pin!(expiry);
+    let user_id = match &viewer {
+        Viewer::User { user_id, .. } => Some(*user_id),
+        _ => None,
+    };
+    let mut revoked = endings(connection.app.broker.as_ref(), user_id).await;
     loop {
         let step = tokio::select! {
             frame = socket.recv() => {
@@ -158,6 +185,7 @@ async fn run(socket: &mut WebSocket, connection: &Connection, viewer: Viewer) ->
                 false => send(socket, &ServerMessage::Ping).await,
             },
             () = &mut expiry => Err(Close::Forbidden.into()),
+            Some(_ended) = revoked.next() => Err(Close::Forbidden.into()),
             () = connection.app.shutdown.cancelled() => Err(Close::ShuttingDown.into()),
         };
         if let Err(end) = step {

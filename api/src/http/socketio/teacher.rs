@@ -1,7 +1,8 @@
 //! A teacher's socket. Every teacher socket gets the notebook's refresh signals (the old
 //! dashboard connects without a token and needs only those); a trusted one (token authorized
 //! for the notebook) also counts as a connected teacher, receives students' chat, and may push
-//! and chat through `send_message`.
+//! and chat through `send_message`. A trusted socket is disconnected as soon as its user's
+//! sessions end (disabled, deleted, revoked), on whichever instance that happened.
 
 use std::sync::Arc;
 
@@ -15,9 +16,10 @@ use super::{
     wire::{self, OutgoingMessage},
 };
 use crate::{
-    auth::RequestAuth,
+    auth::{RequestAuth, Viewer},
     config::LegacyTeacherPush,
     error::{AppError, AppResult},
+    services,
     state::AppState,
 };
 
@@ -63,7 +65,21 @@ async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) 
             return;
         }
     };
-    while let Some(event) = events.next().await {
+    let user_id = match trusted.as_ref().map(|teacher| &teacher.viewer) {
+        Some(Viewer::User { user_id, .. }) => Some(*user_id),
+        _ => None,
+    };
+    let mut revoked = services::sessions::endings(app.broker.as_ref(), user_id).await;
+    loop {
+        let event = tokio::select! {
+            event = events.next() => event,
+            Some(_ended) = revoked.next() => {
+                // The teacher was disabled, deleted or had their sessions revoked.
+                let _closed = socket.disconnect();
+                return;
+            }
+        };
+        let Some(event) = event else { return };
         if let Some((name, payload)) = wire::teacher_event(event)
             && emit(&socket, name, &payload).is_break()
         {

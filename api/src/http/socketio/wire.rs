@@ -135,7 +135,9 @@ pub fn student_event(event: BrokerEvent) -> Option<(&'static str, Value)> {
             ..
         } => ("chat", chat(&text, &from, "teacher")),
         BrokerEvent::Teammate { event, .. } => teammate_event(event),
-        BrokerEvent::DashboardRefresh { .. } | BrokerEvent::StudentPresence { .. } => return None,
+        BrokerEvent::DashboardRefresh { .. }
+        | BrokerEvent::StudentPresence { .. }
+        | BrokerEvent::UserRevoked { .. } => return None,
     })
 }
 
