@@ -57,6 +57,14 @@ impl Application {
                     shutdown.cancelled().await
                 }),
         );
+        // Students of an instance that died leave presence when their lease runs out; the
+        // sweep announces it to teachers and teammates.
+        let shutdown = state.shutdown.clone();
+        tokio::spawn(
+            state
+                .live()
+                .sweep_expired_leases(async move { shutdown.cancelled().await }),
+        );
         let schema = graphql::build_schema(state.clone());
         let router = http::router(state.clone(), schema);
         let listener = TcpListener::bind(state.config.bind_addr)

@@ -109,10 +109,33 @@ async fn a_push_on_one_instance_reaches_a_student_on_the_other_and_presence_is_s
         "{received}"
     );
 
-    // A dies without a word: B still sees alice until her lease runs out, then not.
+    // A teacher on B, before A dies.
+    let mut dashboard = b.websocket(json!({ "token": token })).await;
+    let dashboard_session = r#"subscription($nb: ID!) { dashboardSession(notebookId: $nb) {
+        __typename ... on StudentDisconnected { user } } }"#;
+    dashboard
+        .subscribe("d", dashboard_session, json!({ "nb": NOTEBOOK }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A dies without a word: B still sees alice until her lease runs out, then not, and the
+    // teacher is told she left, once.
     a.kill().await;
     assert_eq!(connected(&b, PresenceRole::Student).await, alice);
     wait_for(&b, PresenceRole::Student, &[], Duration::from_secs(5)).await;
+    let mut leaves = 0;
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while let Ok(message) = tokio::time::timeout_at(deadline.into(), dashboard.receive()).await {
+        let event = &message["payload"]["data"]["dashboardSession"];
+        if event["__typename"] == "StudentDisconnected" {
+            assert_eq!(event["user"], alice[0].as_str(), "{message}");
+            leaves += 1;
+        }
+    }
+    assert_eq!(
+        leaves, 1,
+        "the leave of a dead instance's student is announced once"
+    );
 }
 
 #[tokio::test]

@@ -86,6 +86,14 @@ pub trait Presence: Send + Sync + 'static {
     /// erasure). A socket of theirs still open joins again at its next renewal.
     async fn forget_student(&self, notebook_ids: &[String], user: &str) -> Result<(), BrokerError>;
 
+    /// Students whose every connection's lease ran out without a leave (their instance died),
+    /// as (notebook, student), each returned to exactly one caller across all instances so
+    /// its leave is announced once. The in-process store never has any: its connections die
+    /// with the process that announces their leave.
+    async fn claim_expired_students(&self) -> Result<Vec<(String, String)>, BrokerError> {
+        Ok(Vec::new())
+    }
+
     /// Fresh locations of those of `users` that have one.
     async fn locations(
         &self,

@@ -12,7 +12,9 @@ use redis::{AsyncCommands, Script, aio::ConnectionManager};
 use super::{Connection, Location, Presence, PresenceRole};
 use crate::broker::BrokerError;
 
-/// Adds or renews a connection; returns 1 when the user had no other live connection.
+/// Adds or renews a connection; returns 1 when the user had no other live connection. A
+/// student's lease end is also kept in the deployment-wide `expiring` set (KEYS[3], member
+/// ARGV[6]; empty for teachers), where the sweep finds students whose instance died.
 const JOIN: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local existed = redis.call('ZCARD', KEYS[1])
@@ -21,22 +23,45 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[6])
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])
+end
 if existed == 0 or (existed == 1 and mine) then return 1 end
 return 0
 ";
 
-/// Removes a connection; returns 1 when it was the user's last live one.
+/// Removes a connection; returns 1 when it was the user's last live one (then the sweep has
+/// nothing left to announce for them).
 const LEAVE: &str = r"
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local left = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if #left == 0 then
   redis.call('ZREM', KEYS[2], ARGV[3])
+  if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
   return removed
 end
 redis.call('ZADD', KEYS[2], left[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], left[2], ARGV[4]) end
 return 0
 ";
+
+/// Claims a student whose every lease ran out (their instance died without leaving): removes
+/// them from `expiring` (KEYS[1]) and from the notebook's users (KEYS[2]). Atomic, so of all
+/// the instances sweeping, exactly one gets 1 and announces the leave.
+const CLAIM_EXPIRED: &str = r"
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[3]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local score = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if score and tonumber(score) > tonumber(ARGV[3]) then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+";
+
+/// Students claimed per sweep (the rest wait for the next one).
+const SWEEP_BATCH: isize = 500;
 
 pub struct RedisPresence {
     connection: ConnectionManager,
@@ -45,6 +70,7 @@ pub struct RedisPresence {
     freshness: Duration,
     join: Script,
     leave: Script,
+    claim_expired: Script,
 }
 
 fn error(error: redis::RedisError) -> BrokerError {
@@ -69,6 +95,7 @@ impl RedisPresence {
             freshness,
             join: Script::new(JOIN),
             leave: Script::new(LEAVE),
+            claim_expired: Script::new(CLAIM_EXPIRED),
         }
     }
 
@@ -85,6 +112,20 @@ impl RedisPresence {
         (format!("{users}:{}", connection.user), users)
     }
 
+    /// Every student connection's lease end, deployment-wide, by `notebook NUL student`
+    /// (neither can hold a NUL: ids with one are refused, pseudonyms are hex).
+    fn expiring_key(&self) -> String {
+        format!("{}:presence:students-expiring", self.prefix)
+    }
+
+    /// The `expiring` member of a student connection; empty for a teacher's.
+    fn expiring_member(connection: &Connection) -> String {
+        match connection.role {
+            PresenceRole::Student => format!("{}\0{}", connection.notebook_id, connection.user),
+            PresenceRole::Teacher => String::new(),
+        }
+    }
+
     fn location_key(&self, notebook_id: &str, user: &str) -> String {
         format!("{}:location:{notebook_id}:{user}", self.prefix)
     }
@@ -97,12 +138,14 @@ impl RedisPresence {
             .join
             .key(conns)
             .key(users)
+            .key(self.expiring_key())
             .arg(&connection.id)
             .arg(now)
             .arg(now + lease_ms)
             .arg(&connection.user)
             // The keys outlive one lease so a renewal that comes late still finds them.
             .arg(lease_ms * 4)
+            .arg(Self::expiring_member(connection))
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(error)?;
@@ -126,9 +169,11 @@ impl Presence for RedisPresence {
             .leave
             .key(conns)
             .key(users)
+            .key(self.expiring_key())
             .arg(&connection.id)
             .arg(now_ms())
             .arg(&connection.user)
+            .arg(Self::expiring_member(connection))
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(error)?;
@@ -186,6 +231,8 @@ impl Presence for RedisPresence {
                 let users = self.users_key(notebook_id, PresenceRole::Student);
                 pipe.del(format!("{users}:{user}")).ignore();
                 pipe.zrem(users, user).ignore();
+                pipe.zrem(self.expiring_key(), format!("{notebook_id}\0{user}"))
+                    .ignore();
                 pipe.del(self.location_key(notebook_id, user)).ignore();
             }
             let _: () = pipe
@@ -221,5 +268,35 @@ impl Presence for RedisPresence {
                 Some((user.clone(), location))
             })
             .collect())
+    }
+
+    async fn claim_expired_students(&self) -> Result<Vec<(String, String)>, BrokerError> {
+        let now = now_ms();
+        let due: Vec<String> = self
+            .connection
+            .clone()
+            .zrangebyscore_limit(self.expiring_key(), "-inf", now, 0, SWEEP_BATCH)
+            .await
+            .map_err(error)?;
+        let mut claimed = Vec::new();
+        for member in due {
+            let Some((notebook_id, user)) = member.split_once('\0') else {
+                continue;
+            };
+            let won: i64 = self
+                .claim_expired
+                .key(self.expiring_key())
+                .key(self.users_key(notebook_id, PresenceRole::Student))
+                .arg(&member)
+                .arg(user)
+                .arg(now)
+                .invoke_async(&mut self.connection.clone())
+                .await
+                .map_err(error)?;
+            if won == 1 {
+                claimed.push((notebook_id.to_owned(), user.to_owned()));
+            }
+        }
+        Ok(claimed)
     }
 }

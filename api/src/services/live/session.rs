@@ -15,7 +15,7 @@ use crate::{
         presence::{Connection, PresenceRole},
     },
     error::AppResult,
-    services::identity::NotebookRef,
+    services::{identity::NotebookRef, notebooks},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,42 @@ async fn renew(live: Live, connection: Connection, lease: Duration) {
         tokio::time::sleep(period).await;
         if let Err(error) = live.presence.renew(&connection).await {
             tracing::warn!(%error, "could not renew a presence lease");
+        }
+    }
+}
+
+impl Live {
+    /// Announces the leave of every student whose instance died (their lease ran out without a
+    /// leave), once across all instances: the presence store hands each to one sweeper only.
+    pub async fn announce_expired_leaves(&self) -> AppResult<usize> {
+        let expired = self
+            .presence
+            .claim_expired_students()
+            .await
+            .map_err(unavailable)?;
+        for (public_id, student) in &expired {
+            let row_id = notebooks::get_by_public_id(&self.db, public_id).await?.id;
+            let notebook = NotebookRef {
+                row_id,
+                public_id: public_id.clone(),
+            };
+            announce(self, &notebook, student, false).await;
+        }
+        Ok(expired.len())
+    }
+
+    /// Sweeps for expired leases a few times per lease period until `stop` resolves.
+    pub async fn sweep_expired_leases(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut ticks = tokio::time::interval((self.lease / 3).max(Duration::from_millis(250)));
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = &mut stop => return,
+            }
+            if let Err(error) = self.announce_expired_leaves().await {
+                tracing::debug!(code = error.code(), "expired presence leases not swept");
+            }
         }
     }
 }
