@@ -126,10 +126,21 @@ backend_tests! {
         assert_eq!(pushes.len(), 1, "the push is recorded once: {pushes:?}");
         assert_eq!(pushes[0].update_id, "u-new");
 
-        // Plain text is chat to that student.
+        // Plain text is chat, which telemetry 5.1.1 cannot show (it reads every `chat` as a
+        // cell update): refused to a student connected only through it, with a code the
+        // teacher sees, and nothing reaches the student.
         let ack = dashboard.emit_with_ack("send_message", json!({ "userId": alice, "message": "well done" })).await;
-        assert_eq!(ack, json!({ "status": "ok" }));
-        assert_eq!(alice_socket.event_named("chat").await["message"], "well done");
+        assert_eq!(ack["error"]["code"], "CONFLICT", "{ack}");
+        let chat = r#"mutation($nb: ID!, $to: String!) { sendChatMessageToStudent(notebookId: $nb, student: $to, text: "hi") { text } }"#;
+        let refused = app.graphql_as(&token, chat, json!({ "nb": NOTEBOOK, "to": alice })).await;
+        assert_eq!(refused.error_code(), "CONFLICT");
+        // A hint is text: the extension pastes it into the page as HTML, so it arrives escaped.
+        let push = r#"mutation($nb: ID!, $to: [String!]) { pushUpdate(notebookId: $nb, toStudents: $to,
+            hint: "<img src=x onerror=alert(1)>", cells: [{ cellId: "c2", cellType: "code", source: "z" }]) { updateId } }"#;
+        app.graphql_as(&token, push, json!({ "nb": NOTEBOOK, "to": [alice] })).await.data();
+        let received = pushed(&alice_socket.event_named("chat").await);
+        assert_eq!(received["hint"], "&lt;img src=x onerror=alert(1)&gt;");
+        assert_eq!(received["content"]["source"], "z", "the first chat event after the refusals is the push");
     }
 
     async fn a_tokenless_teacher_gets_refresh_signals_but_cannot_push_or_chat(backend) {

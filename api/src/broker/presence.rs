@@ -66,6 +66,15 @@ pub trait Presence: Send + Sync + 'static {
     /// Removes `connection`; `true` when it was the user's last one.
     async fn leave(&self, connection: &Connection) -> Result<bool, BrokerError>;
 
+    /// The ids of the live connections of `user` (which clients they are is in the ids: see
+    /// `services::live::LiveClient`).
+    async fn connection_ids(
+        &self,
+        notebook_id: &str,
+        role: PresenceRole,
+        user: &str,
+    ) -> Result<Vec<String>, BrokerError>;
+
     /// Users with at least one live connection, sorted.
     async fn connected(
         &self,

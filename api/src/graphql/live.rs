@@ -13,7 +13,7 @@ use super::context::{app, request_auth};
 use crate::{
     broker::{live::PushedCell, presence::Location},
     graphql::guards::NotebookGuard,
-    services::live::NewPush,
+    services::live::{LiveClient, NewPush},
 };
 
 #[derive(Default)]
@@ -64,7 +64,10 @@ impl LiveSubscription {
     ) -> async_graphql::Result<impl Stream<Item = StudentEvent> + use<>> {
         let app = app(ctx)?;
         let student = app.identity.student(&notebook_id, &user_id).await?;
-        let events = app.live().open_student(student).await?;
+        let events = app
+            .live()
+            .open_student(student, LiveClient::GraphQl)
+            .await?;
         Ok(events.filter_map(|event| ready(StudentEvent::from_event(event))))
     }
 

@@ -7,7 +7,7 @@ mod open;
 mod overrides;
 mod session;
 
-pub use open::LiveEvents;
+pub use open::{LiveClient, LiveEvents};
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
@@ -242,6 +242,7 @@ impl Live {
         bounded("text", &text, MAX_TEXT_BYTES)?;
         if let Some(student) = &to_student {
             bounded("student", student, identity::MAX_USER_ID_LEN)?;
+            self.check_can_read_chat(notebook, student).await?;
         }
         let notebook_id = notebook.public_id.as_str();
         let topic = match to_student {
@@ -260,6 +261,30 @@ impl Live {
         };
         self.publish(topic, event).await?;
         Ok(message)
+    }
+
+    /// `CONFLICT` when `student` is connected only through the old telemetry extension's
+    /// Socket.IO socket, which cannot show a chat text: the teacher learns it was not read
+    /// rather than believing it was. A student not connected at all gets it like any message
+    /// (nobody hears it), as before.
+    async fn check_can_read_chat(&self, notebook: &NotebookRef, student: &str) -> AppResult<()> {
+        let ids = self
+            .presence
+            .connection_ids(&notebook.public_id, PresenceRole::Student, student)
+            .await
+            .map_err(unavailable)?;
+        let legacy_only = !ids.is_empty()
+            && ids
+                .iter()
+                .all(|id| id.starts_with(open::LEGACY_CONNECTION_PREFIX));
+        match legacy_only {
+            true => Err(AppError::conflict(
+                "this student's JupyterLab extension (telemetry 5.1.1 or older) cannot show chat \
+                 messages; nothing was sent. Push a cell with a hint instead, or ask the student \
+                 to update the extension",
+            )),
+            false => Ok(()),
+        }
     }
 
     /// Teammates of `student` with a live connection.

@@ -78,6 +78,21 @@ impl Presence for MemoryPresence {
         Ok(last)
     }
 
+    async fn connection_ids(
+        &self,
+        notebook_id: &str,
+        role: PresenceRole,
+        user: &str,
+    ) -> Result<Vec<String>, BrokerError> {
+        let map = self.connections();
+        let ids = map
+            .get(&(notebook_id.to_owned(), role))
+            .and_then(|users| users.get(user))
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default();
+        Ok(ids)
+    }
+
     async fn connected(
         &self,
         notebook_id: &str,

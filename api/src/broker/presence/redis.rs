@@ -180,6 +180,20 @@ impl Presence for RedisPresence {
         Ok(last == 1)
     }
 
+    async fn connection_ids(
+        &self,
+        notebook_id: &str,
+        role: PresenceRole,
+        user: &str,
+    ) -> Result<Vec<String>, BrokerError> {
+        let conns = format!("{}:{user}", self.users_key(notebook_id, role));
+        self.connection
+            .clone()
+            .zrangebyscore(conns, now_ms(), "+inf")
+            .await
+            .map_err(error)
+    }
+
     async fn connected(
         &self,
         notebook_id: &str,

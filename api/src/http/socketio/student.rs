@@ -17,7 +17,7 @@ use super::{
 use crate::{
     broker::presence::Location,
     error::{AppError, AppResult},
-    services::identity::StudentRef,
+    services::{identity::StudentRef, live::LiveClient},
     state::AppState,
 };
 
@@ -64,7 +64,11 @@ async fn forward(app: AppState, socket: SocketRef, context: Arc<SocketContext>) 
         notebook: context.notebook.clone(),
         pseudonym: me.clone(),
     };
-    let mut events = match app.live().open_student(student).await {
+    let mut events = match app
+        .live()
+        .open_student(student, LiveClient::LegacySocket)
+        .await
+    {
         Ok(events) => events,
         Err(error) => {
             tracing::warn!(

@@ -110,10 +110,27 @@ fn push_text(update: &PushedUpdate) -> String {
         }),
     };
     message["update_id"] = json!(update.update_id);
+    // The extension pastes the hint into the page as HTML: a hint is text, so it is escaped
+    // (a teammate's share must not run script in another student's JupyterLab).
     if let Some(hint) = &update.hint {
-        message["hint"] = json!(hint);
+        message["hint"] = json!(escape_html(hint));
     }
     message.to_string()
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }
 
 fn chat(message: &str, sender: &str, sender_type: &str) -> Value {
@@ -130,10 +147,10 @@ pub fn student_event(event: BrokerEvent) -> Option<(&'static str, Value)> {
                 _ => ("chat", chat(&text, &update.sender, "teacher")),
             }
         }
-        BrokerEvent::Chat {
-            message: ChatMessage { from, text, .. },
-            ..
-        } => ("chat", chat(&text, &from, "teacher")),
+        // Telemetry up to 5.1.1 reads every `chat` as a cell update: a text is dropped ("No
+        // JSON found in payload") or, shaped like JSON, shown as a cell update. Chat is refused
+        // to students connected only this way (`Live::chat`), and never sent over it.
+        BrokerEvent::Chat { .. } => return None,
         BrokerEvent::Teammate { event, .. } => teammate_event(event),
         BrokerEvent::DashboardRefresh { .. }
         | BrokerEvent::StudentPresence { .. }

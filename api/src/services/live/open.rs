@@ -21,9 +21,36 @@ use crate::{
 /// A live session's events for its receiver; the session lasts as long as the stream.
 pub type LiveEvents = BoxStream<'static, BrokerEvent>;
 
+/// Which client holds a student's live session, and so what it can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveClient {
+    /// A GraphQL subscription: shows every event, chat included.
+    GraphQl,
+    /// The old telemetry extension's Socket.IO socket (up to 5.1.1): it shows pushed cells
+    /// but has no way to show a chat text (it reads every message as a cell update).
+    LegacySocket,
+}
+
+/// The start of the presence connection id of a legacy socket's session, so a chat can tell
+/// whether its student can read it.
+pub(super) const LEGACY_CONNECTION_PREFIX: &str = "sio-";
+
+impl LiveClient {
+    pub(super) fn connection_prefix(self) -> &'static str {
+        match self {
+            Self::GraphQl => "",
+            Self::LegacySocket => LEGACY_CONNECTION_PREFIX,
+        }
+    }
+}
+
 impl Live {
     /// A student's session: pushes, chat and teammate news addressed to them.
-    pub async fn open_student(&self, student: StudentRef) -> AppResult<LiveEvents> {
+    pub async fn open_student(
+        &self,
+        student: StudentRef,
+        client: LiveClient,
+    ) -> AppResult<LiveEvents> {
         let StudentRef {
             notebook,
             pseudonym,
@@ -31,8 +58,14 @@ impl Live {
         let events = self
             .subscribe(&Topic::students(&notebook.public_id))
             .await?;
-        let session =
-            Session::open(self, notebook, SessionKind::Student, pseudonym.clone()).await?;
+        let session = Session::open(
+            self,
+            notebook,
+            SessionKind::Student,
+            pseudonym.clone(),
+            client,
+        )
+        .await?;
         Ok(events
             .filter(move |event| {
                 let _open = &session;
@@ -56,7 +89,16 @@ impl Live {
                     self.subscribe(&Topic::teachers(&notebook.public_id))
                         .await?,
                 );
-                Some(Session::open(self, notebook, SessionKind::Teacher, pseudonym).await?)
+                Some(
+                    Session::open(
+                        self,
+                        notebook,
+                        SessionKind::Teacher,
+                        pseudonym,
+                        LiveClient::GraphQl,
+                    )
+                    .await?,
+                )
             }
             None => None,
         };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Live, unavailable};
+use super::{Live, LiveClient, unavailable};
 use crate::{
     broker::{
         BrokerEvent, Topic,
@@ -37,6 +37,7 @@ impl Session {
         notebook: NotebookRef,
         kind: SessionKind,
         user: String,
+        client: LiveClient,
     ) -> AppResult<Self> {
         let lease = live.lease;
         let role = match kind {
@@ -47,7 +48,11 @@ impl Session {
             notebook_id: notebook.public_id.clone(),
             role,
             user,
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: format!(
+                "{}{}",
+                client.connection_prefix(),
+                uuid::Uuid::new_v4().simple()
+            ),
         };
         let first = live.presence.join(&connection).await.map_err(unavailable)?;
         if first && role == PresenceRole::Student {
