@@ -101,6 +101,24 @@ impl SioClient {
         }
     }
 
+    /// Waits until the server disconnects the socket (a Socket.IO `41`, or the websocket
+    /// closing), skipping events on the way.
+    pub async fn disconnected(&mut self) {
+        loop {
+            let frame = tokio::time::timeout(RECEIVE_TIMEOUT, self.stream.next())
+                .await
+                .expect("a disconnect within the timeout");
+            match frame {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    self.send("3".to_owned()).await;
+                }
+                Some(Ok(Message::Text(text))) if text.as_str().starts_with("41") => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _closed = self.stream.close(None).await;
     }

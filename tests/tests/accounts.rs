@@ -276,3 +276,29 @@ backend_tests! {
         assert_eq!(app.graphql(FOCUS, json!({ "nb": "nb" })).await.error_code(), "NOT_FOUND");
     }
 }
+
+#[tokio::test]
+async fn a_disabled_teachers_socket_io_connection_is_disconnected_at_once() {
+    let (app, admin, teacher) = staffed(Backend::Sqlite).await;
+    let query = "conType=TEACHER&nbId=nb&userId=t";
+    let mut socket = tests::SioClient::connect(app.addr, query, Some(json!({ "token": teacher })))
+        .await
+        .unwrap();
+    // Counted as a connected teacher once its live session is open.
+    for _ in 0..100 {
+        let teachers = app
+            .state
+            .presence
+            .connected("nb", api::broker::presence::PresenceRole::Teacher)
+            .await
+            .unwrap();
+        if !teachers.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.graphql_as(&admin, DISABLE, json!({ "u": "teacher" }))
+        .await
+        .data();
+    socket.disconnected().await;
+}
