@@ -24,6 +24,8 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
+pub use parse_cache::ParseCache;
+
 #[derive(MergedObject, Default)]
 pub struct Query(
     system::SystemQuery,
@@ -61,13 +63,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     .extension(error_codes::ErrorCodes)
 }
 
-pub fn build_schema(state: AppState) -> AppSchema {
+/// The schema, whose parse hook shares `documents` with the HTTP edge.
+pub fn build_schema(state: AppState, documents: ParseCache) -> AppSchema {
     let limits = &state.config.limits;
     builder()
         .extension(limits::DocumentLimits::from_limits(limits))
         .extension(login_limit::LoginLimit)
         // Last: the innermost parse hook (see the module).
-        .extension(parse_cache::ParseCache::default())
+        .extension(documents)
         .limit_depth(limits.graphql_max_depth)
         .limit_complexity(limits.graphql_max_complexity)
         .data(state)

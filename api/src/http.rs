@@ -7,6 +7,7 @@ mod client_ip;
 mod exports;
 mod graphiql;
 mod graphql;
+mod graphql_body;
 mod graphql_http;
 mod graphql_ws;
 mod health;
@@ -28,22 +29,30 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{graphql::AppSchema, state::AppState};
+use crate::{
+    graphql::{AppSchema, ParseCache},
+    state::AppState,
+};
 
-/// What GraphQL handlers need: the schema and the shared state.
+/// What GraphQL handlers need: the schema, its parsed documents and the shared state.
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    pub documents: ParseCache,
 }
 
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+pub fn router(app: AppState, schema: AppSchema, documents: ParseCache) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let socketio = socketio::layer(app.clone());
     let legacy = legacy::routes(app.config.limits.upload_limit);
     let db_health = app.db_health.clone();
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        app,
+        schema,
+        documents,
+    };
     Router::new()
         .route(
             "/graphql",

@@ -65,8 +65,9 @@ impl Application {
                 .live()
                 .sweep_expired_leases(async move { shutdown.cancelled().await }),
         );
-        let schema = graphql::build_schema(state.clone());
-        let router = http::router(state.clone(), schema);
+        let documents = graphql::ParseCache::default();
+        let schema = graphql::build_schema(state.clone(), documents.clone());
+        let router = http::router(state.clone(), schema, documents);
         let listener = TcpListener::bind(state.config.bind_addr)
             .await
             .with_context(|| format!("binding {}", state.config.bind_addr))?;

@@ -76,6 +76,11 @@ impl Instance {
         }
     }
 
+    /// The process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown, no goodbye to the broker or to presence.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("kill the instance");

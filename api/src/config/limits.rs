@@ -15,6 +15,26 @@ pub struct Limits {
     /// Largest single event, and largest body on the REST `/send/*` routes (bytes).
     #[arg(long, env = "EVENT_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub event_body_limit: usize,
+    /// Most JSON values (each scalar, array and object, at any depth) in one `/graphql` body,
+    /// counted before its variables are built; more gets `PAYLOAD_TOO_LARGE` (413). A 1 000-event
+    /// batch of code executions with four nbformat outputs each holds 50 000; once built, a value
+    /// costs the server 300-800 bytes.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_BODY_VALUES",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub graphql_max_body_values: usize,
+    /// Deepest nesting of arrays and objects in one `/graphql` body (the body itself is 1);
+    /// deeper gets `BAD_USER_INPUT`. An event with nbformat outputs nests about 8 deep.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_BODY_DEPTH",
+        default_value_t = 64,
+        global = true
+    )]
+    pub graphql_max_body_depth: usize,
     /// Most events accepted by one `recordEvents` call.
     #[arg(long, env = "BATCH_MAX_EVENTS", default_value_t = 1000, global = true)]
     pub batch_max_events: usize,

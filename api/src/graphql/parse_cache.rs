@@ -38,6 +38,26 @@ impl Default for ParseCache {
     }
 }
 
+impl ParseCache {
+    /// The document of `query`, from the cache or parsed (and kept, when small). The HTTP edge
+    /// asks first, to learn which variables the operation declares; execution then finds it
+    /// here and does not parse it again.
+    pub fn parse(&self, query: &str) -> Result<ExecutableDocument, async_graphql::parser::Error> {
+        let cacheable = query.len() <= MAX_CACHED_BYTES;
+        if cacheable
+            && let Ok(mut documents) = self.documents.lock()
+            && let Some(document) = documents.get(query)
+        {
+            return Ok(document.clone());
+        }
+        let document = async_graphql::parser::parse_query(query)?;
+        if cacheable && let Ok(mut documents) = self.documents.lock() {
+            documents.put(query.to_owned(), document.clone());
+        }
+        Ok(document)
+    }
+}
+
 impl ExtensionFactory for ParseCache {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(self.clone())

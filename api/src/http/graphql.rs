@@ -23,6 +23,7 @@ use std::{collections::HashMap, time::Duration};
 
 use super::{
     HttpState, client_ip, graphiql,
+    graphql_body::{self, BodyLimits},
     graphql_http::{self, MediaType, graphql_error, request_id},
     graphql_ws,
 };
@@ -46,7 +47,7 @@ pub async fn post_graphql(
     };
     let limits = &state.app.config.limits;
     let request = match request_kind(&headers) {
-        Some(RequestKind::Json) => json_request(body, limits.batch_body_limit).await,
+        Some(RequestKind::Json) => json_request(&state, body).await,
         Some(RequestKind::Multipart) if !has_csrf_header(&headers) => Err((
             StatusCode::BAD_REQUEST,
             AppError::bad_input(
@@ -156,9 +157,34 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, (StatusCode, Ap
     })
 }
 
-async fn json_request(body: Body, limit: usize) -> RequestResult {
-    let body = read_limited(body, limit).await?;
-    graphql_http::request_from_json(&body).map_err(|error| (StatusCode::BAD_REQUEST, error))
+/// A JSON body, scanned within its limits before anything is built from it
+/// (`graphql_body`). Its variables are built only for an operation that will run and declares
+/// them all: a document too large or unparsable, or an operation that cannot be selected, is
+/// refused by execution whatever the variables, so those go without them.
+async fn json_request(state: &HttpState, body: Body) -> RequestResult {
+    let limits = &state.app.config.limits;
+    let body = read_limited(body, limits.batch_body_limit).await?;
+    let refused = |error: AppError| (error.status(), error);
+    let envelope = graphql_body::scan(&body, BodyLimits::from_limits(limits)).map_err(refused)?;
+    let document = (envelope.query.len() <= limits.graphql_max_query_bytes)
+        .then(|| state.documents.parse(&envelope.query).ok())
+        .flatten();
+    let operation = document.as_ref().and_then(|document| {
+        graphql_body::selected_operation(document, envelope.operation_name.as_deref())
+    });
+    let Some(operation) = operation else {
+        let request = async_graphql::Request::new(envelope.query);
+        return Ok(match envelope.operation_name {
+            Some(name) => request.operation_name(name),
+            None => request,
+        });
+    };
+    graphql_body::check_declared(operation, &envelope.variables).map_err(refused)?;
+    let mut request = graphql_body::request(&body).map_err(refused)?;
+    if let Some(document) = document {
+        request.set_parsed_query(document);
+    }
+    Ok(request)
 }
 
 /// The GraphQL multipart request spec: one operation, at most one file of at most `limit`.

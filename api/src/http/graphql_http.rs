@@ -1,6 +1,6 @@
 //! GraphQL over HTTP (<https://graphql.github.io/graphql-over-http/draft/>): what a request's
-//! parameters must look like (over a JSON body or a GET query string), which media type the
-//! answer is in (`Accept`), and its status. Checked by the graphql-http audit suite
+//! parameters must look like over a GET query string (a JSON body's are checked while it is
+//! scanned, in `graphql_body`), which media type the answer is in (`Accept`), and its status. Checked by the graphql-http audit suite
 //! (`tests/node/graphql-http-audit.mjs`).
 
 use std::collections::HashMap;
@@ -70,19 +70,6 @@ pub fn not_acceptable() -> Response {
         "this server answers `{GRAPHQL_RESPONSE_JSON}` or `application/json`"
     ));
     graphql_error(StatusCode::NOT_ACCEPTABLE, error)
-}
-
-/// A POST body's parameters: an object with a string `query`, and optional `operationName`
-/// (string), `variables` and `extensions` (maps). Anything else is a 400, before execution.
-pub fn request_from_json(body: &[u8]) -> Result<async_graphql::Request, AppError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| AppError::bad_input(format!("the body is not JSON: {error}")))?;
-    let Value::Object(params) = value else {
-        return Err(AppError::bad_input(
-            "the body must be one GraphQL request object (batching is off)",
-        ));
-    };
-    build_request(params)
 }
 
 /// A GET's parameters: `query`, `operationName`, and `variables` / `extensions` as JSON text.
