@@ -16,6 +16,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     api::telemetry::init(cli.config.log_format);
+    // jemalloc keeps the pages a burst freed until its arenas happen to reuse them; with its
+    // background thread they go back to the OS after the decay time (10 s), so one large
+    // request does not leave the server's resident size high.
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(%error, "jemalloc background purging is off");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate { action } => api::cli::migrate(&cli.config, action).await,

@@ -16,13 +16,14 @@ pub struct Limits {
     #[arg(long, env = "EVENT_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub event_body_limit: usize,
     /// Most JSON values (each scalar, array and object, at any depth) in one `/graphql` body,
-    /// counted before its variables are built; more gets `PAYLOAD_TOO_LARGE` (413). A 1 000-event
-    /// batch of code executions with four nbformat outputs each holds 50 000; once built, a value
-    /// costs the server 300-800 bytes.
+    /// counted before its variables are built; more gets `PAYLOAD_TOO_LARGE` (413) and the
+    /// client splits its batch. A 1 000-event batch of code executions with four nbformat
+    /// outputs each holds 50 000; once built, a value costs the server 300-800 bytes, so the
+    /// costliest accepted body stays under 50 MB.
     #[arg(
         long,
         env = "GRAPHQL_MAX_BODY_VALUES",
-        default_value_t = 100_000,
+        default_value_t = 55_000,
         global = true
     )]
     pub graphql_max_body_values: usize,
