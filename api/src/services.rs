@@ -15,6 +15,7 @@ pub mod live;
 pub mod notebooks;
 pub mod privacy;
 pub mod sessions;
+pub mod table_rows;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

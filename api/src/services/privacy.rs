@@ -6,17 +6,18 @@ use chrono::{DateTime, Utc};
 use entity::notebook;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use serde_json::json;
 
 use crate::{
     broker::presence::Presence,
-    error::{AppError, AppResult},
+    error::AppResult,
     ratelimit::RateLimiter,
     services::{
         audit,
         catalogue::{EventKind, TABLES},
+        table_rows,
     },
 };
 
@@ -60,7 +61,7 @@ pub async fn erase_student(
         if let Some((row_id, _)) = notebook {
             condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
         }
-        counts.push((table, delete(&txn, table, condition).await?));
+        counts.push((table, table_rows::delete(&txn, table, condition).await?));
     }
     counts.push((
         "group_members",
@@ -126,7 +127,7 @@ async fn delete_memberships(
             .to_owned();
         condition = condition.and(Expr::col(Alias::new("group_id")).in_subquery(groups));
     }
-    delete(db, "group_members", condition).await
+    table_rows::delete(db, "group_members", condition).await
 }
 
 /// `365d`, `48h` or `90m`: a retention window.
@@ -155,10 +156,7 @@ pub async fn apply_retention(
     for table in TABLES {
         let condition = Expr::col(Alias::new(table.start)).lt(cutoff);
         let table = table.name;
-        let affected = match dry_run {
-            true => count(&txn, table, condition).await?,
-            false => delete(&txn, table, condition).await?,
-        };
+        let affected = table_rows::delete_or_count(&txn, table, condition, dry_run).await?;
         counts.push((table, affected));
     }
     if !dry_run {
@@ -167,26 +165,4 @@ pub async fn apply_retention(
     }
     txn.commit().await?;
     Ok(counts)
-}
-
-async fn delete(db: &impl ConnectionTrait, table: &str, condition: SimpleExpr) -> AppResult<u64> {
-    let statement = Query::delete()
-        .from_table(Alias::new(table))
-        .and_where(condition)
-        .to_owned();
-    Ok(db.execute(&statement).await?.rows_affected())
-}
-
-async fn count(db: &impl ConnectionTrait, table: &str, condition: SimpleExpr) -> AppResult<u64> {
-    let statement = Query::select()
-        .expr_as(Expr::col(Alias::new("id")).count(), Alias::new("n"))
-        .from(Alias::new(table))
-        .and_where(condition)
-        .to_owned();
-    let row = db
-        .query_one(&statement)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a count returned no row")))?;
-    let n: i64 = row.try_get("", "n")?;
-    Ok(u64::try_from(n).unwrap_or(0))
 }

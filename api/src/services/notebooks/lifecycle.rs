@@ -9,14 +9,14 @@ use entity::{notebook, notebook_version};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set, TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use serde_json::json;
 
 use super::{NotebookIds, get_by_public_id};
 use crate::{
-    error::{AppError, AppResult},
-    services::audit,
+    error::AppResult,
+    services::{audit, table_rows},
     storage::NotebookStorage,
 };
 
@@ -80,16 +80,19 @@ impl NotebookAdmin<'_> {
         let members = Expr::col(Alias::new("group_id")).in_subquery(groups);
         counts.push((
             "group_members",
-            rows(&txn, "group_members", members, dry_run).await?,
+            table_rows::delete_or_count(&txn, "group_members", members, dry_run).await?,
         ));
         for table in BY_NOTEBOOK {
             let condition = Expr::col(Alias::new("notebook_id")).eq(found.id);
-            counts.push((table, rows(&txn, table, condition, dry_run).await?));
+            counts.push((
+                table,
+                table_rows::delete_or_count(&txn, table, condition, dry_run).await?,
+            ));
         }
         let condition = Expr::col(Alias::new("id")).eq(found.id);
         counts.push((
             "notebooks",
-            rows(&txn, "notebooks", condition, dry_run).await?,
+            table_rows::delete_or_count(&txn, "notebooks", condition, dry_run).await?,
         ));
         counts.push(("stored files", keys.len() as u64));
         if dry_run {
@@ -124,31 +127,4 @@ async fn storage_keys(
     keys.sort();
     keys.dedup();
     Ok(keys)
-}
-
-/// Deletes the rows of `table` matching `condition`, or counts them for a dry run.
-async fn rows(
-    db: &impl ConnectionTrait,
-    table: &'static str,
-    condition: SimpleExpr,
-    dry_run: bool,
-) -> AppResult<u64> {
-    if !dry_run {
-        let statement = Query::delete()
-            .from_table(Alias::new(table))
-            .and_where(condition)
-            .to_owned();
-        return Ok(db.execute(&statement).await?.rows_affected());
-    }
-    let statement = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .from(Alias::new(table))
-        .and_where(condition)
-        .to_owned();
-    let row = db
-        .query_one(&statement)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a count returned no row")))?;
-    let n: i64 = row.try_get("", "n")?;
-    Ok(u64::try_from(n).unwrap_or(0))
 }
