@@ -85,6 +85,20 @@ impl Notebook {
         Ok(cells.into_iter().map(Into::into).collect())
     }
 
+    /// The distribution of `focusDurationsPerCell` per cell, computed on the server: count,
+    /// extremes, quartiles, mean and a histogram with fixed edges. The same durations (OFF
+    /// focus events with a duration ≤ 5000 s in the filter), without sending each one.
+    #[graphql(guard = "NotebookGuard::new(&self.id)")]
+    async fn focus_duration_summary(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AnalyticsFilter>,
+    ) -> async_graphql::Result<Vec<CellDurationSummary>> {
+        let (app, scope) = self.scope(ctx, filter).await?;
+        let cells = svc::duration_summaries(&app.db, &scope).await?;
+        Ok(cells.into_iter().map(Into::into).collect())
+    }
+
     /// Where students are in the notebook, minute by minute. Points are whole UTC minutes,
     /// from the minute of `start` to the minute of `end` (`end` later than now counts as
     /// now; at most 1440 minutes, else `BAD_USER_INPUT`). Only executions with

@@ -10,6 +10,7 @@
 
 mod attempts;
 mod cells;
+mod distribution;
 mod events;
 mod pending;
 mod progress;
@@ -25,6 +26,7 @@ pub use cells::{
     CellActivity, CellDurations, CellStudents, CellTime, TimePerCell, executions_per_cell,
     focus_durations, student_locations, time_per_cell,
 };
+pub use distribution::{DurationSummary, HISTOGRAM_EDGES, duration_summaries};
 pub use events::{EventKindCount, event_counts};
 pub use pending::{
     LaterAction, PendingUpdate, Postponement, pending_updates, pending_updates_statement,

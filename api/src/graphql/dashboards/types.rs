@@ -86,6 +86,58 @@ impl From<svc::CellDurations> for CellDurations {
     }
 }
 
+/// The distribution of a cell's counted focus durations (seconds).
+#[derive(SimpleObject)]
+pub struct CellDurationSummary {
+    pub cell_id: String,
+    /// Counted `OFF` durations.
+    pub count: i64,
+    pub min: f64,
+    /// Exclusive method, as Python's `statistics.quantiles(n=4)` (one duration: all equal).
+    pub first_quartile: f64,
+    pub median: f64,
+    pub third_quartile: f64,
+    pub max: f64,
+    /// Rounded to the microsecond.
+    pub mean: f64,
+    /// Durations per bucket; the edges are fixed (0, 5, 10, 30, 60, 120, 300, 600, 1200,
+    /// 1800, 3600, 5000 s), the same for every cell and filter.
+    pub histogram: Vec<HistogramBucket>,
+}
+
+/// Durations from `from` (inclusive) up to `to` (exclusive; the last bucket includes 5000).
+#[derive(SimpleObject)]
+pub struct HistogramBucket {
+    pub from: f64,
+    pub to: f64,
+    pub count: i64,
+}
+
+impl From<svc::DurationSummary> for CellDurationSummary {
+    fn from(cell: svc::DurationSummary) -> Self {
+        let histogram = svc::HISTOGRAM_EDGES
+            .windows(2)
+            .zip(cell.histogram)
+            .map(|(edges, count)| HistogramBucket {
+                from: edges[0],
+                to: edges[1],
+                count,
+            })
+            .collect();
+        Self {
+            cell_id: cell.cell_id,
+            count: cell.count,
+            min: cell.min,
+            first_quartile: cell.first_quartile,
+            median: cell.median,
+            third_quartile: cell.third_quartile,
+            max: cell.max,
+            mean: cell.mean,
+            histogram,
+        }
+    }
+}
+
 /// One minute of the execution progress series.
 #[derive(SimpleObject)]
 pub struct ProgressPoint {

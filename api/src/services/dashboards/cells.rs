@@ -80,7 +80,7 @@ pub struct CellTime {
 }
 
 /// The OFF focus events whose duration counts: a duration, at most [`MAX_DURATION_SECS`].
-fn kept_durations(sql: &mut Sql, scope: &Scope) {
+pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
     sql.push(
         "SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, user_id, click_duration, time, id \
          FROM cell_focus_events WHERE ",

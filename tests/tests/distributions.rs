@@ -1,0 +1,88 @@
+//! The focus-duration summary per cell, computed on the server, equals what a dashboard would
+//! compute from the raw durations (`focusDurationsPerCell`): count, extremes, exclusive
+//! quartiles, mean and the fixed-edge histogram, on both backends.
+
+use api::auth::Role;
+use serde_json::{Value, json};
+use tests::{TestApp, backend_tests};
+
+const NB: &str = "nb-distributions";
+const EDGES: [f64; 12] = [
+    0.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 5000.0,
+];
+
+async fn off(app: &TestApp, student: &str, cell: &str, seconds: f64, n: usize) {
+    let event = json!({ "notebookId": NB, "userId": student, "cellId": cell, "origCellId": cell,
+        "clickType": "OFF", "clickDuration": seconds, "time": format!("2026-11-24T10:{:02}:00Z", n % 60) });
+    let mutation = "mutation($e: CellFocusInput!) { recordCellFocus(event: $e) { acceptedCount } }";
+    app.graphql(mutation, json!({ "e": event })).await.data();
+}
+
+/// Python's `statistics.quantiles(data, n=4)` (exclusive), written from its definition.
+fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
+    let n = sorted.len();
+    if n == 1 {
+        return (sorted[0], sorted[0], sorted[0]);
+    }
+    let m = n as f64 + 1.0;
+    let at = |p: f64| {
+        let position = (p * m).clamp(1.0, (n - 1) as f64);
+        let low = position.floor();
+        let fraction = position - low;
+        sorted[low as usize - 1] + fraction * (sorted[low as usize] - sorted[low as usize - 1])
+    };
+    (at(0.25), at(0.5), at(0.75))
+}
+
+fn expected(cell: &str, raw: &[f64]) -> Value {
+    let mut sorted = raw.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (q1, median, q3) = quartiles(&sorted);
+    let mean = (raw.iter().sum::<f64>() / raw.len() as f64 * 1e6).round() / 1e6;
+    let histogram: Vec<Value> = EDGES
+        .windows(2)
+        .enumerate()
+        .map(|(i, edge)| {
+            let last = i == EDGES.len() - 2;
+            let count = raw
+                .iter()
+                .filter(|d| **d >= edge[0] && (**d < edge[1] || last && **d <= edge[1]))
+                .count();
+            json!({ "from": edge[0], "to": edge[1], "count": count })
+        })
+        .collect();
+    json!({ "cellId": cell, "count": raw.len(), "min": sorted[0], "firstQuartile": q1, "median": median,
+        "thirdQuartile": q3, "max": sorted[sorted.len() - 1], "mean": mean, "histogram": histogram })
+}
+
+backend_tests! {
+    async fn the_duration_summary_equals_the_one_computed_from_the_raw_durations(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB).await;
+        let token = app.user_token("admin", Role::Admin).await;
+        let c1 = [1.0, 2.0, 3.0, 4.0, 5.0, 100.0, 2.5, 4999.0, 5000.0];
+        for (n, seconds) in c1.iter().enumerate() {
+            off(&app, &format!("s{}", n % 3), "c1", *seconds, n).await;
+        }
+        off(&app, "s1", "c2", 7.25, 20).await;
+        off(&app, "s1", "c2", 6000.0, 21).await; // an outlier: not counted
+        let query = r#"query($nb: ID!) { notebook(id: $nb) {
+            focusDurationsPerCell { cellId durations }
+            focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean
+                histogram { from to count } } } }"#;
+        let answer = app.graphql_as(&token, query, json!({ "nb": NB })).await;
+        let notebook = &answer.data()["notebook"];
+        let oracle: Vec<Value> = notebook["focusDurationsPerCell"].as_array().unwrap().iter().map(|cell| {
+            let raw: Vec<f64> = cell["durations"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap()).collect();
+            expected(cell["cellId"].as_str().unwrap(), &raw)
+        }).collect();
+        assert_eq!(notebook["focusDurationSummary"], json!(oracle));
+        // The hand-checked numbers of c1: 1, 2, 2.5, 3, 4, 5, 100, 4999, 5000.
+        let c1 = &notebook["focusDurationSummary"][0];
+        assert_eq!((c1["count"].clone(), c1["median"].clone()), (json!(9), json!(4.0)));
+        assert_eq!((c1["firstQuartile"].clone(), c1["thirdQuartile"].clone()), (json!(2.25), json!(2549.5)));
+        assert_eq!(c1["histogram"][0]["count"], 5);
+        assert_eq!(c1["histogram"][10]["count"], 2, "4999 and 5000 in the last bucket");
+        assert_eq!(notebook["focusDurationSummary"][1]["count"], 1);
+    }
+}
