@@ -14,7 +14,7 @@ use crate::{
         live::TeammateEvent,
         presence::{Connection, PresenceRole},
     },
-    error::AppResult,
+    error::{AppError, AppResult},
     services::{identity::NotebookRef, notebooks},
 };
 
@@ -112,18 +112,30 @@ impl Live {
     /// Announces the leave of every student whose instance died (their lease ran out without a
     /// leave), once across all instances: the presence store hands each to one sweeper only.
     pub async fn announce_expired_leaves(&self) -> AppResult<usize> {
+        // Not `unavailable`: a sweep every few seconds must not log a warning each time
+        // while Redis is down (the live features that need it say so).
         let expired = self
             .presence
             .claim_expired_students()
             .await
-            .map_err(unavailable)?;
+            .map_err(|_| AppError::broker_unavailable())?;
         for (public_id, student) in &expired {
-            let row_id = notebooks::get_by_public_id(&self.db, public_id).await?.id;
-            let notebook = NotebookRef {
-                row_id,
-                public_id: public_id.clone(),
-            };
-            announce(self, &notebook, student, false).await;
+            // Claimed is claimed: one notebook that cannot be read (deleted meanwhile, the
+            // database away) must not cost the others their announcement.
+            match notebooks::get_by_public_id(&self.db, public_id).await {
+                Ok(found) => {
+                    let notebook = NotebookRef {
+                        row_id: found.id,
+                        public_id: public_id.clone(),
+                    };
+                    announce(self, &notebook, student, false).await;
+                }
+                Err(error) => tracing::warn!(
+                    notebook.id = %public_id,
+                    code = error.code(),
+                    "an expired student's leave was not announced"
+                ),
+            }
         }
         Ok(expired.len())
     }
