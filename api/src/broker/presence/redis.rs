@@ -77,6 +77,11 @@ fn error(error: redis::RedisError) -> BrokerError {
     BrokerError(error.to_string())
 }
 
+/// A student's member of the `expiring` set: `notebook NUL student`.
+fn student_member(notebook_id: &str, user: &str) -> String {
+    format!("{notebook_id}\0{user}")
+}
+
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
@@ -107,9 +112,18 @@ impl RedisPresence {
         )
     }
 
+    /// One user's connections (id → lease end) in a notebook.
+    fn connections_key(&self, notebook_id: &str, role: PresenceRole, user: &str) -> String {
+        format!("{}:{user}", self.users_key(notebook_id, role))
+    }
+
     fn keys(&self, connection: &Connection) -> (String, String) {
-        let users = self.users_key(&connection.notebook_id, connection.role);
-        (format!("{users}:{}", connection.user), users)
+        let (notebook_id, role, user) =
+            (&connection.notebook_id, connection.role, &connection.user);
+        (
+            self.connections_key(notebook_id, role, user),
+            self.users_key(notebook_id, role),
+        )
     }
 
     /// Every student connection's lease end, deployment-wide, by `notebook NUL student`
@@ -121,7 +135,7 @@ impl RedisPresence {
     /// The `expiring` member of a student connection; empty for a teacher's.
     fn expiring_member(connection: &Connection) -> String {
         match connection.role {
-            PresenceRole::Student => format!("{}\0{}", connection.notebook_id, connection.user),
+            PresenceRole::Student => student_member(&connection.notebook_id, &connection.user),
             PresenceRole::Teacher => String::new(),
         }
     }
@@ -186,7 +200,7 @@ impl Presence for RedisPresence {
         role: PresenceRole,
         user: &str,
     ) -> Result<Vec<String>, BrokerError> {
-        let conns = format!("{}:{user}", self.users_key(notebook_id, role));
+        let conns = self.connections_key(notebook_id, role, user);
         self.connection
             .clone()
             .zrangebyscore(conns, now_ms(), "+inf")
@@ -243,9 +257,10 @@ impl Presence for RedisPresence {
             let mut pipe = redis::pipe();
             for notebook_id in chunk {
                 let users = self.users_key(notebook_id, PresenceRole::Student);
-                pipe.del(format!("{users}:{user}")).ignore();
+                let connections = self.connections_key(notebook_id, PresenceRole::Student, user);
+                pipe.del(connections).ignore();
                 pipe.zrem(users, user).ignore();
-                pipe.zrem(self.expiring_key(), format!("{notebook_id}\0{user}"))
+                pipe.zrem(self.expiring_key(), student_member(notebook_id, user))
                     .ignore();
                 pipe.del(self.location_key(notebook_id, user)).ignore();
             }
