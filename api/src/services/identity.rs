@@ -94,10 +94,18 @@ impl Identity {
     ) -> AppResult<StudentRef> {
         check_user_id(raw_user_id)?;
         check_notebook_id(public_id)?;
-        if self.notebooks.known(&self.db, public_id).await?.archived {
+        // One lookup gives the key and the archive state (not a second one for the key).
+        let known = self.notebooks.known(&self.db, public_id).await?;
+        if known.archived {
             return Err(AppError::NotebookArchived);
         }
-        self.student(public_id, raw_user_id).await
+        Ok(StudentRef {
+            notebook: NotebookRef {
+                row_id: known.row_id,
+                public_id: public_id.to_owned(),
+            },
+            pseudonym: self.pseudonyms.pseudonymize(raw_user_id),
+        })
     }
 
     /// A student of a registered notebook. The order is fixed, so every transport answers the
