@@ -12,8 +12,8 @@ use super::context::{app, client_ip, request_auth};
 use crate::{
     error::{AppError, AppResult},
     services::ingest::{
-        CellAlteration, CellFocus, CodeExecution, DashboardUser, Event, MarkdownExecution,
-        NotebookFocus, PendingUpdateInteraction, Recorded,
+        CellAlteration, CellFocus, CodeExecution, Event, MarkdownExecution, NotebookFocus,
+        PendingUpdateInteraction, Recorded,
     },
 };
 
@@ -131,14 +131,9 @@ impl IngestMutation {
     ) -> async_graphql::Result<IngestResult> {
         let app = app(ctx)?;
         let user = request_auth(ctx)?.current_user(&app.db).await?;
-        let user = DashboardUser {
-            id: user.id,
-            role: user.role,
-            pseudonym: &user.username_hash,
-        };
         Ok(app
             .ingest
-            .record_dashboard_interaction(user, event.into())
+            .record_dashboard_interaction(&user, event.into())
             .await?
             .into())
     }

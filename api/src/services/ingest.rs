@@ -21,7 +21,10 @@ pub use writer::IngestWriter;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{ClickType, Role};
+use entity::{
+    dashboard_user,
+    enums::{ClickType, Role},
+};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -53,13 +56,6 @@ pub struct DashboardInteractionInput {
     pub signal_origin: String,
     pub time: DateTime<Utc>,
     pub event_id: Option<Uuid>,
-}
-
-/// The dashboard user an interaction is recorded for.
-pub struct DashboardUser<'a> {
-    pub id: i64,
-    pub role: Role,
-    pub pseudonym: &'a str,
 }
 
 /// What ingest needs to take events in: the database, identity resolution (notebook keys and
@@ -134,7 +130,7 @@ impl Ingest {
     /// needs the user to be authorized for it (admins are for all), as reading it does.
     pub async fn record_dashboard_interaction(
         &self,
-        user: DashboardUser<'_>,
+        user: &dashboard_user::Model,
         input: DashboardInteractionInput,
     ) -> AppResult<Recorded> {
         bounded("signalOrigin", &input.signal_origin, MAX_SIGNAL_ORIGIN_LEN)?;
@@ -154,7 +150,7 @@ impl Ingest {
         let mut rows = EventRows::default();
         rows.dashboard_interactions.push(DashboardInteractionRow {
             notebook_id,
-            user_id: user.pseudonym.to_owned(),
+            user_id: user.username_hash.clone(),
             click_type: input.click_type,
             signal_origin: input.signal_origin,
             time: input.time,

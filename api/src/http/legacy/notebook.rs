@@ -22,7 +22,7 @@ use crate::{
     error::AppError,
     http::HttpState,
     services::{
-        ingest::{DashboardInteractionInput, DashboardUser},
+        ingest::DashboardInteractionInput,
         notebooks::{self, NotebookUpload},
     },
 };
@@ -115,14 +115,7 @@ pub async fn interaction(
     state
         .app
         .ingest
-        .record_dashboard_interaction(
-            DashboardUser {
-                id: user.id,
-                role: user.role,
-                pseudonym: &user.username_hash,
-            },
-            input,
-        )
+        .record_dashboard_interaction(&user, input)
         .await?;
     Ok(Json("Dashboard Interaction OK"))
 }
