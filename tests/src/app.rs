@@ -112,6 +112,12 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// `/readyz`'s JSON body (whatever its status).
+    pub async fn readiness(&self) -> Value {
+        let response = self.client.get(self.url("/readyz")).send().await;
+        response.expect("readyz").json().await.expect("readyz JSON")
+    }
+
     pub fn pseudonym(&self, raw: &str) -> String {
         self.state.pseudonyms.pseudonymize(raw)
     }

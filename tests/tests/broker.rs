@@ -40,15 +40,7 @@ async fn an_ingest_on_one_instance_signals_dashboards_on_another_through_redis()
             notebook_id: "nb-shared".into()
         })
     );
-    let ready: serde_json::Value = reader
-        .client
-        .get(reader.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = reader.readiness().await;
     assert_eq!(ready["broker"], "up");
 }
 

@@ -173,15 +173,7 @@ async fn the_server_starts_and_ingests_while_redis_is_unreachable_and_says_it_is
         .await;
     assert_eq!(answer.error_code(), "UNAVAILABLE", "{:?}", answer.body);
     assert_eq!(answer.errors()[0]["extensions"]["retryAfter"], 2);
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.readiness().await;
     assert_eq!(ready["status"], "degraded");
 }
 
@@ -212,15 +204,7 @@ async fn with_redis_cut_from_the_start_no_ingest_fails_and_live_features_resume_
         started.elapsed() < Duration::from_secs(5),
         "ingest does not wait for Redis"
     );
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.readiness().await;
     assert_eq!(ready["status"], "degraded");
 
     proxy.restore();
