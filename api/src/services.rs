@@ -14,6 +14,7 @@ pub mod legacy_import;
 pub mod live;
 pub mod notebooks;
 pub mod privacy;
+pub mod rollups;
 pub mod sessions;
 pub mod table_rows;
 pub mod users;

@@ -163,6 +163,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
+    backfill_rollups(&db).await?;
     let secrets = secrets::resolve(&config, &db).await?;
     let (broker, presence, gate, shared_limits) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
@@ -283,4 +284,16 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Summarises the events stored before the rollups existed, once (after the migration that
+/// created them); later starts find it done.
+pub async fn backfill_rollups(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    if let Some(events) = crate::services::ingest::backfill_rollups(db)
+        .await
+        .context("summarising stored events into rollups")?
+    {
+        tracing::info!(events, "rollups built from the events stored before them");
+    }
+    Ok(())
 }

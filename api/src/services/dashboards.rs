@@ -15,6 +15,7 @@ mod events;
 mod pending;
 mod progress;
 mod renders;
+mod rolled;
 mod scope;
 mod sql;
 
