@@ -116,30 +116,55 @@ pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResul
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellDurations {
     pub cell_id: String,
-    /// Kept OFF durations in seconds, by event time (then arrival).
+    /// Kept OFF durations in seconds, by event time (then arrival): the page asked for.
     pub durations: Vec<f64>,
+    /// Every kept duration of the cell in the scope, paged or not.
+    pub total_count: i64,
 }
 
-/// The durations [`time_per_cell`] averages, per cell.
+/// A page of each cell's durations: `limit` values from the `offset`-th (0-based).
+#[derive(Debug, Clone, Copy)]
+pub struct DurationPage {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The durations [`time_per_cell`] averages, per cell; with `page`, that page of each cell.
 pub async fn focus_durations(
     db: &impl ConnectionTrait,
     scope: &Scope,
+    page: Option<DurationPage>,
 ) -> AppResult<Vec<CellDurations>> {
     let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT orig_cell_id, click_duration, n FROM (SELECT orig_cell_id, click_duration, \
+         ROW_NUMBER() OVER (PARTITION BY orig_cell_id ORDER BY time, id) - 1 AS k, \
+         COUNT(*) OVER (PARTITION BY orig_cell_id) AS n FROM (",
+    );
     kept_durations(&mut sql, scope);
-    sql.push(" ORDER BY time, id");
-    let mut cells: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    sql.push(") AS kept) AS ranked");
+    if let Some(page) = page {
+        sql.push(" WHERE k >= ")
+            .bind(page.offset)
+            .push(" AND k < ")
+            .bind(page.offset.saturating_add(page.limit));
+    }
+    sql.push(" ORDER BY orig_cell_id, k");
+    let mut cells: BTreeMap<String, CellDurations> = BTreeMap::new();
     for row in db.query_all_raw(sql.build()).await? {
-        let cell: String = row.try_get("", "orig_cell_id")?;
+        let cell_id: String = row.try_get("", "orig_cell_id")?;
+        let total_count: i64 = row.try_get("", "n")?;
         cells
-            .entry(cell)
-            .or_default()
+            .entry(cell_id.clone())
+            .or_insert_with(|| CellDurations {
+                cell_id,
+                durations: Vec::new(),
+                total_count,
+            })
+            .durations
             .push(row.try_get("", "click_duration")?);
     }
-    Ok(cells
-        .into_iter()
-        .map(|(cell_id, durations)| CellDurations { cell_id, durations })
-        .collect())
+    Ok(cells.into_values().collect())
 }
 
 #[derive(Debug, Clone, PartialEq)]
