@@ -1,6 +1,7 @@
 //! The only code that touches SeaORM: one module per domain, plain async functions taking a
 //! connection (or a transaction), testable without GraphQL.
 
+pub mod analytics;
 pub mod audit;
 pub mod authorizations;
 pub mod catalogue;

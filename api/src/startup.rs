@@ -19,6 +19,7 @@ use crate::{
     ratelimit::{RateLimiter, RedisBackend as RedisLimits},
     secrets, services,
     services::{
+        analytics::AnalyticsHub,
         identity::Identity,
         ingest::{Ingest, IngestWriter},
         notebooks::NotebookIds,
@@ -206,6 +207,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config.signup_enabled,
     );
     let rate_limits = RateLimiter::new(&config.limits.rate, pseudonyms.clone(), shared_limits);
+    let analytics = AnalyticsHub::new(
+        db.clone(),
+        Arc::clone(&presence),
+        Arc::clone(&broker),
+        Duration::from_millis(config.limits.analytics_push_interval_ms),
+    );
     Ok(AppState::new(AppStateInner {
         pseudonyms,
         rate_limits,
@@ -221,6 +228,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         notebook_ids,
         identity,
         ingest,
+        analytics,
     }))
 }
 
