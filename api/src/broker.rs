@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 pub enum Topic {
     /// Dashboards of one notebook (by its public id) should refresh.
     DashboardRefresh { notebook_id: String },
+    /// New events of one notebook were committed: the live analytics recompute (throttled far
+    /// less than the old dashboards' refresh, which makes every dashboard re-query).
+    NotebookData { notebook_id: String },
     /// Everything for the teachers' dashboards of a notebook (presence, chat).
     Teachers { notebook_id: String },
     /// Everything for the students of a notebook (pushed updates, chat, teammates); each
@@ -50,6 +53,12 @@ impl Topic {
         }
     }
 
+    pub fn notebook_data(notebook_id: &str) -> Self {
+        Self::NotebookData {
+            notebook_id: notebook_id.to_owned(),
+        }
+    }
+
     pub fn user_sessions(user_id: i64) -> Self {
         Self::UserSessions { user_id }
     }
@@ -57,6 +66,7 @@ impl Topic {
     pub fn key(&self) -> String {
         match self {
             Self::DashboardRefresh { notebook_id } => format!("notebook:{notebook_id}:refresh"),
+            Self::NotebookData { notebook_id } => format!("notebook:{notebook_id}:data"),
             Self::Teachers { notebook_id } => format!("notebook:{notebook_id}:teachers"),
             Self::Students { notebook_id } => format!("notebook:{notebook_id}:students"),
             Self::UserSessions { user_id } => format!("user:{user_id}:sessions"),
@@ -69,6 +79,10 @@ impl Topic {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum BrokerEvent {
     DashboardRefresh {
+        notebook_id: String,
+    },
+    /// New events of the notebook were committed.
+    NotebookDataChanged {
         notebook_id: String,
     },
     /// A student's first connection opened (`connected`) or last one closed.
@@ -112,6 +126,7 @@ impl BrokerEvent {
             Self::Chat { message, .. } => message.to_student.as_deref() == Some(me),
             Self::Teammate { recipients, .. } => recipients.iter().any(|user| user == me),
             Self::DashboardRefresh { .. }
+            | Self::NotebookDataChanged { .. }
             | Self::StudentPresence { .. }
             | Self::UserRevoked { .. } => false,
         }
@@ -122,7 +137,10 @@ impl BrokerEvent {
         match self {
             Self::DashboardRefresh { .. } | Self::StudentPresence { .. } => true,
             Self::Chat { message, .. } => message.to_student.is_none(),
-            Self::PushedUpdate { .. } | Self::Teammate { .. } | Self::UserRevoked { .. } => false,
+            Self::PushedUpdate { .. }
+            | Self::Teammate { .. }
+            | Self::NotebookDataChanged { .. }
+            | Self::UserRevoked { .. } => false,
         }
     }
 }

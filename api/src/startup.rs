@@ -154,6 +154,11 @@ async fn apply_retention_daily(state: AppState, window: chrono::Duration) {
     }
 }
 
+/// How often, at most, one instance tells the live analytics that a notebook has new events:
+/// often enough that a coalesced value follows its events within a fraction of
+/// `ANALYTICS_PUSH_INTERVAL_MS`, rarely enough that a busy class is a few messages a second.
+const DATA_CHANGE_PERIOD: Duration = Duration::from_millis(100);
+
 /// Builds the state without binding a port (commands that do not serve use this too).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     metrics::install();
@@ -195,7 +200,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         db.clone(),
         identity.clone(),
         writer,
-        refresh.clone(),
+        (
+            refresh.clone(),
+            RefreshThrottle::data_changes(Arc::clone(&broker), DATA_CHANGE_PERIOD),
+        ),
         config.limits.event_body_limit,
     );
     let accounts = Accounts::new(

@@ -62,7 +62,17 @@ pub struct RefreshThrottle {
     inner: Arc<Inner>,
 }
 
+/// What a throttle publishes.
+#[derive(Clone, Copy)]
+enum Signal {
+    /// The old dashboards' refresh (they re-query everything), shared across instances.
+    DashboardRefresh,
+    /// Committed events, for the live analytics (which compute once per instance and filter).
+    DataChanged,
+}
+
 struct Inner {
+    signal: Signal,
     broker: Arc<dyn Broker>,
     gate: Arc<dyn RefreshGate>,
     period: Duration,
@@ -76,8 +86,24 @@ struct Slot {
 
 impl RefreshThrottle {
     pub fn new(broker: Arc<dyn Broker>, gate: Arc<dyn RefreshGate>, period: Duration) -> Self {
+        Self::with_signal(Signal::DashboardRefresh, broker, gate, period)
+    }
+
+    /// The committed-events signal of the live analytics: per instance, at most one per
+    /// `period` per notebook (leading and trailing edge).
+    pub fn data_changes(broker: Arc<dyn Broker>, period: Duration) -> Self {
+        Self::with_signal(Signal::DataChanged, broker, Arc::new(LocalGate), period)
+    }
+
+    fn with_signal(
+        signal: Signal,
+        broker: Arc<dyn Broker>,
+        gate: Arc<dyn RefreshGate>,
+        period: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                signal,
                 broker,
                 gate,
                 period,
@@ -155,10 +181,16 @@ impl Inner {
                 }
             }
         }
-        let topic = Topic::DashboardRefresh {
-            notebook_id: notebook_id.clone(),
+        let (topic, event) = match self.signal {
+            Signal::DashboardRefresh => (
+                Topic::refresh(&notebook_id),
+                BrokerEvent::DashboardRefresh { notebook_id },
+            ),
+            Signal::DataChanged => (
+                Topic::notebook_data(&notebook_id),
+                BrokerEvent::NotebookDataChanged { notebook_id },
+            ),
         };
-        let event = BrokerEvent::DashboardRefresh { notebook_id };
         if let Err(error) = self.broker.publish(&topic, event).await {
             tracing::warn!(%error, "dashboard refresh signal not published");
         }

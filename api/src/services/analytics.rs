@@ -172,8 +172,10 @@ impl AnalyticsHub {
     /// are subscribed before the first computation, so no change after it is missed.
     async fn start(&self, key: FeedKey) -> AppResult<watch::Receiver<FeedState>> {
         let mut topics = Vec::with_capacity(2);
+        // Committed events (not the old dashboards' refresh, throttled to REFRESH_THROTTLE_MS)
+        // and presence.
         for topic in [
-            Topic::refresh(&key.public_id),
+            Topic::notebook_data(&key.public_id),
             Topic::teachers(&key.public_id),
         ] {
             let events = self.inner.broker.subscribe(&topic).await.map_err(|error| {

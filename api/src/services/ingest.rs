@@ -69,6 +69,8 @@ pub struct Ingest {
     identity: Identity,
     pub writer: IngestWriter,
     refresh: RefreshThrottle,
+    /// The live analytics' signal of committed events.
+    data_changes: RefreshThrottle,
     /// Longest text of one event (`EVENT_BODY_LIMIT`).
     text_limit: usize,
 }
@@ -78,7 +80,7 @@ impl Ingest {
         db: DatabaseConnection,
         identity: Identity,
         writer: IngestWriter,
-        refresh: RefreshThrottle,
+        (refresh, data_changes): (RefreshThrottle, RefreshThrottle),
         text_limit: usize,
     ) -> Self {
         Self {
@@ -86,6 +88,7 @@ impl Ingest {
             identity,
             writer,
             refresh,
+            data_changes,
             text_limit,
         }
     }
@@ -122,6 +125,7 @@ impl Ingest {
         // Dashboards hear of the events only once they are committed.
         for notebook in &notebooks {
             self.refresh.notify(notebook);
+            self.data_changes.notify(notebook);
         }
         Ok(Recorded {
             accepted: count - duplicates,

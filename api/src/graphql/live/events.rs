@@ -148,6 +148,7 @@ impl StudentEvent {
             BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
             BrokerEvent::Teammate { event, .. } => Some(teammate(event)),
             BrokerEvent::DashboardRefresh { .. }
+            | BrokerEvent::NotebookDataChanged { .. }
             | BrokerEvent::StudentPresence { .. }
             | BrokerEvent::UserRevoked { .. } => None,
         }
@@ -195,6 +196,7 @@ impl DashboardEvent {
             BrokerEvent::Chat { message, .. } => Some(Self::ChatMessage(message.into())),
             BrokerEvent::PushedUpdate { .. }
             | BrokerEvent::Teammate { .. }
+            | BrokerEvent::NotebookDataChanged { .. }
             | BrokerEvent::UserRevoked { .. } => None,
         }
     }

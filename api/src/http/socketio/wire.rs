@@ -153,6 +153,7 @@ pub fn student_event(event: BrokerEvent) -> Option<(&'static str, Value)> {
         BrokerEvent::Chat { .. } => return None,
         BrokerEvent::Teammate { event, .. } => teammate_event(event),
         BrokerEvent::DashboardRefresh { .. }
+        | BrokerEvent::NotebookDataChanged { .. }
         | BrokerEvent::StudentPresence { .. }
         | BrokerEvent::UserRevoked { .. } => return None,
     })

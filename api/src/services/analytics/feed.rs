@@ -99,7 +99,7 @@ impl Feed {
             let minute = next_minute(self.key.progress_since.is_some());
             tokio::select! {
                 event = self.triggers.next() => match event {
-                    Some(BrokerEvent::DashboardRefresh { .. } | BrokerEvent::StudentPresence { .. }) => return true,
+                    Some(BrokerEvent::NotebookDataChanged { .. } | BrokerEvent::StudentPresence { .. }) => return true,
                     Some(_) => {}
                     None => {
                         tracing::warn!(notebook.id = %self.key.public_id, "live analytics lost the broker");
