@@ -1,0 +1,91 @@
+// Drives the /dashboard page in headless Chromium (playwright-core over Debian's
+// /usr/bin/chromium, no downloaded browser). Run by tests/tests/dashboard_page.rs, which
+// ingests events when this script prints `ready`.
+//
+// Env: SERVER_URL, NOTEBOOK_ID, TEACHER_USERNAME, TEACHER_PASSWORD, SCREENSHOT, CHROMIUM.
+// Prints one JSON line per phase: {"phase":"ready",…} then {"phase":"done",…}. Exits non-zero
+// on any console error, failed request or page error.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const server = env('SERVER_URL');
+const notebookId = env('NOTEBOOK_ID');
+const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+const profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
+// A fresh profile per run (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+  viewport: { width: 1400, height: 1500 },
+});
+const problems = [];
+try {
+  const page = await browser.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // A CSV download aborted by the browser is not a failure; nothing else should fail.
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
+
+  await page.goto(`${server}/dashboard?notebook=${encodeURIComponent(notebookId)}&window=10080`);
+  await page.getByLabel('Username').fill(env('TEACHER_USERNAME'));
+  await page.getByLabel('Password').fill(env('TEACHER_PASSWORD'));
+  await page.getByRole('button', { name: 'Log in' }).click();
+
+  const total = page.locator('#total-executions');
+  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('#total-executions')?.textContent ?? ''), null, {
+    timeout: 20_000,
+  });
+  const before = Number(await total.textContent());
+  const notebookName = await page.locator('#notebook option:checked').textContent();
+  // Survives only if the page is not reloaded.
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  say({ phase: 'ready', executions: before, notebook: notebookName });
+
+  await page.waitForFunction(
+    (old) => {
+      const text = document.querySelector('#total-executions')?.textContent ?? '';
+      return /^\d+$/.test(text) && Number(text) !== old;
+    },
+    before,
+    { timeout: 30_000 },
+  );
+  const after = Number(await total.textContent());
+  const sameDocument = await page.evaluate(() => window.__sameDocument === true);
+  const url = page.url();
+  const connected = await page.locator('#connected-count').textContent();
+  const tocRows = await page.locator('#toc li').count();
+  const canvases = await page.locator('canvas').evaluateAll((all) => all.map((c) => c.width > 0 && c.height > 0));
+  const status = await page.locator('#status').textContent();
+  await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
+  say({ phase: 'done', before, after, sameDocument, url, connected: Number(connected), tocRows, canvases, status, problems });
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+if (problems.length) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
