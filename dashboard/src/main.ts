@@ -17,12 +17,14 @@ let notebook: NotebookInfo | null = null;
 let axis: CellAxis = { ids: [], labels: [] };
 let stopAnalytics: (() => void) | null = null;
 let stopSession: (() => void) | null = null;
+let slide: number | undefined;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 function showLogin(): void {
+  window.clearTimeout(slide);
   stopAnalytics?.();
   stopSession?.();
   closeLive();
@@ -75,7 +77,10 @@ async function openNotebook(): Promise<void> {
 
 async function resubscribe(): Promise<void> {
   stopAnalytics?.();
+  window.clearTimeout(slide);
   if (!notebook) return;
+  // A window of the last N minutes is fixed when subscribing: slide it now and then.
+  if (filters.window !== 'all') slide = window.setTimeout(() => void resubscribe(), Math.min(Number(filters.window) * 15_000, 600_000));
   writeFilters(filters);
   const now = Date.now();
   const params = new URLSearchParams();

@@ -82,18 +82,23 @@ export function renderPending(axis: CellAxis, stats: PendingUpdateStats[]): void
     const index = axis.ids.indexOf(id);
     return index >= 0 ? `Cell ${axis.labels[index]}` : id;
   };
+  // Keep open the lists the teacher opened: the table is redrawn at every update.
+  const open = new Set([...byId('pending').querySelectorAll<HTMLDetailsElement>('details[open]')].map((d) => d.dataset.update));
   const rows = stats.map((stat) => {
     const postponed = stat.postponed.map((p) => {
       const after = p.laterActions.map((a) => `${a.action.toLowerCase().replace('_', ' ')} ${timeOfDay(a.time)}`).join(', ');
-      return `${shortId(p.userId)}${after ? ` → ${after}` : ''}`;
+      return h('li', { title: p.userId, text: `${shortId(p.userId)} at ${timeOfDay(p.postponedAt)}${after ? `, then ${after}` : ''}` });
     });
+    const later = postponed.length
+      ? h('details', { 'data-update': stat.updateId, open: open.has(stat.updateId) }, h('summary', { text: String(stat.updateLaterCount) }), h('ul', { class: 'postponed' }, ...postponed))
+      : String(stat.updateLaterCount);
     return h(
       'tr',
       {},
       h('td', { title: stat.cellId, text: label(stat.cellId) }),
       h('td', { text: timeOfDay(stat.pushedAt) }),
       h('td', { text: String(stat.updateNowCount) }),
-      h('td', { title: postponed.join('\n'), text: String(stat.updateLaterCount) }),
+      h('td', {}, later),
     );
   });
   byId('pending').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'muted', text: 'No push yet in this window.' }))]));
