@@ -79,8 +79,26 @@ try {
   const tocRows = await page.locator('#toc li').count();
   const canvases = await page.locator('canvas').evaluateAll((all) => all.map((c) => c.width > 0 && c.height > 0));
   const status = await page.locator('#status').textContent();
+
+  // Push the whole notebook to every connected student, then write to the connected one,
+  // with the keyboard only.
+  await page.locator('#push-cell').focus();
+  await page.keyboard.press('Tab'); // the hint
+  await page.keyboard.type('from the browser test');
+  await page.locator('#push button[type="submit"]').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => (document.querySelector('#push-result')?.textContent ?? '').startsWith('Pushed'), null, {
+    timeout: 10_000,
+  });
+  const pushResult = await page.locator('#push-result').textContent();
+  await page.locator('#chat-text').fill('hello from the page');
+  await page.locator('#chat-text').press('Enter');
+  await page.locator('#chat-log li.mine').waitFor({ timeout: 10_000 });
+  await page.locator('#large-text').check();
+  const largeUrl = page.url();
+  await page.locator('#large-text').uncheck();
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
-  say({ phase: 'done', before, after, sameDocument, url, connected: Number(connected), tocRows, canvases, status, problems });
+  say({ phase: 'done', before, after, sameDocument, url, largeUrl, connected: Number(connected), tocRows, canvases, status, pushResult, problems });
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });

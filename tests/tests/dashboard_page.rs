@@ -145,7 +145,8 @@ async fn in_chromium_the_page_logs_in_and_shows_new_events_without_a_reload() {
     student
         .subscribe(
             "s",
-            "subscription($n: ID!) { studentSession(notebookId: $n, userId: \"browser-student\") { __typename } }",
+            "subscription($n: ID!) { studentSession(notebookId: $n, userId: \"browser-student\") {
+                __typename ... on PushedUpdate { hint cells { cellId source } } ... on ChatMessage { text } } }",
             json!({ "n": class.notebook_id }),
         )
         .await;
@@ -201,9 +202,30 @@ async fn in_chromium_the_page_logs_in_and_shows_new_events_without_a_reload() {
     );
     assert_eq!(done["problems"], json!([]), "{done}");
     assert!(
+        done["largeUrl"].as_str().unwrap_or("").contains("large=1"),
+        "{done}"
+    );
+    assert!(
         screenshot.exists(),
         "screenshot at {}",
         screenshot.display()
+    );
+
+    // What the student received from the page: the whole notebook, then the chat message.
+    let pushed = student.receive().await;
+    let update = &pushed["payload"]["data"]["studentSession"];
+    assert_eq!(update["hint"], "from the browser test", "{pushed}");
+    let cells = update["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 8, "{pushed}");
+    assert_eq!(cells[0]["cellId"], "cell-001");
+    assert!(
+        !cells[1]["source"].as_str().unwrap_or("").is_empty(),
+        "{pushed}"
+    );
+    let chat = student.receive().await;
+    assert_eq!(
+        chat["payload"]["data"]["studentSession"]["text"], "hello from the page",
+        "{chat}"
     );
     println!("screenshot: {}", screenshot.display());
 }
