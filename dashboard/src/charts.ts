@@ -149,7 +149,9 @@ export function drawProgress(points: ProgressPoint[], cellCount: number): void {
       interaction: { mode: 'index', intersect: false },
       scales: {
         x: { title: { display: true, text: 'Time' }, ticks: { maxTicksLimit: 12 } },
-        y: { min: 0, max: Math.max(1, cellCount), title: { display: true, text: 'Cell position' } },
+        // Up to the furthest third quartile, not the notebook's last cell: early in a session
+        // the class is in the first cells and would be a flat line at the bottom.
+        y: { min: 0, max: Math.max(1, Math.min(cellCount, Math.ceil(Math.max(0, ...points.map((p) => p.thirdQuartile))) + 1)), title: { display: true, text: 'Cell position' } },
       },
     },
   });
