@@ -9,7 +9,7 @@ import { byId, h, setStatus } from './dom';
 import { analyticsFilter, progressSince, readFilters, windowStart, writeFilters, type Filters } from './filters';
 import { fallbackAnalytics } from './fallback';
 import { closeLive, subscribeAnalytics, subscribeSession } from './live';
-import { renderGroups, renderPending, renderStudents, renderSummary, renderToc } from './panels';
+import { renderChartTables, renderGroups, renderPending, renderStudents, renderSummary, renderToc } from './panels';
 import { ME, NOTEBOOK, PENDING_UPDATES, type NotebookAnalytics, type NotebookInfo, type PendingUpdateStats } from './queries';
 
 const filters: Filters = readFilters();
@@ -116,6 +116,7 @@ function showAnalytics(analytics: NotebookAnalytics): void {
   drawProgress(analytics.executionProgress, notebook.cellOrder.length);
   renderSummary(analytics);
   renderToc(axis, notebook, analytics);
+  renderChartTables(axis, analytics);
   renderStudents(analytics.connectedStudents);
   setStatus('Live.');
   void loadPending();

@@ -103,3 +103,40 @@ export function renderPending(axis: CellAxis, stats: PendingUpdateStats[]): void
   });
   byId('pending').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'muted', text: 'No push yet in this window.' }))]));
 }
+
+/** A chart's numbers as a table, for screen readers and for reading exact values. */
+export function renderTable(id: string, headers: string[], rows: Array<Array<string | number>>): void {
+  const head = h('thead', {}, h('tr', {}, ...headers.map((text) => h('th', { scope: 'col', text }))));
+  const body = h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', { text: String(cell) })))));
+  byId(id).replaceChildren(h('table', { class: 'table' }, head, body));
+}
+
+const seconds = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
+
+export function renderChartTables(axis: CellAxis, analytics: NotebookAnalytics): void {
+  const counts = new Map(analytics.codeExecutionsPerCell.map((cell) => [cell.cellId, cell]));
+  const label = (index: number) => `Cell ${axis.labels[index]}`;
+  renderTable(
+    'table-exec',
+    ['Cell', 'Executions', 'OK', 'Focus events'],
+    axis.ids.map((id, i) => [label(i), counts.get(id)?.executionCount ?? 0, counts.get(id)?.okExecutionCount ?? 0, counts.get(id)?.focusCount ?? 0]),
+  );
+  const summary = new Map(analytics.focusDurationSummary.map((cell) => [cell.cellId, cell]));
+  const times = new Map(analytics.timePerCell.cells.map((cell) => [cell.cellId, cell]));
+  renderTable(
+    'table-time',
+    ['Cell', 'Students', 'Average (s)', 'First quartile', 'Median', 'Third quartile', 'Max'],
+    axis.ids.map((id, i) => {
+      const s = summary.get(id);
+      return [label(i), times.get(id)?.studentCount ?? 0, seconds(times.get(id)?.averageDuration), seconds(s?.firstQuartile), seconds(s?.median), seconds(s?.thirdQuartile), seconds(s?.max)];
+    }),
+  );
+  renderTable(
+    'table-progress',
+    ['Minute', 'Students', 'Mean', 'First quartile', 'Median', 'Third quartile'],
+    analytics.executionProgress
+      .slice(-30)
+      .reverse()
+      .map((p) => [timeOfDay(p.minute), p.studentCount, p.mean.toFixed(2), p.firstQuartile, p.median, p.thirdQuartile]),
+  );
+}
