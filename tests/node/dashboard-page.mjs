@@ -42,6 +42,13 @@ try {
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  // Which operations the page ran, over HTTP and on its websocket.
+  const operations = new Set();
+  const record = (text) => {
+    for (const match of String(text).matchAll(/(?:query|mutation|subscription)\s+(\w+)/g)) operations.add(match[1]);
+  };
+  page.on('request', (request) => record(request.postData() ?? ''));
+  page.on('websocket', (socket) => socket.on('framesent', (frame) => record(frame.payload)));
   page.on('requestfailed', (request) => {
     // A CSV download aborted by the browser is not a failure; nothing else should fail.
     problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
@@ -98,7 +105,7 @@ try {
   const largeUrl = page.url();
   await page.locator('#large-text').uncheck();
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
-  say({ phase: 'done', before, after, sameDocument, url, largeUrl, connected: Number(connected), tocRows, canvases, status, pushResult, problems });
+  say({ phase: 'done', before, after, sameDocument, url, largeUrl, connected: Number(connected), tocRows, canvases, status, pushResult, operations: [...operations].sort(), problems });
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
