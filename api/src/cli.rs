@@ -13,7 +13,7 @@ pub use users::user;
 
 use crate::{
     config::Config,
-    config::{DemoClassArgs, MigrateAction, NotebookAction},
+    config::{DemoClassArgs, MigrateAction, NotebookAction, RollupsAction},
     db, services,
     services::privacy::{LiveState, Student},
 };
@@ -25,7 +25,10 @@ pub async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<(
     )
     .await?;
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Up => {
+            Migrator::up(&db, None).await?;
+            crate::startup::backfill_rollups(&db).await?;
+        }
         MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
         MigrateAction::Status => Migrator::status(&db).await?,
     }
@@ -191,6 +194,22 @@ pub async fn retention(config: Config, older_than: &str, dry_run: bool) -> anyho
     let cutoff = chrono::Utc::now() - window;
     let counts = services::privacy::apply_retention(&state.db, cutoff, dry_run).await?;
     print_counts(if dry_run { "would delete" } else { "deleted" }, &counts);
+    Ok(())
+}
+
+pub async fn rollups(config: Config, action: RollupsAction) -> anyhow::Result<()> {
+    let RollupsAction::Rebuild { notebook } = action;
+    let state = crate::startup::build_state(config).await?;
+    let row_id = match &notebook {
+        Some(public_id) => Some(
+            services::notebooks::get_by_public_id(&state.db, public_id)
+                .await?
+                .id,
+        ),
+        None => None,
+    };
+    let events = services::ingest::rebuild_rollups(&state.db, row_id).await?;
+    println!("rebuilt the rollups from {events} events");
     Ok(())
 }
 

@@ -11,7 +11,8 @@ mod rate_limits;
 mod trusted_proxy;
 
 pub use commands::{
-    Cli, Command, DemoClassArgs, ImportLegacyArgs, MigrateAction, NotebookAction, UserAction,
+    Cli, Command, DemoClassArgs, ImportLegacyArgs, MigrateAction, NotebookAction, RollupsAction,
+    UserAction,
 };
 pub use limits::Limits;
 pub use rate_limits::RateLimits;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod analytics;
 pub mod auth;
 pub mod context;
 pub mod dashboards;
@@ -48,7 +49,7 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(live::LiveSubscription);
+pub struct Subscription(live::LiveSubscription, analytics::AnalyticsSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             api::cli::erase_student(cli.config, user, notebook).await
         }
         Command::ImportLegacy(args) => api::cli::import_legacy(cli.config, args).await,
+        Command::Rollups { action } => api::cli::rollups(cli.config, action).await,
         Command::Retention {
             older_than,
             dry_run,

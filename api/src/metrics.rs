@@ -7,7 +7,8 @@
 //! `ingest_writer_restarts_total`, `websocket_connections{protocol}`,
 //! `graphql_ws_active_operations`, `live_sessions{role}`, `broker_published_total`,
 //! `live_events_delivered_total{transport}`, `db_pool_connections{state}`,
-//! `rate_limited_total{key}`.
+//! `rate_limited_total{key}`, `analytics_feeds_active` (live analytics computations running),
+//! `analytics_computations_total`.
 
 use std::{
     collections::HashSet,

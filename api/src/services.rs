@@ -1,6 +1,7 @@
 //! The only code that touches SeaORM: one module per domain, plain async functions taking a
 //! connection (or a transaction), testable without GraphQL.
 
+pub mod analytics;
 pub mod audit;
 pub mod authorizations;
 pub mod catalogue;
@@ -14,6 +15,7 @@ pub mod legacy_import;
 pub mod live;
 pub mod notebooks;
 pub mod privacy;
+pub mod rollups;
 pub mod sessions;
 pub mod table_rows;
 pub mod users;

@@ -19,6 +19,7 @@ use crate::{
     ratelimit::{RateLimiter, RedisBackend as RedisLimits},
     secrets, services,
     services::{
+        analytics::AnalyticsHub,
         identity::Identity,
         ingest::{Ingest, IngestWriter},
         notebooks::NotebookIds,
@@ -163,6 +164,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
+    backfill_rollups(&db).await?;
     let secrets = secrets::resolve(&config, &db).await?;
     let (broker, presence, gate, shared_limits) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
@@ -205,6 +207,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config.signup_enabled,
     );
     let rate_limits = RateLimiter::new(&config.limits.rate, pseudonyms.clone(), shared_limits);
+    let analytics = AnalyticsHub::new(
+        db.clone(),
+        Arc::clone(&presence),
+        Arc::clone(&broker),
+        Duration::from_millis(config.limits.analytics_push_interval_ms),
+    );
     Ok(AppState::new(AppStateInner {
         pseudonyms,
         rate_limits,
@@ -220,6 +228,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         notebook_ids,
         identity,
         ingest,
+        analytics,
     }))
 }
 
@@ -283,4 +292,16 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Summarises the events stored before the rollups existed, once (after the migration that
+/// created them); later starts find it done.
+pub async fn backfill_rollups(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    if let Some(events) = crate::services::ingest::backfill_rollups(db)
+        .await
+        .context("summarising stored events into rollups")?
+    {
+        tracing::info!(events, "rollups built from the events stored before them");
+    }
+    Ok(())
 }

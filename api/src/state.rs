@@ -12,7 +12,9 @@ use crate::{
     db::DbHealth,
     pseudonym::Pseudonymizer,
     ratelimit::RateLimiter,
-    services::{identity::Identity, ingest::Ingest, notebooks::NotebookIds},
+    services::{
+        analytics::AnalyticsHub, identity::Identity, ingest::Ingest, notebooks::NotebookIds,
+    },
     shutdown::Shutdown,
     storage::NotebookStorage,
 };
@@ -41,6 +43,8 @@ pub struct AppStateInner {
     /// Raw student id and notebook id → pseudonym and notebook key, for every transport.
     pub identity: Identity,
     pub ingest: Ingest,
+    /// The live `notebookAnalytics` feeds of this instance.
+    pub analytics: AnalyticsHub,
 }
 
 impl AppState {

@@ -85,17 +85,24 @@ async fn measure(run: &DashboardRun, database: &BenchDatabase) -> anyhow::Result
     let token = login(&client, &base).await?;
     let end = chrono::DateTime::parse_from_rfc3339(&last_session)?
         + chrono::Duration::minutes(api::services::demo::SESSION_LENGTH_MINUTES);
-    let mut slowest: Option<(String, f64)> = None;
-    for (name, query, variables) in queries(&last_session, &end.to_rfc3339()) {
-        let timings = time_query(&client, &base, &token, &query, &variables, run.repeats).await?;
-        println!("{}", latency_line(name, &timings));
-        let p50 = percentile(&timings, 0.5);
-        if slowest.as_ref().is_none_or(|(_, worst)| p50 > *worst) {
-            slowest = Some((name.to_owned(), p50));
+    for (label, after) in [
+        ("last session", Some(last_session.as_str())),
+        ("whole course", None),
+    ] {
+        println!("## {label}");
+        let mut slowest: Option<(String, f64)> = None;
+        for (name, query, variables) in queries(after, &end.to_rfc3339()) {
+            let timings =
+                time_query(&client, &base, &token, &query, &variables, run.repeats).await?;
+            println!("{}", latency_line(name, &timings));
+            let p50 = percentile(&timings, 0.5);
+            if slowest.as_ref().is_none_or(|(_, worst)| p50 > *worst) {
+                slowest = Some((name.to_owned(), p50));
+            }
         }
-    }
-    if let Some((name, p50)) = slowest {
-        println!("slowest: {name} (p50 {p50:.2} ms)");
+        if let Some((name, p50)) = slowest {
+            println!("slowest ({label}): {name} (p50 {p50:.2} ms)");
+        }
     }
     explain(database, &last_session, &end.to_rfc3339()).await?;
     export(&client, &base, &token, pid).await?;
@@ -103,9 +110,10 @@ async fn measure(run: &DashboardRun, database: &BenchDatabase) -> anyhow::Result
     Ok(())
 }
 
-/// (name, query, variables) of every dashboard aggregate, over the last session (`after`):
-/// what a teacher's dashboard asks while the class runs.
-pub fn queries(after: &str, end: &str) -> Vec<(&'static str, String, Value)> {
+/// (name, query, variables) of every dashboard aggregate over the last session (`after`),
+/// what a teacher's dashboard asks while the class runs, or over the whole course (`None`;
+/// the progress series, at most a day long, is left out there).
+pub fn queries(after: Option<&str>, end: &str) -> Vec<(&'static str, String, Value)> {
     let filter = json!({ "nb": NOTEBOOK, "filter": { "after": after } });
     let field = |selection: &str| {
         format!(
@@ -115,11 +123,12 @@ pub fn queries(after: &str, end: &str) -> Vec<(&'static str, String, Value)> {
     let progress =
         json!({ "nb": NOTEBOOK, "filter": { "after": after }, "start": after, "end": end });
     let groups = json!({ "nb": NOTEBOOK, "filter": { "after": after, "groups": ["1", "2", "3"] } });
-    vec![
+    let mut queries = vec![
         ("codeExecutionsPerCell", field("codeExecutionsPerCell(filter: $filter) { cellId executionCount okExecutionCount focusCount }"), filter.clone()),
         ("codeExecutionsPerCell, 3 groups", field("codeExecutionsPerCell(filter: $filter) { cellId executionCount okExecutionCount focusCount }"), groups),
         ("timePerCell", field("timePerCell(filter: $filter) { totalStudentCount cells { cellId averageDuration studentCount } }"), filter.clone()),
-        ("focusDurationsPerCell", field("focusDurationsPerCell(filter: $filter) { cellId durations }"), filter.clone()),
+        ("focusDurationsPerCell (page of 1000)", field("focusDurationsPerCell(filter: $filter) { cellId durations totalCount }"), filter.clone()),
+        ("focusDurationSummary", field("focusDurationSummary(filter: $filter) { cellId count min firstQuartile median thirdQuartile max mean histogram { count } }"), filter.clone()),
         ("executionProgress (120 min)", "query($nb: ID!, $filter: AnalyticsFilter, $start: DateTime!, $end: DateTime!) { notebook(id: $nb) { executionProgress(start: $start, end: $end, filter: $filter) { minute mean median firstQuartile thirdQuartile studentCount } } }".to_owned(), progress),
         ("latestAttempts (by input length)", field("latestAttempts(cellId: \"cell-002\", sort: INPUT_LENGTH, limit: 50, filter: $filter) { totalCount attempts { userId inputLength outputLength status } }"), filter.clone()),
         ("studentLocations", field("studentLocations(filter: $filter) { cellId studentCount }"), filter.clone()),
@@ -127,7 +136,11 @@ pub fn queries(after: &str, end: &str) -> Vec<(&'static str, String, Value)> {
         ("groups", field("groups(filter: $filter) { id name memberCount }"), filter.clone()),
         ("pendingUpdateStats", field("pendingUpdateStats(filter: $filter) { cellId updateId pushedAt updateNowCount updateLaterCount postponed { userId laterActions { action time } } }"), filter.clone()),
         ("eventCounts", field("eventCounts(filter: $filter) { totalCount firstEventAt lastEventAt kinds { kind count } }"), filter),
-    ]
+    ];
+    if after.is_none() {
+        queries.retain(|(name, _, _)| !name.starts_with("executionProgress"));
+    }
+    queries
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {

@@ -98,7 +98,7 @@ pub async fn run(run: &LiveRun<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+pub(crate) async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let body = json!({ "query": "mutation { login(username: \"bench-admin\", password: \"bench-admin-password\") { accessToken } }" });
     let response: Value = client
         .post(format!("{base}/graphql"))
@@ -113,7 +113,7 @@ async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
         .context("login")
 }
 
-async fn open(addr: &str, payload: Value) -> anyhow::Result<Socket> {
+pub(crate) async fn open(addr: &str, payload: Value) -> anyhow::Result<Socket> {
     let mut request = format!("ws://{addr}/graphql").into_client_request()?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -139,7 +139,7 @@ async fn send(socket: &mut Socket, message: Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn subscribe(socket: &mut Socket, id: &str, query: &str) -> anyhow::Result<()> {
+pub(crate) async fn subscribe(socket: &mut Socket, id: &str, query: &str) -> anyhow::Result<()> {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
@@ -148,7 +148,7 @@ async fn subscribe(socket: &mut Socket, id: &str, query: &str) -> anyhow::Result
 }
 
 /// The next protocol message, answering pings.
-async fn receive(socket: &mut Socket) -> anyhow::Result<Value> {
+pub(crate) async fn receive(socket: &mut Socket) -> anyhow::Result<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
             .await
@@ -224,7 +224,7 @@ async fn wait_connected(
     }
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

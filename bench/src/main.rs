@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release -p bench -- ingest --backend sqlite --mode graphql --concurrency 1,16,64
 //! cargo build --release -p api -p bench && target/release/bench dashboards --backend postgres
+//! target/release/bench live-analytics --teachers 100 --students 50 --rate 2 --seconds 10
 //! ```
 
 mod child;
@@ -13,6 +14,7 @@ mod dashboards;
 mod ingest;
 mod kill;
 mod live;
+mod live_analytics;
 mod load;
 mod report;
 
@@ -41,6 +43,9 @@ enum Command {
     Dashboards(DashboardArgs),
     /// Student subscriptions on one server process: RSS, push and refresh latencies.
     Live(LiveArgs),
+    /// Teachers' `notebookAnalytics` subscriptions while students ingest: event committed →
+    /// value received, and the server's CPU per event.
+    LiveAnalytics(LiveAnalyticsArgs),
     /// Ingest load against an `api` child process killed with SIGKILL midway: acknowledged
     /// events must all be stored.
     Kill(KillArgs),
@@ -82,6 +87,35 @@ struct LiveArgs {
     /// Pushes and refreshes measured.
     #[arg(long, default_value_t = 30)]
     samples: usize,
+    /// Use the Redis broker at this URL (default: in-process).
+    #[arg(long)]
+    redis_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct LiveAnalyticsArgs {
+    #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+    backend: Backend,
+    #[arg(
+        long,
+        env = "TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    #[arg(long, default_value_t = 100)]
+    teachers: usize,
+    #[arg(long, default_value_t = 50)]
+    students: usize,
+    /// Events per second per student.
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Length of each phase (without, then with the subscriptions).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    #[arg(long, default_value_t = 1000)]
+    push_interval_ms: u64,
+    #[arg(long, default_value_t = 200)]
+    refresh_throttle_ms: u64,
     /// Use the Redis broker at this URL (default: in-process).
     #[arg(long)]
     redis_url: Option<String>,
@@ -184,6 +218,22 @@ async fn main() -> anyhow::Result<()> {
                 redis_url: args.redis_url,
             };
             let outcome = live::run(&run).await;
+            database.drop_all().await;
+            outcome
+        }
+        Command::LiveAnalytics(args) => {
+            let database = child::BenchDatabase::create(args.backend, &args.database_url).await?;
+            let run = live_analytics::AnalyticsRun {
+                database: &database,
+                teachers: args.teachers,
+                students: args.students,
+                rate: args.rate,
+                seconds: args.seconds,
+                push_interval_ms: args.push_interval_ms,
+                refresh_throttle_ms: args.refresh_throttle_ms,
+                redis_url: args.redis_url,
+            };
+            let outcome = live_analytics::run(&run).await;
             database.drop_all().await;
             outcome
         }

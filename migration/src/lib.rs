@@ -12,6 +12,7 @@ mod m20261124_000006_sessions;
 mod m20261124_000007_dev_secrets;
 mod m20261124_000008_event_keys;
 mod m20261130_000009_account_lifecycle;
+mod m20261204_000010_rollups;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_dev_secrets::Migration),
             Box::new(m20261124_000008_event_keys::Migration),
             Box::new(m20261130_000009_account_lifecycle::Migration),
+            Box::new(m20261204_000010_rollups::Migration),
         ]
     }
 }

@@ -85,4 +85,28 @@ backend_tests! {
         assert_eq!(c1["histogram"][10]["count"], 2, "4999 and 5000 in the last bucket");
         assert_eq!(notebook["focusDurationSummary"][1]["count"], 1);
     }
+
+    async fn raw_durations_come_in_bounded_pages_per_cell_with_their_total(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB).await;
+        let token = app.user_token("admin", Role::Admin).await;
+        for n in 0..7 {
+            off(&app, "s1", "c1", f64::from(n as u32) + 0.5, n).await;
+        }
+        off(&app, "s2", "c2", 9.0, 30).await;
+        let query = r#"query($nb: ID!, $limit: Int!, $offset: Int!) { notebook(id: $nb) {
+            focusDurationsPerCell(limit: $limit, offset: $offset) { cellId durations totalCount } } }"#;
+        let page = app.graphql_as(&token, query, json!({ "nb": NB, "limit": 3, "offset": 2 })).await;
+        assert_eq!(page.data()["notebook"]["focusDurationsPerCell"], json!([
+            { "cellId": "c1", "durations": [2.5, 3.5, 4.5], "totalCount": 7 }
+        ]), "c2 has no third value: its page is empty");
+        let first = app.graphql_as(&token, query, json!({ "nb": NB, "limit": 1, "offset": 0 })).await;
+        assert_eq!(first.data()["notebook"]["focusDurationsPerCell"][1], json!(
+            { "cellId": "c2", "durations": [9.0], "totalCount": 1 }
+        ));
+        for (limit, offset) in [(0, 0), (10_001, 0), (5, -1)] {
+            let refused = app.graphql_as(&token, query, json!({ "nb": NB, "limit": limit, "offset": offset })).await;
+            assert_eq!(refused.error_code(), "BAD_USER_INPUT", "limit {limit}, offset {offset}");
+        }
+    }
 }

@@ -60,6 +60,11 @@ pub enum Command {
     /// Import the old Flask backend's PostgreSQL database (resumable, idempotent) and print a
     /// per-table count comparison.
     ImportLegacy(ImportLegacyArgs),
+    /// Dashboard rollups (kept at every insert; rebuild after editing events by hand).
+    Rollups {
+        #[command(subcommand)]
+        action: RollupsAction,
+    },
     /// Delete events older than a window (`365d`, `12h`) and print the counts.
     Retention {
         #[arg(long)]
@@ -146,6 +151,16 @@ pub enum NotebookAction {
         /// Count what would go, delete nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RollupsAction {
+    /// Recompute the rollups from the events, in one transaction.
+    Rebuild {
+        /// Only this notebook (its public id); every notebook without it.
+        #[arg(long)]
+        notebook: Option<String>,
     },
 }
 

@@ -195,6 +195,15 @@ pub struct Limits {
         global = true
     )]
     pub refresh_throttle_ms: u64,
+    /// A `notebookAnalytics` subscription gets at most one new value per this many
+    /// milliseconds per (notebook, filter), the last change always included.
+    #[arg(
+        long,
+        env = "ANALYTICS_PUSH_INTERVAL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub analytics_push_interval_ms: u64,
     #[command(flatten)]
     pub rate: RateLimits,
 }

@@ -13,6 +13,9 @@ use async_graphql::{ComplexObject, Context};
 use chrono::{DateTime, Utc};
 
 use super::{context::app, groups::Group, notebooks::Notebook};
+
+/// Most durations `focusDurationsPerCell` returns per cell in one page.
+const MAX_DURATIONS_PER_CELL: i32 = 10_000;
 use crate::{
     error::{AppError, AppResult},
     graphql::guards::NotebookGuard,
@@ -72,16 +75,31 @@ impl Notebook {
         Ok(svc::time_per_cell(&app.db, &scope).await?.into())
     }
 
-    /// The raw durations behind `timePerCell`: per original cell (by id), every counted `OFF`
-    /// duration (≤ 5000 s) of the filter, by event time then arrival.
+    /// The raw durations behind `timePerCell`: per original cell (by id), the counted `OFF`
+    /// durations (≤ 5000 s) of the filter, by event time then arrival, paged per cell: at
+    /// most `limit` (1 to 10000, default 1000) from the `offset`-th; `totalCount` gives how
+    /// many the cell has. A cell whose page is empty is left out. For a distribution, ask
+    /// `focusDurationSummary`, which needs no raw value.
     #[graphql(guard = "NotebookGuard::new(&self.id)")]
     async fn focus_durations_per_cell(
         &self,
         ctx: &Context<'_>,
         filter: Option<AnalyticsFilter>,
+        #[graphql(default = 1000)] limit: i32,
+        #[graphql(default = 0)] offset: i32,
     ) -> async_graphql::Result<Vec<CellDurations>> {
+        if !(1..=MAX_DURATIONS_PER_CELL).contains(&limit) || offset < 0 {
+            return Err(AppError::bad_input(format!(
+                "limit must be 1 to {MAX_DURATIONS_PER_CELL} and offset at least 0"
+            ))
+            .into());
+        }
         let (app, scope) = self.scope(ctx, filter).await?;
-        let cells = svc::focus_durations(&app.db, &scope).await?;
+        let page = svc::DurationPage {
+            limit: i64::from(limit),
+            offset: i64::from(offset),
+        };
+        let cells = svc::focus_durations(&app.db, &scope, Some(page)).await?;
         Ok(cells.into_iter().map(Into::into).collect())
     }
 

@@ -15,6 +15,7 @@ mod events;
 mod pending;
 mod progress;
 mod renders;
+mod rolled;
 mod scope;
 mod sql;
 
@@ -23,8 +24,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 pub use attempts::{Attempt, AttemptPage, AttemptSort, AttemptsRequest};
 pub use cells::{
-    CellActivity, CellDurations, CellStudents, CellTime, TimePerCell, executions_per_cell,
-    focus_durations, student_locations, time_per_cell,
+    CellActivity, CellDurations, CellStudents, CellTime, DurationPage, TimePerCell,
+    executions_per_cell, focus_durations, student_locations, time_per_cell,
 };
 pub use distribution::{DurationSummary, HISTOGRAM_EDGES, duration_summaries};
 pub use events::{EventKindCount, event_counts};

@@ -5,6 +5,8 @@
 
 mod columns;
 mod events;
+mod rebuild;
+mod rollup_rows;
 mod rows;
 mod store;
 mod transaction;
@@ -14,6 +16,7 @@ pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,
 };
+pub use rebuild::{backfill_rollups, rebuild_in, rebuild_rollups};
 pub use rows::{DashboardInteractionRow, EventRows, unmapped_as_null};
 pub use transaction::EventTransaction;
 pub use writer::IngestWriter;

@@ -17,7 +17,8 @@ use crate::{
     services::{
         audit,
         catalogue::{EventKind, TABLES},
-        table_rows,
+        ingest::{self, EventTransaction},
+        rollups, table_rows,
     },
 };
 
@@ -63,6 +64,15 @@ pub async fn erase_student(
         }
         counts.push((table, table_rows::delete(&txn, table, condition).await?));
     }
+    let mut condition = Expr::col(Alias::new("user_id")).eq(pseudonym);
+    if let Some((row_id, _)) = notebook {
+        condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
+    }
+    // Rollup rows are per student: theirs go, everyone else's stay exact.
+    counts.push((
+        rollups::TABLE,
+        table_rows::delete(&txn, rollups::TABLE, condition).await?,
+    ));
     counts.push((
         "group_members",
         delete_memberships(&txn, pseudonym, notebook).await?,
@@ -151,13 +161,17 @@ pub async fn apply_retention(
     cutoff: DateTime<Utc>,
     dry_run: bool,
 ) -> AppResult<Counts> {
-    let txn = db.begin().await?;
+    let mut txn = EventTransaction::begin_immediate(db).await?;
     let mut counts = Counts::new();
     for table in TABLES {
         let condition = Expr::col(Alias::new(table.start)).lt(cutoff);
         let table = table.name;
         let affected = table_rows::delete_or_count(&txn, table, condition, dry_run).await?;
         counts.push((table, affected));
+    }
+    if !dry_run && counts.iter().any(|(_, deleted)| *deleted > 0) {
+        // Old buckets lose their events: the rollups are recomputed from what is left.
+        ingest::rebuild_in(&mut txn, None).await?;
     }
     if !dry_run {
         let details = json!({ "before": cutoff, "rows": counts.iter().map(|(t, n)| json!({ "table": t, "deleted": n })).collect::<Vec<_>>() });

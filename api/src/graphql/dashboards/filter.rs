@@ -29,6 +29,17 @@ pub struct AnalyticsFilter {
 }
 
 impl AnalyticsFilter {
+    /// The services' request for this filter (`BAD_USER_INPUT` for a group id that is not a
+    /// number), before `Scope::resolve` checks it against the notebook.
+    pub fn scope_request(self) -> AppResult<ScopeRequest> {
+        Ok(ScopeRequest {
+            groups: GroupSelection::Ids(self.group_ids()?),
+            after: self.after,
+            until: self.until,
+            live_only: self.live_only,
+        })
+    }
+
     /// The group row ids, `BAD_USER_INPUT` for an id that is not a number.
     pub(super) fn group_ids(&self) -> AppResult<Vec<i64>> {
         self.groups
@@ -49,12 +60,6 @@ pub(super) async fn resolve(
     row_id: i64,
     filter: Option<AnalyticsFilter>,
 ) -> AppResult<Scope> {
-    let filter = filter.unwrap_or_default();
-    let request = ScopeRequest {
-        after: filter.after,
-        until: filter.until,
-        live_only: filter.live_only,
-        groups: GroupSelection::Ids(filter.group_ids()?),
-    };
+    let request = filter.unwrap_or_default().scope_request()?;
     Scope::resolve(&app.db, app.presence.as_ref(), (row_id, public_id), request).await
 }

@@ -73,8 +73,10 @@ impl From<svc::TimePerCell> for TimePerCell {
 #[derive(SimpleObject)]
 pub struct CellDurations {
     pub cell_id: String,
-    /// Counted `OFF` durations in seconds, by event time, then arrival.
+    /// Counted `OFF` durations in seconds, by event time, then arrival (the page asked for).
     pub durations: Vec<f64>,
+    /// Every counted duration of the cell in the filter.
+    pub total_count: i64,
 }
 
 impl From<svc::CellDurations> for CellDurations {
@@ -82,6 +84,7 @@ impl From<svc::CellDurations> for CellDurations {
         Self {
             cell_id: cell.cell_id,
             durations: cell.durations,
+            total_count: cell.total_count,
         }
     }
 }

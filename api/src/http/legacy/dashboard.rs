@@ -57,7 +57,8 @@ pub async fn cell_time(
     Query(query): Query<DashboardQuery>,
 ) -> LegacyResult<Json<Value>> {
     let scope = query.scope(&state, &teacher.notebook).await?;
-    let cells = svc::focus_durations(&state.app.db, &scope).await?;
+    // The old extension draws its box plots from every value: unpaged, as it always was.
+    let cells = svc::focus_durations(&state.app.db, &scope, None).await?;
     let list: Vec<Value> = cells
         .into_iter()
         .map(|cell| json!({ "cell": cell.cell_id, "durations": cell.durations }))

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, QueryResult};
 
-use super::{Scope, round_micro, sql::Sql};
+use super::{Scope, rolled, round_micro, sql::Sql};
 use crate::error::AppResult;
 
-/// OFF durations above this many seconds are outliers (a tab left open overnight).
-pub const MAX_DURATION_SECS: f64 = 5000.0;
+use crate::services::rollups::MAX_DURATION_SECS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellActivity {
@@ -22,30 +21,20 @@ pub struct CellActivity {
     pub focus_on_count: i64,
 }
 
-/// Execution and focus counts per original cell, for every cell with at least one of either.
+/// Execution and focus counts per original cell, for every cell with at least one of either
+/// (rollups hold a row only for a cell with an event, so every summed cell has one).
 pub async fn executions_per_cell(
     db: &impl ConnectionTrait,
     scope: &Scope,
 ) -> AppResult<Vec<CellActivity>> {
     let mut sql = Sql::new(db.get_database_backend());
-    // A UNION of both tables' counts, not a join: a cell executed but never focused (or the
-    // reverse) still has its row.
     sql.push(
         "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
-         CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM ( \
-         SELECT COALESCE(orig_cell_id, '') AS cell, COUNT(*) AS executions, \
-         SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS ok, 0 AS focus, 0 AS focus_on \
-         FROM code_executions WHERE ",
-    )
-    .scope(scope, "t_finish")
-    .push(
-        " GROUP BY COALESCE(orig_cell_id, '') UNION ALL \
-         SELECT COALESCE(orig_cell_id, ''), 0, 0, COUNT(*), SUM(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END) \
-         FROM cell_focus_events WHERE ",
-    )
-    .scope(scope, "time")
-    .push(" GROUP BY COALESCE(orig_cell_id, '')) AS per_kind GROUP BY cell");
+         CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM (",
+    );
+    rolled::per_cell_and_student(&mut sql, scope);
+    sql.push(") AS totals GROUP BY cell");
     let mut cells = db
         .query_all_raw(sql.build())
         .await?
@@ -60,6 +49,7 @@ pub async fn executions_per_cell(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
+    cells.retain(|cell| cell.execution_count > 0 || cell.focus_count > 0);
     cells.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
     Ok(cells)
 }
@@ -92,14 +82,14 @@ pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
 
 pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<TimePerCell> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("WITH kept AS (");
-    kept_durations(&mut sql, scope);
+    // Each student's mean on a cell is their summed kept durations over their count.
+    sql.push("WITH per_student AS (SELECT cell, user_id, kept_sum / kept_count AS average FROM (");
+    rolled::per_cell_and_student(&mut sql, scope);
     sql.push(
-        "), per_student AS (SELECT orig_cell_id, user_id, AVG(click_duration) AS average \
-         FROM kept GROUP BY orig_cell_id, user_id) \
-         SELECT orig_cell_id AS cell, AVG(average) AS average, COUNT(*) AS students, \
-         (SELECT COUNT(DISTINCT user_id) FROM kept) AS total \
-         FROM per_student GROUP BY orig_cell_id",
+        ") AS totals WHERE kept_count > 0) \
+         SELECT cell, AVG(average) AS average, COUNT(*) AS students, \
+         (SELECT COUNT(DISTINCT user_id) FROM per_student) AS total \
+         FROM per_student GROUP BY cell",
     );
     let rows = db.query_all_raw(sql.build()).await?;
     let total_student_count = match rows.first() {
@@ -126,30 +116,55 @@ pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResul
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellDurations {
     pub cell_id: String,
-    /// Kept OFF durations in seconds, by event time (then arrival).
+    /// Kept OFF durations in seconds, by event time (then arrival): the page asked for.
     pub durations: Vec<f64>,
+    /// Every kept duration of the cell in the scope, paged or not.
+    pub total_count: i64,
 }
 
-/// The durations [`time_per_cell`] averages, per cell.
+/// A page of each cell's durations: `limit` values from the `offset`-th (0-based).
+#[derive(Debug, Clone, Copy)]
+pub struct DurationPage {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The durations [`time_per_cell`] averages, per cell; with `page`, that page of each cell.
 pub async fn focus_durations(
     db: &impl ConnectionTrait,
     scope: &Scope,
+    page: Option<DurationPage>,
 ) -> AppResult<Vec<CellDurations>> {
     let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT orig_cell_id, click_duration, n FROM (SELECT orig_cell_id, click_duration, \
+         ROW_NUMBER() OVER (PARTITION BY orig_cell_id ORDER BY time, id) - 1 AS k, \
+         COUNT(*) OVER (PARTITION BY orig_cell_id) AS n FROM (",
+    );
     kept_durations(&mut sql, scope);
-    sql.push(" ORDER BY time, id");
-    let mut cells: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    sql.push(") AS kept) AS ranked");
+    if let Some(page) = page {
+        sql.push(" WHERE k >= ")
+            .bind(page.offset)
+            .push(" AND k < ")
+            .bind(page.offset.saturating_add(page.limit));
+    }
+    sql.push(" ORDER BY orig_cell_id, k");
+    let mut cells: BTreeMap<String, CellDurations> = BTreeMap::new();
     for row in db.query_all_raw(sql.build()).await? {
-        let cell: String = row.try_get("", "orig_cell_id")?;
+        let cell_id: String = row.try_get("", "orig_cell_id")?;
+        let total_count: i64 = row.try_get("", "n")?;
         cells
-            .entry(cell)
-            .or_default()
+            .entry(cell_id.clone())
+            .or_insert_with(|| CellDurations {
+                cell_id,
+                durations: Vec::new(),
+                total_count,
+            })
+            .durations
             .push(row.try_get("", "click_duration")?);
     }
-    Ok(cells
-        .into_iter()
-        .map(|(cell_id, durations)| CellDurations { cell_id, durations })
-        .collect())
+    Ok(cells.into_values().collect())
 }
 
 #[derive(Debug, Clone, PartialEq)]

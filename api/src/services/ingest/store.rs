@@ -24,7 +24,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    super::rollups::{self, Deltas},
     columns::{Table, Values},
+    rollup_rows,
     rows::EventKey,
 };
 
@@ -54,25 +56,45 @@ pub struct Inserted {
 }
 
 /// The one place event rows become `INSERT`s, for every writer (the ingest writer's commits and
-/// [`EventTransaction::insert`]): whatever must happen for each stored event belongs here.
+/// [`EventTransaction::insert`]): whatever must happen for each stored event belongs here, as
+/// the rollups do (kept in the same transaction as the rows they count).
 pub async fn insert(
     connection: &mut Connection,
     tables: &[Table<'_>],
 ) -> Result<Inserted, sqlx::Error> {
     let mut inserted = Inserted::default();
+    let mut deltas = Deltas::default();
     match connection {
         Connection::Postgres(txn) => {
             for table in tables {
                 insert_postgres(txn, table, &mut inserted).await?;
+                rollup_rows::add(&mut deltas, table, &inserted.keys);
             }
         }
         Connection::Sqlite(txn) => {
             for table in tables {
                 insert_sqlite(txn, table, &mut inserted).await?;
+                rollup_rows::add(&mut deltas, table, &inserted.keys);
             }
         }
     }
+    add_to_rollups(connection, deltas).await?;
     Ok(inserted)
+}
+
+/// Adds `deltas` to the rollups, in the caller's transaction.
+pub async fn add_to_rollups(
+    connection: &mut Connection,
+    deltas: Deltas,
+) -> Result<(), sqlx::Error> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let rows = deltas.sorted();
+    match connection {
+        Connection::Postgres(txn) => rollups::upsert_postgres(txn, &rows).await,
+        Connection::Sqlite(txn) => rollups::upsert_sqlite(txn, &rows).await,
+    }
 }
 
 fn insert_head(table: &Table<'_>) -> String {

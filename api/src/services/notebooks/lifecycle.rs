@@ -21,7 +21,8 @@ use crate::{
 };
 
 /// Tables whose rows name a notebook by `notebook_id`, children before parents.
-const BY_NOTEBOOK: [&str; 11] = [
+const BY_NOTEBOOK: [&str; 12] = [
+    "cell_rollups",
     "code_executions",
     "markdown_executions",
     "cell_focus_events",

@@ -1,0 +1,146 @@
+//! One feed's task: compute, publish, wait for a change, hold until the push interval has
+//! passed, and compute again, until the last subscriber leaves.
+
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use futures::{FutureExt, StreamExt, stream::BoxStream};
+use tokio::{sync::watch, time::Instant};
+
+use super::{FeedKey, FeedState, HubInner, snapshot};
+use crate::{broker::BrokerEvent, error::AppError};
+
+pub(super) struct Feed {
+    hub: Arc<HubInner>,
+    key: FeedKey,
+    sender: Arc<watch::Sender<FeedState>>,
+    /// The notebook's refresh and teachers' topics (fused: read again after they end).
+    triggers: BoxStream<'static, BrokerEvent>,
+}
+
+impl Feed {
+    pub(super) fn new(
+        hub: Arc<HubInner>,
+        key: FeedKey,
+        sender: Arc<watch::Sender<FeedState>>,
+        triggers: BoxStream<'static, BrokerEvent>,
+    ) -> Self {
+        Self {
+            hub,
+            key,
+            sender,
+            triggers,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let active = metrics::gauge!("analytics_feeds_active");
+        active.increment(1.0);
+        while self.publish().await {
+            let next_allowed = Instant::now() + self.hub.interval;
+            if !self.wait_for_change().await || !self.hold_until(next_allowed).await {
+                break;
+            }
+        }
+        self.hub.remove(&self.key, &self.sender);
+        active.decrement(1.0);
+    }
+
+    /// Computes and publishes a value (unless equal to the current one); `false` when the
+    /// feed must end on the error it published.
+    async fn publish(&mut self) -> bool {
+        self.hub.computations.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("analytics_computations_total").increment(1);
+        let computed = snapshot::compute(&self.hub, &self.key).await;
+        match computed {
+            Ok(snapshot) => {
+                self.sender.send_if_modified(|state| match state {
+                    FeedState::Ready(current) if current.same_values(&snapshot) => false,
+                    _ => {
+                        *state = FeedState::Ready(Arc::new(snapshot));
+                        true
+                    }
+                });
+                true
+            }
+            Err(error) => self.failed(error),
+        }
+    }
+
+    /// A computation failed. Subscribers keep the last value through a passing outage (the
+    /// next change retries); a first computation that fails, or a filter that no longer
+    /// holds (its group was deleted), ends the feed with the error.
+    fn failed(&self, error: AppError) -> bool {
+        let first = matches!(*self.sender.borrow(), FeedState::Pending);
+        let lasting = matches!(
+            error,
+            AppError::BadUserInput(_) | AppError::NotFound(_) | AppError::Forbidden(_)
+        );
+        tracing::warn!(
+            notebook.id = %self.key.public_id,
+            code = error.code(),
+            ending = first || lasting,
+            "live analytics computation failed"
+        );
+        if first || lasting {
+            self.sender.send_replace(FeedState::Failed(Arc::new(error)));
+            return false;
+        }
+        true
+    }
+
+    /// Waits for a change: new events, a student coming or going, or (with a progress
+    /// series) a new minute. `false` when the feed ends: no subscriber left, or the broker's
+    /// stream ended.
+    async fn wait_for_change(&mut self) -> bool {
+        loop {
+            let minute = next_minute(self.key.progress_since.is_some());
+            tokio::select! {
+                event = self.triggers.next() => match event {
+                    Some(BrokerEvent::DashboardRefresh { .. } | BrokerEvent::StudentPresence { .. }) => return true,
+                    Some(_) => {}
+                    None => {
+                        tracing::warn!(notebook.id = %self.key.public_id, "live analytics lost the broker");
+                        return false;
+                    }
+                },
+                () = minute => return true,
+                () = self.sender.closed() => {
+                    if self.hub.release(&self.key, &self.sender) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Holds until `deadline` (the push interval), then takes every change noticed so far
+    /// as covered by the computation that follows. `false` when the last subscriber left.
+    async fn hold_until(&mut self, deadline: Instant) -> bool {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break,
+                () = self.sender.closed() => {
+                    if self.hub.release(&self.key, &self.sender) {
+                        return false;
+                    }
+                }
+            }
+        }
+        while let Some(Some(_)) = self.triggers.next().now_or_never() {}
+        true
+    }
+}
+
+/// Sleeps until just after the next UTC minute starts (a progress series gains a point), or
+/// forever when there is no series.
+async fn next_minute(enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let into_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
+    let left = u64::try_from(60_000 - into_minute).unwrap_or(60_000);
+    tokio::time::sleep(Duration::from_millis(left + 50)).await;
+}

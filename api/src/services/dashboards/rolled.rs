@@ -1,0 +1,101 @@
+//! Per (original cell, student) totals of a scope, read from the rollups: whole buckets of the
+//! window from `cell_rollups`, its partial edges from the event tables, summed. The per-cell
+//! aggregates (`executions_per_cell`, `time_per_cell`) are sums and means over these totals,
+//! so they read a few thousand rollup rows instead of every event of the window.
+
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+
+use super::{Scope, sql::Sql};
+use crate::services::rollups::{self, EdgeRange, MAX_DURATION_SECS, TierRange};
+
+/// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
+/// (cell, student) of `scope` (a subquery for the caller to aggregate).
+pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
+    let cover = rollups::cover(scope.after, scope.until);
+    sql.push(
+        "SELECT cell, user_id, CAST(SUM(executions) AS BIGINT) AS executions, \
+         CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
+         CAST(SUM(focus_on) AS BIGINT) AS focus_on, \
+         CAST(SUM(kept_count) AS BIGINT) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
+    );
+    rollup_rows(sql, scope, &cover.rollups);
+    for edge in &cover.edges {
+        sql.push(" UNION ALL ");
+        execution_rows(sql, scope, edge);
+        sql.push(" UNION ALL ");
+        focus_rows(sql, scope, edge);
+    }
+    sql.push(") AS parts GROUP BY cell, user_id");
+}
+
+fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange]) {
+    sql.push(
+        "SELECT orig_cell_id AS cell, user_id, executions, ok_executions AS ok, focus, \
+         focus_on, kept_count, kept_sum FROM cell_rollups WHERE notebook_id = ",
+    )
+    .bind(scope.notebook_id)
+    .push(" AND (");
+    if ranges.is_empty() {
+        sql.push("1 = 0");
+    }
+    for (index, range) in ranges.iter().enumerate() {
+        if index > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(tier = ").bind(range.tier.id());
+        if let Some(from) = range.from {
+            sql.push(" AND bucket >= ").bind(from);
+        }
+        if let Some(to) = range.to {
+            sql.push(" AND bucket < ").bind(to);
+        }
+        sql.push(")");
+    }
+    sql.push(")").students(scope);
+}
+
+fn execution_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
+    sql.push(
+        "SELECT COALESCE(orig_cell_id, ''), user_id, 1, \
+         CASE WHEN status = 'ok' THEN 1 ELSE 0 END, 0, 0, 0, 0.0 FROM code_executions WHERE ",
+    );
+    edge_condition(sql, scope, edge, "t_finish");
+}
+
+fn focus_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
+    let kept = "click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ";
+    sql.push(
+        "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, 1, \
+         CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END, CASE WHEN ",
+    )
+    .push(kept)
+    .bind(MAX_DURATION_SECS)
+    .push(" THEN 1 ELSE 0 END, CASE WHEN ")
+    .push(kept)
+    .bind(MAX_DURATION_SECS)
+    .push(" THEN click_duration ELSE 0.0 END FROM cell_focus_events WHERE ");
+    edge_condition(sql, scope, edge, "time");
+}
+
+fn edge_condition(sql: &mut Sql, scope: &Scope, edge: &EdgeRange, time: &str) {
+    sql.push("notebook_id = ").bind(scope.notebook_id);
+    bound(sql, time, edge.lower, (">", ">="));
+    bound(sql, time, edge.upper, ("<", "<="));
+    sql.students(scope);
+}
+
+/// ` AND time > value` (excluded) or `>=` (included); nothing when unbounded.
+fn bound(
+    sql: &mut Sql,
+    time: &str,
+    limit: Bound<DateTime<Utc>>,
+    (strict, inclusive): (&str, &str),
+) {
+    match limit {
+        Bound::Excluded(value) => sql.push(&format!(" AND {time} {strict} ")).bind(value),
+        Bound::Included(value) => sql.push(&format!(" AND {time} {inclusive} ")).bind(value),
+        Bound::Unbounded => sql,
+    };
+}

@@ -1,0 +1,71 @@
+//! Rollups of the per-cell dashboards: per notebook, original cell, student and time bucket,
+//! the executions, focus events and counted focus durations. The ingest store keeps them in the
+//! same transaction as the events (every writer goes through it); the dashboards read whole
+//! buckets from here and only a window's partial edges from the events.
+//!
+//! A rollup row per student is what lets a group or "live only" filter read rollups too, and
+//! what keeps "time per cell" (a mean over students of each one's mean) exact: each student's
+//! sum and count add up across buckets.
+//!
+//! This module holds the model (tiers, buckets, the cover of a window, the deltas of stored
+//! events and their upsert); it imports nothing from the services that use it.
+
+mod cover;
+mod deltas;
+mod upsert;
+
+pub use cover::{Cover, EdgeRange, TierRange, cover};
+pub use deltas::{CellCounts, Deltas, RollupKey};
+pub use upsert::{upsert_postgres, upsert_sqlite};
+
+use chrono::{DateTime, Utc};
+
+/// The table the rollups live in.
+pub const TABLE: &str = "cell_rollups";
+
+/// OFF durations above this many seconds are outliers (a tab left open overnight): they are
+/// not counted in time per cell.
+pub const MAX_DURATION_SECS: f64 = 5000.0;
+
+/// Bucket sizes, finest first. Each width divides the next, and all are aligned on the Unix
+/// epoch, so a coarser bucket is exactly a run of finer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    Hour = 0,
+    Day = 1,
+    /// Thirty days (not calendar months: aligned buckets must nest).
+    Month = 2,
+    /// One bucket (0) for all time.
+    All = 3,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [Tier::Hour, Tier::Day, Tier::Month, Tier::All];
+
+    /// Seconds per bucket; `None` for the all-time tier.
+    pub const fn width(self) -> Option<i64> {
+        match self {
+            Self::Hour => Some(3600),
+            Self::Day => Some(86_400),
+            Self::Month => Some(30 * 86_400),
+            Self::All => None,
+        }
+    }
+
+    pub const fn id(self) -> i16 {
+        self as i16
+    }
+
+    /// The start (Unix seconds) of the bucket holding `time`.
+    pub fn bucket(self, time: DateTime<Utc>) -> i64 {
+        match self.width() {
+            Some(width) => time.timestamp().div_euclid(width) * width,
+            None => 0,
+        }
+    }
+}
+
+/// Whether a focus event's duration counts towards time per cell.
+pub fn kept_duration(click_type_off: bool, duration: Option<f64>) -> Option<f64> {
+    duration.filter(|&seconds| click_type_off && seconds <= MAX_DURATION_SECS)
+}

@@ -1,0 +1,94 @@
+//! Adding deltas to the rollup rows: an upsert that sums into an existing row. On PostgreSQL
+//! one statement of arrays (its text never changes); on SQLite multi-row `VALUES` of a fixed
+//! size, as the event store does.
+
+use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
+
+use super::{CellCounts, RollupKey};
+
+const COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
+     ok_executions, focus, focus_on, kept_count, kept_sum";
+
+const ON_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
+     DO UPDATE SET executions = cell_rollups.executions + excluded.executions, \
+     ok_executions = cell_rollups.ok_executions + excluded.ok_executions, \
+     focus = cell_rollups.focus + excluded.focus, \
+     focus_on = cell_rollups.focus_on + excluded.focus_on, \
+     kept_count = cell_rollups.kept_count + excluded.kept_count, \
+     kept_sum = cell_rollups.kept_sum + excluded.kept_sum";
+
+/// Rows per SQLite statement (11 values each, far below its bind limit).
+const SQLITE_ROWS_PER_STATEMENT: usize = 256;
+
+pub async fn upsert_postgres(
+    conn: &mut PgConnection,
+    rows: &[(RollupKey, CellCounts)],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO cell_rollups ({COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int2[], \
+         $3::int8[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
+         $10::int8[], $11::float8[]){ON_CONFLICT}"
+    );
+    let column = |value: fn(&(RollupKey, CellCounts)) -> i64| -> Vec<i64> {
+        rows.iter().map(value).collect()
+    };
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(column(|(key, _)| key.notebook_id))
+        .bind(rows.iter().map(|(key, _)| key.tier).collect::<Vec<i16>>())
+        .bind(column(|(key, _)| key.bucket))
+        .bind(
+            rows.iter()
+                .map(|(key, _)| key.cell.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(key, _)| key.user.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind(column(|(_, counts)| counts.executions))
+        .bind(column(|(_, counts)| counts.ok_executions))
+        .bind(column(|(_, counts)| counts.focus))
+        .bind(column(|(_, counts)| counts.focus_on))
+        .bind(column(|(_, counts)| counts.kept_count))
+        .bind(
+            rows.iter()
+                .map(|(_, counts)| counts.kept_sum)
+                .collect::<Vec<f64>>(),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn upsert_sqlite(
+    conn: &mut SqliteConnection,
+    rows: &[(RollupKey, CellCounts)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO cell_rollups ({COLUMNS}) VALUES {}{ON_CONFLICT}",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (key, counts) in chunk {
+            query = query
+                .bind(key.notebook_id)
+                .bind(key.tier)
+                .bind(key.bucket)
+                .bind(key.cell.as_str())
+                .bind(key.user.as_str())
+                .bind(counts.executions)
+                .bind(counts.ok_executions)
+                .bind(counts.focus)
+                .bind(counts.focus_on)
+                .bind(counts.kept_count)
+                .bind(counts.kept_sum);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

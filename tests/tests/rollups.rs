@@ -1,0 +1,246 @@
+//! The per-cell aggregates read rollups (whole buckets) and events (a window's partial edges);
+//! they must give, to the microsecond, what scanning every event gives: random classes, random
+//! windows (edges on and inside hour, day and 30-day buckets, open ends), group filters,
+//! retried events, and after a rebuild, an erasure and a retention run.
+
+#[path = "rollups/class.rs"]
+mod class;
+
+use std::collections::BTreeSet;
+
+use api::{
+    auth::Role,
+    services::{ingest, privacy},
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use class::{Event, NB, STUDENTS, Window};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::{Value, json};
+use tests::{TestApp, backend_tests};
+
+const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id: $nb) {
+    codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
+    timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } } } }"#;
+
+struct Class {
+    app: TestApp,
+    token: String,
+    events: Vec<Event>,
+    /// Group id and its members.
+    groups: Vec<(String, BTreeSet<usize>)>,
+}
+
+async fn record(app: &TestApp, events: &[Event]) {
+    let query = r#"mutation($events: [EventInput!]!) { recordEvents(events: $events) { acceptedCount duplicateCount } }"#;
+    for chunk in events.chunks(500) {
+        let inputs: Vec<Value> = chunk.iter().map(class::input).collect();
+        let response = app.graphql(query, json!({ "events": inputs })).await;
+        let result = &response.data()["recordEvents"];
+        let stored =
+            result["acceptedCount"].as_u64().unwrap() + result["duplicateCount"].as_u64().unwrap();
+        assert_eq!(stored as usize, chunk.len(), "{result}");
+    }
+}
+
+async fn load(app: TestApp, seed: u64) -> Class {
+    app.register_notebook(NB).await;
+    let token = app.user_token("teacher", Role::User).await;
+    app.authorize("teacher", NB).await;
+    let events = class::random_class(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Half in one go, then the rest with some keyed events sent again (a client's retry).
+    let (first, second) = events.split_at(events.len() / 2);
+    record(&app, first).await;
+    let mut again: Vec<Event> = second.to_vec();
+    again.extend(
+        first
+            .iter()
+            .filter(|e| e.event_id.is_some() && rng.random_bool(0.2))
+            .cloned(),
+    );
+    record(&app, &again).await;
+    let mut groups = Vec::new();
+    for name in ["g1", "g2"] {
+        let members: BTreeSet<usize> = (0..STUDENTS).filter(|_| rng.random_bool(0.4)).collect();
+        groups.push((create_group(&app, &token, name, &members).await, members));
+    }
+    Class {
+        app,
+        token,
+        events,
+        groups,
+    }
+}
+
+async fn create_group(app: &TestApp, token: &str, name: &str, members: &BTreeSet<usize>) -> String {
+    let query = r#"mutation($nb: ID!, $name: String!, $users: [String!]!) {
+        createGroup(notebookId: $nb, name: $name, userIds: $users) { id } }"#;
+    let users: Vec<String> = members.iter().map(|&s| class::raw(s)).collect();
+    let response = app
+        .graphql_as(
+            token,
+            query,
+            json!({ "nb": NB, "name": name, "users": users }),
+        )
+        .await;
+    response.data()["createGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn random_bound(rng: &mut StdRng) -> Option<DateTime<Utc>> {
+    rng.random_bool(0.85).then(|| class::random_time(rng))
+}
+
+/// Random windows (ordered ends), the whole course, and windows of whole buckets.
+/// `after` and `until` of a filter.
+type Ends = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn windows(seed: u64, count: usize) -> Vec<Ends> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let mut windows = vec![
+        (None, None),
+        (
+            Some(class::base()),
+            Some(class::base() + TimeDelta::days(30)),
+        ),
+        (
+            Some(class::base() + TimeDelta::hours(5)),
+            Some(class::base() + TimeDelta::hours(6)),
+        ),
+    ];
+    while windows.len() < count {
+        let (a, b) = (random_bound(&mut rng), random_bound(&mut rng));
+        match (a, b) {
+            (Some(a), Some(b)) if a < b => windows.push((Some(a), Some(b))),
+            (Some(a), Some(b)) if b < a => windows.push((Some(b), Some(a))),
+            (Some(_), Some(_)) => {}
+            other => windows.push(other),
+        }
+    }
+    windows
+}
+
+fn text(time: Option<DateTime<Utc>>) -> Value {
+    json!(time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+}
+
+/// Every window, unfiltered and per group, against the reference over `events`.
+async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize) {
+    for (after, until) in windows(seed, count) {
+        let mut filters = vec![(json!(null), None)];
+        for (id, members) in &class.groups {
+            filters.push((json!([id]), Some(members.clone())));
+        }
+        for (groups, students) in filters {
+            let filter = json!({ "after": text(after), "until": text(until), "groups": groups });
+            let response = class
+                .app
+                .graphql_as(&class.token, CELLS_QUERY, json!({ "nb": NB, "f": filter }))
+                .await;
+            let data = &response.data()["notebook"];
+            let window = Window {
+                after,
+                until,
+                students,
+            };
+            assert_eq!(
+                data["codeExecutionsPerCell"],
+                class::executions_per_cell(events, &window),
+                "{filter}"
+            );
+            assert_eq!(
+                data["timePerCell"],
+                class::time_per_cell(events, &window),
+                "{filter}"
+            );
+        }
+    }
+}
+
+backend_tests! {
+    async fn rollups_answer_as_a_scan_of_every_event_on_random_classes_and_windows(backend) {
+        for seed in [1, 2] {
+            let class = load(TestApp::spawn(backend).await, seed).await;
+            assert_matches(&class, &class.events, seed, 40).await;
+        }
+    }
+
+    async fn a_rebuild_gives_the_same_rollups_as_the_inserts_kept(backend) {
+        let class = load(TestApp::spawn(backend).await, 3).await;
+        let kept = rollup_rows(&class.app).await;
+        let read = ingest::rebuild_rollups(&class.app.state.db, None).await.unwrap();
+        assert_eq!(read as usize, class.events.len(), "every stored event read once");
+        let rebuilt = rollup_rows(&class.app).await;
+        assert_eq!(kept.len(), rebuilt.len());
+        for (a, b) in kept.iter().zip(&rebuilt) {
+            assert_eq!(a.0, b.0);
+            assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
+        }
+        assert_matches(&class, &class.events, 3, 10).await;
+        // Events stored before the rollups existed: summarised once, on the next start.
+        let db = &class.app.state.db;
+        execute(db, "DELETE FROM cell_rollups").await;
+        execute(db, "UPDATE rollup_state SET backfilled_at = NULL").await;
+        assert_eq!(ingest::backfill_rollups(db).await.unwrap(), Some(class.events.len() as u64));
+        assert_eq!(ingest::backfill_rollups(db).await.unwrap(), None, "done once");
+        assert_eq!(rollup_rows(&class.app).await.len(), kept.len());
+        assert_matches(&class, &class.events, 3, 10).await;
+    }
+
+    async fn an_erasure_and_a_retention_run_keep_the_rollups_exact(backend) {
+        let class = load(TestApp::spawn(backend).await, 4).await;
+        let state = &class.app.state;
+        let (raw, pseudonym) = (class::raw(0), class.app.pseudonym(&class::raw(0)));
+        let live = privacy::LiveState { presence: state.presence.as_ref(), rate_limits: &state.rate_limits };
+        let student = privacy::Student { raw_id: &raw, pseudonym: &pseudonym };
+        privacy::erase_student(&state.db, live, student, None).await.unwrap();
+        let mut left: Vec<Event> = class.events.iter().filter(|e| e.student != 0).cloned().collect();
+        assert_matches(&class, &left, 4, 10).await;
+        let cutoff = class::base() + TimeDelta::days(20) + TimeDelta::minutes(30);
+        privacy::apply_retention(&state.db, cutoff, false).await.unwrap();
+        left.retain(|e| e.time >= cutoff);
+        assert_matches(&class, &left, 4, 10).await;
+    }
+}
+
+/// Every rollup row as (key and integer counts, kept sum), in key order.
+async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let sql = "SELECT notebook_id, tier, bucket, orig_cell_id, user_id, executions, ok_executions, \
+               focus, focus_on, kept_count, kept_sum FROM cell_rollups";
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    let mut rows: Vec<(String, f64)> = rows
+        .iter()
+        .map(|row| {
+            let int = |name: &str| row.try_get::<i64>("", name).unwrap();
+            let text = |name: &str| row.try_get::<String>("", name).unwrap();
+            let key = format!(
+                "{} {} {} {} {} {} {} {} {} {}",
+                int("notebook_id"),
+                row.try_get::<i16>("", "tier").unwrap(),
+                int("bucket"),
+                text("orig_cell_id"),
+                text("user_id"),
+                int("executions"),
+                int("ok_executions"),
+                int("focus"),
+                int("focus_on"),
+                int("kept_count")
+            );
+            (key, row.try_get::<f64>("", "kept_sum").unwrap())
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+async fn execute(db: &sea_orm::DatabaseConnection, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(sql).await.unwrap();
+}

@@ -1,0 +1,191 @@
+//! A seeded random class and a plain reference for the per-cell aggregates: every event of
+//! the window is scanned, as DOMAIN.md states the rules, with no rollup in sight.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::{Value, json};
+
+pub const NB: &str = "nb-rollups";
+const CELLS: [Option<&str>; 7] = [
+    Some("c1"),
+    Some("c2"),
+    Some("c3"),
+    Some("c4"),
+    Some("c5"),
+    Some("md"),
+    None,
+];
+pub const STUDENTS: usize = 16;
+
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Execution { ok: bool },
+    Focus { on: bool, duration: Option<f64> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub student: usize,
+    pub cell: Option<&'static str>,
+    pub time: DateTime<Utc>,
+    pub kind: Kind,
+    pub event_id: Option<String>,
+}
+
+pub fn base() -> DateTime<Utc> {
+    "2026-01-05T00:00:00Z".parse().unwrap()
+}
+
+/// A time in the class's fifty days: on an hour or a day boundary, a whole second, or any
+/// microsecond, so buckets' edges and ties are exercised.
+pub fn random_time(rng: &mut StdRng) -> DateTime<Utc> {
+    let span = 50 * 86_400i64;
+    match rng.random_range(0..4) {
+        0 => base() + TimeDelta::hours(rng.random_range(0..span / 3600)),
+        1 => base() + TimeDelta::days(rng.random_range(0..50)),
+        2 => base() + TimeDelta::seconds(rng.random_range(0..span)),
+        _ => base() + TimeDelta::microseconds(rng.random_range(0..span * 1_000_000)),
+    }
+}
+
+pub fn random_class(seed: u64) -> Vec<Event> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut events = Vec::new();
+    for student in 0..STUDENTS {
+        for n in 0..rng.random_range(10..70) {
+            let kind = match rng.random_range(0..3) {
+                0 => Kind::Execution {
+                    ok: rng.random_bool(0.7),
+                },
+                1 => Kind::Focus {
+                    on: true,
+                    duration: None,
+                },
+                _ => Kind::Focus {
+                    on: false,
+                    duration: match rng.random_range(0..6) {
+                        0 => None,
+                        1 => Some(5000.0),
+                        2 => Some(rng.random_range(5000.001..9000.0)),
+                        _ => Some(f64::from(rng.random_range(0..4_000_000u32)) / 1000.0),
+                    },
+                },
+            };
+            let keyed = rng.random_bool(0.5);
+            events.push(Event {
+                student,
+                cell: CELLS[rng.random_range(0..CELLS.len())],
+                time: random_time(&mut rng),
+                kind,
+                event_id: keyed.then(|| format!("00000000-0000-4000-8000-{:04}{:08}", student, n)),
+            });
+        }
+    }
+    events
+}
+
+pub fn raw(student: usize) -> String {
+    format!("rollup-student-{student}")
+}
+
+pub fn input(event: &Event) -> Value {
+    let time = event
+        .time
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut fields = json!({ "notebookId": NB, "userId": raw(event.student),
+        "cellId": "copy", "origCellId": event.cell });
+    if let Some(id) = &event.event_id {
+        fields["eventId"] = json!(id);
+    }
+    match event.kind {
+        Kind::Execution { ok } => {
+            fields["tStart"] = json!(time);
+            fields["tFinish"] = json!(time);
+            fields["status"] = json!(if ok { "OK" } else { "ERROR" });
+            fields["cellInput"] = json!("x");
+            fields["cellOutputModel"] = json!([]);
+            fields["cellOutputLength"] = json!(0);
+            fields["languageMimetype"] = json!("text/x-python");
+            json!({ "codeExecution": fields })
+        }
+        Kind::Focus { on, duration } => {
+            fields["clickType"] = json!(if on { "ON" } else { "OFF" });
+            fields["time"] = json!(time);
+            fields["clickDuration"] = json!(duration);
+            json!({ "cellFocus": fields })
+        }
+    }
+}
+
+pub struct Window {
+    pub after: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub students: Option<BTreeSet<usize>>,
+}
+
+impl Window {
+    fn holds(&self, event: &Event) -> bool {
+        self.after.is_none_or(|after| event.time > after)
+            && self.until.is_none_or(|until| event.time <= until)
+            && self
+                .students
+                .as_ref()
+                .is_none_or(|s| s.contains(&event.student))
+    }
+}
+
+/// `codeExecutionsPerCell` as the reference computes it.
+pub fn executions_per_cell(events: &[Event], window: &Window) -> Value {
+    let mut cells: BTreeMap<&str, [i64; 4]> = BTreeMap::new();
+    for event in events.iter().filter(|e| window.holds(e)) {
+        let counts = cells.entry(event.cell.unwrap_or("")).or_default();
+        match event.kind {
+            Kind::Execution { ok } => {
+                counts[0] += 1;
+                counts[1] += i64::from(ok);
+            }
+            Kind::Focus { on, .. } => {
+                counts[2] += 1;
+                counts[3] += i64::from(on);
+            }
+        }
+    }
+    Value::Array(cells.into_iter().map(|(cell, c)| json!({ "cellId": cell,
+        "executionCount": c[0], "okExecutionCount": c[1], "focusCount": c[2], "focusOnCount": c[3] })).collect())
+}
+
+/// `timePerCell` as the reference computes it (means rounded to the microsecond).
+pub fn time_per_cell(events: &[Event], window: &Window) -> Value {
+    let mut durations: BTreeMap<&str, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+    for event in events.iter().filter(|e| window.holds(e)) {
+        if let Kind::Focus {
+            on: false,
+            duration: Some(seconds),
+        } = event.kind
+            && seconds <= 5000.0
+        {
+            let cell = durations.entry(event.cell.unwrap_or("")).or_default();
+            cell.entry(event.student).or_default().push(seconds);
+        }
+    }
+    let students: BTreeSet<usize> = durations.values().flat_map(|s| s.keys().copied()).collect();
+    let cells: Vec<Value> = durations.iter().map(|(cell, per_student)| {
+        let means: Vec<f64> = per_student.values().map(|d| d.iter().sum::<f64>() / d.len() as f64).collect();
+        let average = means.iter().sum::<f64>() / means.len() as f64;
+        json!({ "cellId": cell, "averageDuration": round_micro(average), "studentCount": means.len() })
+    }).collect();
+    json!({ "totalStudentCount": students.len(), "cells": cells })
+}
+
+/// The schema's rounding: to the microsecond, a mean within a thousandth of a microsecond of
+/// the half rounded up (sums of floats differ in their last bits between orders).
+fn round_micro(value: f64) -> f64 {
+    let micros = value * 1e6;
+    let floor = micros.floor();
+    match (micros - floor - 0.5).abs() < 1e-3 {
+        true => (floor + 1.0) / 1e6,
+        false => micros.round() / 1e6,
+    }
+}
