@@ -7,7 +7,6 @@ import { ApiError, hasRefreshToken, logIn, logOut, onLoggedOut, refresh, request
 import { cellAxis, destroyCharts, drawExecutions, drawProgress, drawTimes, setChartFontSize, type CellAxis } from './charts';
 import { byId, h, setStatus } from './dom';
 import { analyticsFilter, progressSince, readFilters, windowStart, writeFilters, type Filters } from './filters';
-import { fallbackAnalytics } from './fallback';
 import { closeLive, subscribeAnalytics, subscribeSession } from './live';
 import { renderChartTables, renderGroups, renderPending, renderStudents, renderSummary, renderToc } from './panels';
 import { ME, NOTEBOOK, PENDING_UPDATES, type NotebookAnalytics, type NotebookInfo, type PendingUpdateStats } from './queries';
@@ -96,10 +95,7 @@ async function resubscribe(): Promise<void> {
   setStatus('Waiting for live data…');
   stopAnalytics = subscribeAnalytics(variables, {
     data: showAnalytics,
-    error: (text) => {
-      if (text.includes('notebookAnalytics')) stopAnalytics = fallbackAnalytics(variables, { data: showAnalytics, error: (t) => setStatus(t, true) });
-      else setStatus(`Live analytics: ${text}`, true);
-    },
+    error: (text) => setStatus(`Live analytics: ${text}`, true),
   });
 }
 

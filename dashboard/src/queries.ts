@@ -1,6 +1,6 @@
 // Every GraphQL document the page sends: it uses the public API only.
 
-export const ANALYTICS_FIELDS = `
+const ANALYTICS_FIELDS = `
   codeExecutionsPerCell { cellId executionCount okExecutionCount focusCount }
   timePerCell { totalStudentCount cells { cellId averageDuration studentCount } }
   focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean }

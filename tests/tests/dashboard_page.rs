@@ -201,6 +201,21 @@ async fn in_chromium_the_page_logs_in_and_shows_new_events_without_a_reload() {
         "{done}"
     );
     assert_eq!(done["problems"], json!([]), "{done}");
+    let operations = done["operations"].as_array().expect("operations");
+    for operation in [
+        "Login",
+        "Me",
+        "Notebook",
+        "Analytics",
+        "Session",
+        "Push",
+        "Chat",
+    ] {
+        assert!(
+            operations.contains(&json!(operation)),
+            "{operation}: {done}"
+        );
+    }
     assert!(
         done["largeUrl"].as_str().unwrap_or("").contains("large=1"),
         "{done}"
