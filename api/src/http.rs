@@ -1,9 +1,10 @@
 //! The HTTP edge: one router for GraphQL (POST executes, GET serves GraphiQL or upgrades to the
-//! subscription websocket, all on `/graphql`), CSV exports, notebook downloads, health probes
-//! and GraphiQL's own assets.
+//! subscription websocket, all on `/graphql`), CSV exports, notebook downloads, health probes,
+//! GraphiQL's own assets and the `/dashboard` page.
 
 mod breaker;
 mod client_ip;
+mod dashboard;
 mod exports;
 mod graphiql;
 mod graphql;
@@ -70,6 +71,8 @@ pub fn router(app: AppState, schema: AppSchema, documents: ParseCache) -> Router
         .merge(rest_ingest)
         .route("/notebooks/{id}/download", get(notebooks::download))
         .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/assets/{file}", get(dashboard::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -51,6 +51,7 @@ async fn serve(config: api::config::Config) -> anyhow::Result<()> {
     // JSON lines gets nothing that is not JSON.
     if !json_logs {
         println!("GraphiQL: {graphiql}");
+        println!("Dashboard: http://{addr}/dashboard");
     }
     app.run_until_stopped().await
 }
