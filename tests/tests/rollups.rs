@@ -20,7 +20,8 @@ use tests::{TestApp, backend_tests};
 
 const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id: $nb) {
     codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
-    timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } } } }"#;
+    timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } }
+    studentLocations(filter: $f) { cellId studentCount } } }"#;
 
 struct Class {
     app: TestApp,
@@ -153,6 +154,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
             assert_eq!(
                 data["timePerCell"],
                 class::time_per_cell(events, &window),
+                "{filter}"
+            );
+            assert_eq!(
+                data["studentLocations"],
+                class::student_locations(events, &window),
                 "{filter}"
             );
         }

@@ -69,10 +69,12 @@ pub async fn erase_student(
         condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
     }
     // Rollup rows are per student: theirs go, everyone else's stay exact.
-    counts.push((
-        rollups::TABLE,
-        table_rows::delete(&txn, rollups::TABLE, condition).await?,
-    ));
+    for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
+        counts.push((
+            table,
+            table_rows::delete(&txn, table, condition.clone()).await?,
+        ));
+    }
     counts.push((
         "group_members",
         delete_memberships(&txn, pseudonym, notebook).await?,

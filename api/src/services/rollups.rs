@@ -15,13 +15,17 @@ mod deltas;
 mod upsert;
 
 pub use cover::{Cover, EdgeRange, TierRange, cover};
-pub use deltas::{CellCounts, Deltas, RollupKey};
-pub use upsert::{upsert_postgres, upsert_sqlite};
+pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
+pub use upsert::{
+    upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,
+};
 
 use chrono::{DateTime, Utc};
 
-/// The table the rollups live in.
+/// The table the per-cell rollups live in.
 pub const TABLE: &str = "cell_rollups";
+/// The table of each student's latest location per bucket.
+pub const LOCATIONS_TABLE: &str = "location_rollups";
 
 /// OFF durations above this many seconds are outliers (a tab left open overnight): they are
 /// not counted in time per cell.

@@ -156,6 +156,31 @@ pub fn executions_per_cell(events: &[Event], window: &Window) -> Value {
         "executionCount": c[0], "okExecutionCount": c[1], "focusCount": c[2], "focusOnCount": c[3] })).collect())
 }
 
+/// `studentLocations` as the reference computes it: each student's latest `ON` focus in the
+/// window, ties to the later-recorded (events are recorded in the order of `events`).
+pub fn student_locations(events: &[Event], window: &Window) -> Value {
+    let mut latest: BTreeMap<usize, (DateTime<Utc>, usize, &str)> = BTreeMap::new();
+    for (order, event) in events.iter().enumerate().filter(|(_, e)| window.holds(e)) {
+        if let Kind::Focus { on: true, .. } = event.kind {
+            let candidate = (event.time, order, event.cell.unwrap_or(""));
+            let entry = latest.entry(event.student).or_insert(candidate);
+            if (candidate.0, candidate.1) > (entry.0, entry.1) {
+                *entry = candidate;
+            }
+        }
+    }
+    let mut cells: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, cell) in latest.values() {
+        *cells.entry(cell).or_default() += 1;
+    }
+    Value::Array(
+        cells
+            .into_iter()
+            .map(|(cell, n)| json!({ "cellId": cell, "studentCount": n }))
+            .collect(),
+    )
+}
+
 /// `timePerCell` as the reference computes it (means rounded to the microsecond).
 pub fn time_per_cell(events: &[Event], window: &Window) -> Value {
     let mut durations: BTreeMap<&str, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();

@@ -180,12 +180,11 @@ pub async fn student_locations(
 ) -> AppResult<Vec<CellStudents>> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
-        "SELECT orig_cell_id AS cell, COUNT(*) AS students FROM (SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, \
-         ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest \
-         FROM cell_focus_events WHERE ",
-    )
-    .scope(scope, "time")
-    .push(" AND click_type = 'ON') AS ranked WHERE latest = 1 GROUP BY orig_cell_id");
+        "SELECT cell, COUNT(*) AS students FROM (SELECT cell, ROW_NUMBER() OVER \
+         (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest FROM (",
+    );
+    rolled::latest_focus_candidates(&mut sql, scope);
+    sql.push(") AS candidates) AS ranked WHERE latest = 1 GROUP BY cell");
     let mut cells = db
         .query_all_raw(sql.build())
         .await?

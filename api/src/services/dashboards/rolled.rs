@@ -30,13 +30,40 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
     sql.push(") AS parts GROUP BY cell, user_id");
 }
 
+/// Pushes `SELECT user_id, cell, time, id`: each student's latest `ON` focus of every whole
+/// bucket of `scope`, and every `ON` focus of its partial edges. The latest of these per
+/// student (by time, then id) is their latest in the scope.
+pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope) {
+    let cover = rollups::cover(scope.after, scope.until);
+    sql.push(
+        "SELECT user_id, orig_cell_id AS cell, latest_time AS time, latest_id AS id \
+         FROM location_rollups WHERE notebook_id = ",
+    )
+    .bind(scope.notebook_id);
+    ranges_condition(sql, &cover.rollups);
+    sql.students(scope);
+    for edge in &cover.edges {
+        sql.push(
+            " UNION ALL SELECT user_id, COALESCE(orig_cell_id, ''), time, id \
+             FROM cell_focus_events WHERE click_type = 'ON' AND ",
+        );
+        edge_condition(sql, scope, edge, "time");
+    }
+}
+
 fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange]) {
     sql.push(
         "SELECT orig_cell_id AS cell, user_id, executions, ok_executions AS ok, focus, \
          focus_on, kept_count, kept_sum FROM cell_rollups WHERE notebook_id = ",
     )
-    .bind(scope.notebook_id)
-    .push(" AND (");
+    .bind(scope.notebook_id);
+    ranges_condition(sql, ranges);
+    sql.students(scope);
+}
+
+/// ` AND (…)`: the buckets of `ranges`.
+fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
+    sql.push(" AND (");
     if ranges.is_empty() {
         sql.push("1 = 0");
     }
@@ -53,7 +80,7 @@ fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange]) {
         }
         sql.push(")");
     }
-    sql.push(")").students(scope);
+    sql.push(")");
 }
 
 fn execution_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {

@@ -40,17 +40,19 @@ pub async fn rebuild_in(
 ) -> Result<u64, DbErr> {
     let backend = txn.get_database_backend();
     if backend == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE cell_rollups IN EXCLUSIVE MODE")
+        txn.execute_unprepared("LOCK TABLE cell_rollups, location_rollups IN EXCLUSIVE MODE")
             .await?;
     }
-    let mut delete = format!("DELETE FROM {}", rollups::TABLE);
-    let mut values = Vec::new();
-    if let Some(id) = notebook_id {
-        delete.push_str(&placeholder(backend, " WHERE notebook_id = ", 1));
-        values.push(Value::from(id));
+    for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
+        let mut delete = format!("DELETE FROM {table}");
+        let mut values = Vec::new();
+        if let Some(id) = notebook_id {
+            delete.push_str(&placeholder(backend, " WHERE notebook_id = ", 1));
+            values.push(Value::from(id));
+        }
+        txn.execute_raw(Statement::from_sql_and_values(backend, delete, values))
+            .await?;
     }
-    txn.execute_raw(Statement::from_sql_and_values(backend, delete, values))
-        .await?;
     let mut read = 0;
     let mut deltas = Deltas::default();
     for execution in [true, false] {
@@ -161,12 +163,9 @@ fn add_row(deltas: &mut Deltas, row: &sea_orm::QueryResult, execution: bool) -> 
         );
     } else {
         let duration: Option<f64> = row.try_get("", "duration")?;
-        deltas.focus(
-            student,
-            cell.as_deref(),
-            time,
-            (word.as_deref() == Some("ON"), duration),
-        );
+        let id: i64 = row.try_get("", "id")?;
+        let on = word.as_deref() == Some("ON");
+        deltas.focus(student, (cell.as_deref(), id), time, (on, duration));
     }
     Ok(())
 }

@@ -67,14 +67,12 @@ pub async fn insert(
     match connection {
         Connection::Postgres(txn) => {
             for table in tables {
-                insert_postgres(txn, table, &mut inserted).await?;
-                rollup_rows::add(&mut deltas, table, &inserted.keys);
+                insert_postgres(txn, table, (&mut inserted, &mut deltas)).await?;
             }
         }
         Connection::Sqlite(txn) => {
             for table in tables {
-                insert_sqlite(txn, table, &mut inserted).await?;
-                rollup_rows::add(&mut deltas, table, &inserted.keys);
+                insert_sqlite(txn, table, (&mut inserted, &mut deltas)).await?;
             }
         }
     }
@@ -90,10 +88,16 @@ pub async fn add_to_rollups(
     if deltas.is_empty() {
         return Ok(());
     }
-    let rows = deltas.sorted();
+    let sorted = deltas.sorted();
     match connection {
-        Connection::Postgres(txn) => rollups::upsert_postgres(txn, &rows).await,
-        Connection::Sqlite(txn) => rollups::upsert_sqlite(txn, &rows).await,
+        Connection::Postgres(txn) => {
+            rollups::upsert_postgres(txn, &sorted.cells).await?;
+            rollups::upsert_locations_postgres(txn, &sorted.locations).await
+        }
+        Connection::Sqlite(txn) => {
+            rollups::upsert_sqlite(txn, &sorted.cells).await?;
+            rollups::upsert_locations_sqlite(txn, &sorted.locations).await
+        }
     }
 }
 
@@ -102,13 +106,49 @@ fn insert_head(table: &Table<'_>) -> String {
     format!("INSERT INTO {} ({names}) ", table.table.name)
 }
 
-fn conflict_tail(table: &Table<'_>) -> &'static str {
-    if table.keyed {
-        " ON CONFLICT DO NOTHING RETURNING notebook_id, user_id, event_id"
-    } else {
-        " ON CONFLICT DO NOTHING"
+/// Whether the insert returns rows: the keys of keyed rows, and what the rollups read.
+fn returns_rows(table: &Table<'_>) -> bool {
+    table.keyed || rollup_rows::returning(table.table).is_some()
+}
+
+fn conflict_tail(table: &Table<'_>) -> String {
+    match rollup_rows::returning(table.table) {
+        Some(columns) => format!(" ON CONFLICT DO NOTHING RETURNING {columns}"),
+        None if table.keyed => {
+            " ON CONFLICT DO NOTHING RETURNING notebook_id, user_id, event_id".to_owned()
+        }
+        None => " ON CONFLICT DO NOTHING".to_owned(),
     }
 }
+
+/// Records one returned row: its key (for duplicates) and its rollups.
+fn returned<R: Row>(
+    table: &Table<'_>,
+    row: &R,
+    (inserted, deltas): Sinks<'_>,
+) -> Result<(), sqlx::Error>
+where
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Uuid>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    inserted.rows += 1;
+    if table.keyed {
+        inserted.keys.extend(key_of(table, row)?);
+    }
+    if rollup_rows::returning(table.table).is_some() {
+        rollup_rows::add(deltas, table.table, row)?;
+    }
+    Ok(())
+}
+
+/// Where an insert's returned rows go.
+type Sinks<'a> = (&'a mut Inserted, &'a mut Deltas);
 
 fn key_of<R: Row>(table: &Table<'_>, row: &R) -> Result<Option<EventKey>, sqlx::Error>
 where
@@ -132,7 +172,7 @@ where
 async fn insert_postgres(
     conn: &mut PgConnection,
     table: &Table<'_>,
-    inserted: &mut Inserted,
+    (inserted, deltas): Sinks<'_>,
 ) -> Result<(), sqlx::Error> {
     let arrays: Vec<String> = (table.columns.iter().enumerate())
         .map(|(index, values)| format!("${}::{}", index + 1, values.pg_array_type()))
@@ -147,13 +187,12 @@ async fn insert_postgres(
     for values in &table.columns {
         query = bind_column(query, values);
     }
-    if !table.keyed {
+    if !returns_rows(table) {
         inserted.rows += query.execute(conn).await?.rows_affected();
         return Ok(());
     }
     for row in query.fetch_all(conn).await? {
-        inserted.rows += 1;
-        inserted.keys.extend(key_of(table, &row)?);
+        returned(table, &row, (&mut *inserted, &mut *deltas))?;
     }
     Ok(())
 }
@@ -179,7 +218,7 @@ fn bind_column<'q>(
 async fn insert_sqlite(
     conn: &mut SqliteConnection,
     table: &Table<'_>,
-    inserted: &mut Inserted,
+    (inserted, deltas): Sinks<'_>,
 ) -> Result<(), sqlx::Error> {
     let width = table.columns.len();
     let per_statement = (SQLITE_MAX_BINDS / width).min(SQLITE_ROWS_PER_STATEMENT);
@@ -199,10 +238,9 @@ async fn insert_sqlite(
                 query = bind_value(query, values, row);
             }
         }
-        if table.keyed {
+        if returns_rows(table) {
             for row in query.fetch_all(&mut *conn).await? {
-                inserted.rows += 1;
-                inserted.keys.extend(key_of(table, &row)?);
+                returned(table, &row, (&mut *inserted, &mut *deltas))?;
             }
         } else {
             inserted.rows += query.execute(&mut *conn).await?.rows_affected();

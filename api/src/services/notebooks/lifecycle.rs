@@ -21,8 +21,9 @@ use crate::{
 };
 
 /// Tables whose rows name a notebook by `notebook_id`, children before parents.
-const BY_NOTEBOOK: [&str; 12] = [
+const BY_NOTEBOOK: [&str; 13] = [
     "cell_rollups",
+    "location_rollups",
     "code_executions",
     "markdown_executions",
     "cell_focus_events",

@@ -38,19 +38,44 @@ impl CellCounts {
     }
 }
 
+/// A student's bucket in the location rollups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocationKey {
+    pub notebook_id: i64,
+    pub tier: i16,
+    pub bucket: i64,
+    pub user: String,
+}
+
+/// The latest `ON` focus of a student in a bucket: by time, then row id (the later-recorded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latest {
+    pub time: DateTime<Utc>,
+    pub id: i64,
+    /// `""` for a cell without an original id.
+    pub cell: String,
+}
+
+/// [`Deltas`] as rows to upsert, in key order.
+pub struct SortedDeltas {
+    pub cells: Vec<(RollupKey, CellCounts)>,
+    pub locations: Vec<(LocationKey, Latest)>,
+}
+
 /// The rollup changes of some stored events.
 #[derive(Debug, Default)]
 pub struct Deltas {
     rows: HashMap<RollupKey, CellCounts>,
+    locations: HashMap<LocationKey, Latest>,
 }
 
 impl Deltas {
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.is_empty() && self.locations.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len() + self.locations.len()
     }
 
     /// A stored code execution, at its finish time.
@@ -69,14 +94,17 @@ impl Deltas {
         self.add((notebook_id, user), cell, finished, &counts);
     }
 
-    /// A stored cell focus event; `on` for an ON event, else OFF.
+    /// A stored cell focus event (row `id`); `on` for an ON event, else OFF.
     pub fn focus(
         &mut self,
         (notebook_id, user): (i64, &str),
-        cell: Option<&str>,
+        (cell, id): (Option<&str>, i64),
         time: DateTime<Utc>,
         (on, duration): (bool, Option<f64>),
     ) {
+        if on {
+            self.located((notebook_id, user), cell, time, id);
+        }
         let kept = kept_duration(!on, duration);
         let counts = CellCounts {
             focus: 1,
@@ -107,11 +135,43 @@ impl Deltas {
         }
     }
 
+    fn located(
+        &mut self,
+        (notebook_id, user): (i64, &str),
+        cell: Option<&str>,
+        time: DateTime<Utc>,
+        id: i64,
+    ) {
+        for tier in Tier::ALL {
+            let key = LocationKey {
+                notebook_id,
+                tier: tier.id(),
+                bucket: tier.bucket(time),
+                user: user.to_owned(),
+            };
+            let later = Latest {
+                time,
+                id,
+                cell: cell.unwrap_or_default().to_owned(),
+            };
+            self.locations
+                .entry(key)
+                .and_modify(|latest| {
+                    if (time, id) > (latest.time, latest.id) {
+                        *latest = later.clone();
+                    }
+                })
+                .or_insert(later);
+        }
+    }
+
     /// The rows in key order: concurrent transactions then lock shared rows in the same order
     /// (no deadlock between two writers).
-    pub fn sorted(self) -> Vec<(RollupKey, CellCounts)> {
-        let mut rows: Vec<_> = self.rows.into_iter().collect();
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        rows
+    pub fn sorted(self) -> SortedDeltas {
+        let mut cells: Vec<_> = self.rows.into_iter().collect();
+        cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut locations: Vec<_> = self.locations.into_iter().collect();
+        locations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        SortedDeltas { cells, locations }
     }
 }

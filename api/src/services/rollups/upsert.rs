@@ -4,7 +4,7 @@
 
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
-use super::{CellCounts, RollupKey};
+use super::{CellCounts, Latest, LocationKey, RollupKey};
 
 const COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
      ok_executions, focus, focus_on, kept_count, kept_sum";
@@ -87,6 +87,87 @@ pub async fn upsert_sqlite(
                 .bind(counts.focus_on)
                 .bind(counts.kept_count)
                 .bind(counts.kept_sum);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const LOCATION_COLUMNS: &str =
+    "notebook_id, tier, bucket, user_id, latest_time, latest_id, orig_cell_id";
+
+/// A later focus replaces the bucket's latest; an earlier one (a late arrival) does not.
+const LOCATION_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, user_id) \
+     DO UPDATE SET latest_time = excluded.latest_time, latest_id = excluded.latest_id, \
+     orig_cell_id = excluded.orig_cell_id \
+     WHERE excluded.latest_time > location_rollups.latest_time \
+     OR (excluded.latest_time = location_rollups.latest_time \
+     AND excluded.latest_id > location_rollups.latest_id)";
+
+pub async fn upsert_locations_postgres(
+    conn: &mut PgConnection,
+    rows: &[(LocationKey, Latest)],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO location_rollups ({LOCATION_COLUMNS}) SELECT * FROM UNNEST($1::int8[], \
+         $2::int2[], $3::int8[], $4::text[], $5::timestamptz[], $6::int8[], $7::text[])\
+         {LOCATION_CONFLICT}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(
+            rows.iter()
+                .map(|(key, _)| key.notebook_id)
+                .collect::<Vec<i64>>(),
+        )
+        .bind(rows.iter().map(|(key, _)| key.tier).collect::<Vec<i16>>())
+        .bind(rows.iter().map(|(key, _)| key.bucket).collect::<Vec<i64>>())
+        .bind(
+            rows.iter()
+                .map(|(key, _)| key.user.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, latest)| latest.time)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, latest)| latest.id)
+                .collect::<Vec<i64>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, latest)| latest.cell.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn upsert_locations_sqlite(
+    conn: &mut SqliteConnection,
+    rows: &[(LocationKey, Latest)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO location_rollups ({LOCATION_COLUMNS}) VALUES {}{LOCATION_CONFLICT}",
+            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (key, latest) in chunk {
+            query = query
+                .bind(key.notebook_id)
+                .bind(key.tier)
+                .bind(key.bucket)
+                .bind(key.user.as_str())
+                .bind(latest.time)
+                .bind(latest.id)
+                .bind(latest.cell.as_str());
         }
         query.execute(&mut *conn).await?;
     }
