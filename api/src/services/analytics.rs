@@ -4,8 +4,9 @@
 //! One feed per (notebook, resolved filter, progress start) and instance: a task that
 //! computes a [`Snapshot`] through `services::dashboards`, publishes it on a
 //! `tokio::sync::watch` channel shared by all that instance's subscribers, and recomputes when
-//! the broker says the notebook's events changed (`DashboardRefresh`, which crosses instances
-//! through Redis) or a student connected or left. Recomputations are coalesced: at most one
+//! the broker says the notebook has new committed events (`NotebookDataChanged`, at most one
+//! per 100 ms per writing instance, crossing instances through Redis) or a student connected
+//! or left. Recomputations are coalesced: at most one
 //! per push interval, and a change during the interval is always followed by one more (the
 //! trailing edge). A value equal to the previous one (but for its time) is not sent. The task
 //! ends, and its entry goes, when its last subscriber leaves.

@@ -16,7 +16,7 @@ pub(super) struct Feed {
     hub: Arc<HubInner>,
     key: FeedKey,
     sender: Arc<watch::Sender<FeedState>>,
-    /// The notebook's refresh and teachers' topics (fused: read again after they end).
+    /// The notebook's committed-events and teachers' topics (fused: read again after they end).
     triggers: BoxStream<'static, BrokerEvent>,
 }
 
