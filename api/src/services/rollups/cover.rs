@@ -1,6 +1,7 @@
-//! How a window of event times is read: whole buckets from the rollups (the coarsest tier
-//! that fits, finer tiers towards the window's ends), and the partial hours at its two ends
-//! from the events themselves.
+//! How a window of event times is read: whole buckets from the rollups (the all-time bucket
+//! for the whole course, else whole hours; `fill` takes the coarsest tier that fits, finer
+//! ones towards the ends, should coarser tiers come back), and the partial hours at its two
+//! ends from the events themselves.
 //!
 //! A window is `after < time ≤ until` (either end open). A bucket `[b, b + w)` is wholly inside
 //! it when `b > after` (an event at exactly `after` is outside) and `b + w ≤ until`.
@@ -73,12 +74,7 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
             upper: Bound::Included(until),
         });
     }
-    fill(
-        &[Tier::Hour, Tier::Day, Tier::Month],
-        first,
-        last,
-        &mut cover,
-    );
+    fill(&[Tier::Hour], first, last, &mut cover);
     cover
 }
 
