@@ -4,6 +4,8 @@ use api::{
     config::{Cli, Command, LogFormat},
     startup::Application,
 };
+use std::io::Write;
+
 use clap::Parser;
 
 /// jemalloc instead of the system allocator: a request allocates and frees many small values
@@ -49,9 +51,17 @@ async fn serve(config: api::config::Config) -> anyhow::Result<()> {
     tracing::info!(%addr, %graphiql, "listening");
     // A person reading the terminal gets the URL on a line of its own; a log collector reading
     // JSON lines gets nothing that is not JSON.
+    // Written once and never `println!`: a reader that stops reading after the first line
+    // (a script waiting for the URL) must not make the server panic on a closed pipe.
     if !json_logs {
-        println!("GraphiQL: {graphiql}");
-        println!("Dashboard: http://{addr}/dashboard");
+        let urls = format!("GraphiQL: {graphiql}\nDashboard: http://{addr}/dashboard\n");
+        let mut stdout = std::io::stdout().lock();
+        if let Err(error) = stdout
+            .write_all(urls.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            tracing::warn!(%error, "could not print the URLs");
+        }
     }
     app.run_until_stopped().await
 }

@@ -102,6 +102,8 @@ impl BenchDatabase {
             bail!("the server exited before printing its address")
         };
         let base = tokio::time::timeout(Duration::from_secs(60), read_url).await??;
+        // Keep reading what the server prints, so it never writes into a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok((child, base))
     }
 
