@@ -33,8 +33,8 @@ pub async fn executions_per_cell(
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
          CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM (",
     );
-    rolled::per_cell_and_student(&mut sql, scope);
-    sql.push(") AS totals GROUP BY cell");
+    rolled::parts(&mut sql, scope);
+    sql.push(") AS parts GROUP BY cell");
     let mut cells = db
         .query_all_raw(sql.build())
         .await?

@@ -8,18 +8,32 @@ use std::ops::Bound;
 use chrono::{DateTime, Utc};
 
 use super::{Scope, sql::Sql};
-use crate::services::rollups::{self, EdgeRange, MAX_DURATION_SECS, TierRange};
+use crate::services::rollups::{self, EdgeRange, MAX_DURATION_SECS, Tier, TierRange};
 
 /// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
 /// (cell, student) of `scope` (a subquery for the caller to aggregate).
 pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
     let cover = rollups::cover(scope.after, scope.until);
+    // The all-time bucket alone already has one row per (cell, student).
+    if cover.edges.is_empty() && cover.rollups.iter().all(|range| range.tier == Tier::All) {
+        rollup_rows(sql, scope, &cover.rollups);
+        return;
+    }
     sql.push(
         "SELECT cell, user_id, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
          CAST(SUM(focus_on) AS BIGINT) AS focus_on, \
          CAST(SUM(kept_count) AS BIGINT) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
     );
+    parts(sql, scope);
+    sql.push(") AS parts GROUP BY cell, user_id");
+}
+
+/// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
+/// rows of whole buckets, one row per event of the partial edges. For sums per cell, which
+/// need no student's total first.
+pub(super) fn parts(sql: &mut Sql, scope: &Scope) {
+    let cover = rollups::cover(scope.after, scope.until);
     rollup_rows(sql, scope, &cover.rollups);
     for edge in &cover.edges {
         sql.push(" UNION ALL ");
@@ -27,7 +41,6 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
         sql.push(" UNION ALL ");
         focus_rows(sql, scope, edge);
     }
-    sql.push(") AS parts GROUP BY cell, user_id");
 }
 
 /// Pushes `SELECT user_id, cell, time, id`: each student's latest `ON` focus of every whole
