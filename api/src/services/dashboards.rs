@@ -2,6 +2,9 @@
 //! aggregate is ONE SQL statement (GROUP BY, window functions) that runs in the database over
 //! the event tables' (notebook, time…) indexes, so no notebook's rows are loaded to be counted;
 //! Rust only shapes the result (and, for the progress series, sweeps a per-minute reduction).
+//! The per-cell counts, time per cell and students' locations read the rollups
+//! (`services::rollups`) for a window's whole hours and the events only for its edges
+//! (`rolled`).
 //! Results are the same on SQLite and PostgreSQL: text is ordered in Rust (collations differ),
 //! averages are rounded to microseconds (the backends sum floats differently).
 //!

@@ -62,7 +62,8 @@ pub struct DashboardInteractionInput {
 }
 
 /// What ingest needs to take events in: the database, identity resolution (notebook keys and
-/// pseudonyms), the group-commit writer and the dashboards' refresh signal.
+/// pseudonyms), the group-commit writer, the old dashboards' refresh signal and the live
+/// analytics' committed-events signal.
 #[derive(Clone)]
 pub struct Ingest {
     db: DatabaseConnection,
