@@ -3,14 +3,18 @@
 //! migration that created them (rows stored before it).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
+    sqlx::{self, AssertSqlSafe},
+};
 
 use super::{
     super::{
-        catalogue,
+        catalogue::EventTable,
         rollups::{self, Deltas},
     },
-    store::{self, exec_error},
+    rollup_rows,
+    store::{self, Connection, exec_error},
     transaction::EventTransaction,
 };
 
@@ -55,18 +59,13 @@ pub async fn rebuild_in(
     }
     let mut read = 0;
     let mut deltas = Deltas::default();
-    for execution in [true, false] {
+    for table in rollup_rows::ROLLED {
         let mut after_id = 0;
-        loop {
-            let rows = txn
-                .query_all_raw(page(backend, execution, notebook_id, after_id))
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after_id = last.try_get("", "id")?;
-            for row in &rows {
-                add_row(&mut deltas, row, execution)?;
-            }
-            read += rows.len() as u64;
+        while let Some((rows, last_id)) = add_page(txn, table, notebook_id, after_id, &mut deltas)
+            .await
+            .map_err(exec_error)?
+        {
+            (read, after_id) = (read + rows, last_id);
             if deltas.len() >= FLUSH_AT {
                 flush(txn, &mut deltas).await?;
             }
@@ -122,50 +121,48 @@ fn placeholder(backend: DbBackend, text: &str, index: usize) -> String {
     }
 }
 
-/// The next page of one table's events, by row id.
-fn page(backend: DbBackend, execution: bool, notebook_id: Option<i64>, after_id: i64) -> Statement {
-    let (table, columns) = match execution {
-        true => (
-            catalogue::CODE_EXECUTIONS.name,
-            "t_finish AS time, status AS word, NULL AS duration",
-        ),
-        false => (
-            catalogue::CELL_FOCUS_EVENTS.name,
-            "time, click_type AS word, click_duration AS duration",
-        ),
-    };
+/// Adds to `deltas` the next page of `table`'s rows after row `after_id` (of one notebook or
+/// all), read with the columns and the decoding the insert uses; the rows read and the last
+/// id, or `None` past the end.
+async fn add_page(
+    txn: &mut EventTransaction,
+    table: &EventTable,
+    notebook_id: Option<i64>,
+    after_id: i64,
+    deltas: &mut Deltas,
+) -> Result<Option<(u64, i64)>, sqlx::Error> {
+    let backend = txn.get_database_backend();
+    let columns = rollup_rows::returning(table).unwrap_or("id");
     let mut sql = format!(
-        "SELECT id, notebook_id, user_id, orig_cell_id, {columns} FROM {table} WHERE id > {}",
+        "SELECT {columns} FROM {} WHERE id > {}",
+        table.name,
         placeholder(backend, "", 1)
     );
-    let mut values = vec![Value::from(after_id)];
-    if let Some(id) = notebook_id {
+    if notebook_id.is_some() {
         sql.push_str(&placeholder(backend, " AND notebook_id = ", 2));
-        values.push(Value::from(id));
     }
     sql.push_str(&format!(" ORDER BY id LIMIT {PAGE}"));
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-fn add_row(deltas: &mut Deltas, row: &sea_orm::QueryResult, execution: bool) -> Result<(), DbErr> {
-    let notebook_id: i64 = row.try_get("", "notebook_id")?;
-    let user: String = row.try_get("", "user_id")?;
-    let cell: Option<String> = row.try_get("", "orig_cell_id")?;
-    let time: DateTime<Utc> = row.try_get("", "time")?;
-    let word: Option<String> = row.try_get("", "word")?;
-    let student = (notebook_id, user.as_str());
-    if execution {
-        deltas.execution(
-            student,
-            cell.as_deref(),
-            time,
-            word.as_deref() == Some("ok"),
-        );
-    } else {
-        let duration: Option<f64> = row.try_get("", "duration")?;
-        let id: i64 = row.try_get("", "id")?;
-        let on = word.as_deref() == Some("ON");
-        deltas.focus(student, (cell.as_deref(), id), time, (on, duration));
+    let (mut read, mut last_id) = (0, None);
+    macro_rules! add_rows {
+        ($conn:expr) => {
+            let query = sqlx::query(AssertSqlSafe(sql)).bind(after_id);
+            let query = match notebook_id {
+                Some(id) => query.bind(id),
+                None => query,
+            };
+            for row in query.fetch_all(&mut **$conn).await? {
+                last_id = Some(rollup_rows::add(deltas, table, &row)?);
+                read += 1;
+            }
+        };
     }
-    Ok(())
+    match txn.connection() {
+        Connection::Postgres(conn) => {
+            add_rows!(conn);
+        }
+        Connection::Sqlite(conn) => {
+            add_rows!(conn);
+        }
+    }
+    Ok(last_id.map(|id| (read, id)))
 }

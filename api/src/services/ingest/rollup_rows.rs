@@ -1,7 +1,7 @@
-//! The rollup deltas of the rows a commit stored: code executions and cell focus events. Their
-//! inserts return what the rollups read of each row actually inserted (`RETURNING`), so a row
-//! skipped as a duplicate adds nothing, and a focus event's row id (the tie-break of "latest")
-//! is known.
+//! The rollup deltas of stored rows: code executions and cell focus events. Their inserts
+//! return what the rollups read of each row actually inserted (`RETURNING`), so a row skipped
+//! as a duplicate adds nothing, and a focus event's row id (the tie-break of "latest") is
+//! known; a rebuild reads the same columns back and adds them the same way.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Row};
@@ -28,8 +28,12 @@ pub fn returning(table: &EventTable) -> Option<&'static str> {
     }
 }
 
-/// Adds one inserted row of `table` (returned with [`returning`]'s columns).
-pub fn add<R: Row>(deltas: &mut Deltas, table: &EventTable, row: &R) -> Result<(), sqlx::Error>
+/// The tables the rollups read, in the order a rebuild reads them.
+pub const ROLLED: [&EventTable; 2] = [&catalogue::CODE_EXECUTIONS, &catalogue::CELL_FOCUS_EVENTS];
+
+/// Adds one row of `table` read with [`returning`]'s columns (returned by an insert, or read
+/// back by a rebuild); returns its row id.
+pub fn add<R: Row>(deltas: &mut Deltas, table: &EventTable, row: &R) -> Result<i64, sqlx::Error>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -38,6 +42,7 @@ where
     for<'r> DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> &'r str: sqlx::ColumnIndex<R>,
 {
+    let id: i64 = row.try_get("id")?;
     let notebook_id: i64 = row.try_get("notebook_id")?;
     let user: String = row.try_get("user_id")?;
     let cell: Option<String> = row.try_get("orig_cell_id")?;
@@ -52,10 +57,9 @@ where
             word.as_deref() == Some("ok"),
         );
     } else {
-        let id: i64 = row.try_get("id")?;
         let duration: Option<f64> = row.try_get("rollup_duration")?;
         let on = word.as_deref() == Some("ON");
         deltas.focus(student, (cell.as_deref(), id), time, (on, duration));
     }
-    Ok(())
+    Ok(id)
 }

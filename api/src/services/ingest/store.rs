@@ -106,11 +106,6 @@ fn insert_head(table: &Table<'_>) -> String {
     format!("INSERT INTO {} ({names}) ", table.table.name)
 }
 
-/// Whether the insert returns rows: the keys of keyed rows, and what the rollups read.
-fn returns_rows(table: &Table<'_>) -> bool {
-    table.keyed || rollup_rows::returning(table.table).is_some()
-}
-
 fn conflict_tail(table: &Table<'_>) -> String {
     match rollup_rows::returning(table.table) {
         Some(columns) => format!(" ON CONFLICT DO NOTHING RETURNING {columns}"),
@@ -123,7 +118,7 @@ fn conflict_tail(table: &Table<'_>) -> String {
 
 /// Records one returned row: its key (for duplicates) and its rollups.
 fn returned<R: Row>(
-    table: &Table<'_>,
+    (table, rolled): (&Table<'_>, bool),
     row: &R,
     (inserted, deltas): Sinks<'_>,
 ) -> Result<(), sqlx::Error>
@@ -141,7 +136,7 @@ where
     if table.keyed {
         inserted.keys.extend(key_of(table, row)?);
     }
-    if rollup_rows::returning(table.table).is_some() {
+    if rolled {
         rollup_rows::add(deltas, table.table, row)?;
     }
     Ok(())
@@ -187,12 +182,14 @@ async fn insert_postgres(
     for values in &table.columns {
         query = bind_column(query, values);
     }
-    if !returns_rows(table) {
+    // Rows come back for their keys, and for what the rollups read.
+    let rolled = rollup_rows::returning(table.table).is_some();
+    if !table.keyed && !rolled {
         inserted.rows += query.execute(conn).await?.rows_affected();
         return Ok(());
     }
     for row in query.fetch_all(conn).await? {
-        returned(table, &row, (&mut *inserted, &mut *deltas))?;
+        returned((table, rolled), &row, (&mut *inserted, &mut *deltas))?;
     }
     Ok(())
 }
@@ -220,6 +217,7 @@ async fn insert_sqlite(
     table: &Table<'_>,
     (inserted, deltas): Sinks<'_>,
 ) -> Result<(), sqlx::Error> {
+    let rolled = rollup_rows::returning(table.table).is_some();
     let width = table.columns.len();
     let per_statement = (SQLITE_MAX_BINDS / width).min(SQLITE_ROWS_PER_STATEMENT);
     let placeholders = format!("({})", vec!["?"; width].join(", "));
@@ -238,9 +236,9 @@ async fn insert_sqlite(
                 query = bind_value(query, values, row);
             }
         }
-        if returns_rows(table) {
+        if table.keyed || rolled {
             for row in query.fetch_all(&mut *conn).await? {
-                returned(table, &row, (&mut *inserted, &mut *deltas))?;
+                returned((table, rolled), &row, (&mut *inserted, &mut *deltas))?;
             }
         } else {
             inserted.rows += query.execute(&mut *conn).await?.rows_affected();
