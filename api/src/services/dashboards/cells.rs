@@ -8,8 +8,6 @@ use sea_orm::{ConnectionTrait, QueryResult};
 use super::{Scope, rolled, round_micro, sql::Sql};
 use crate::error::AppResult;
 
-use crate::services::rollups::MAX_DURATION_SECS;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellActivity {
     pub cell_id: String,
@@ -69,15 +67,15 @@ pub struct CellTime {
     pub student_count: i64,
 }
 
-/// The OFF focus events whose duration counts: a duration, at most [`MAX_DURATION_SECS`].
+/// The OFF focus events whose duration counts (`Sql::kept_duration`).
 pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
     sql.push(
         "SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, user_id, click_duration, time, id \
          FROM cell_focus_events WHERE ",
     )
     .scope(scope, "time")
-    .push(" AND click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ")
-    .bind(MAX_DURATION_SECS);
+    .push(" AND ")
+    .kept_duration();
 }
 
 pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<TimePerCell> {

@@ -3,12 +3,8 @@
 //! aggregates (`executions_per_cell`, `time_per_cell`) are sums and means over these totals,
 //! so they read a few thousand rollup rows instead of every event of the window.
 
-use std::ops::Bound;
-
-use chrono::{DateTime, Utc};
-
 use super::{Scope, sql::Sql};
-use crate::services::rollups::{self, EdgeRange, MAX_DURATION_SECS, Tier, TierRange};
+use crate::services::rollups::{self, EdgeRange, Tier, TierRange};
 
 /// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
 /// (cell, student) of `scope` (a subquery for the caller to aggregate).
@@ -105,37 +101,20 @@ fn execution_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
 }
 
 fn focus_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
-    let kept = "click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ";
     sql.push(
         "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, 1, \
          CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END, CASE WHEN ",
     )
-    .push(kept)
-    .bind(MAX_DURATION_SECS)
+    .kept_duration()
     .push(" THEN 1 ELSE 0 END, CASE WHEN ")
-    .push(kept)
-    .bind(MAX_DURATION_SECS)
+    .kept_duration()
     .push(" THEN click_duration ELSE 0.0 END FROM cell_focus_events WHERE ");
     edge_condition(sql, scope, edge, "time");
 }
 
 fn edge_condition(sql: &mut Sql, scope: &Scope, edge: &EdgeRange, time: &str) {
-    sql.push("notebook_id = ").bind(scope.notebook_id);
-    bound(sql, time, edge.lower, (">", ">="));
-    bound(sql, time, edge.upper, ("<", "<="));
-    sql.students(scope);
-}
-
-/// ` AND time > value` (excluded) or `>=` (included); nothing when unbounded.
-fn bound(
-    sql: &mut Sql,
-    time: &str,
-    limit: Bound<DateTime<Utc>>,
-    (strict, inclusive): (&str, &str),
-) {
-    match limit {
-        Bound::Excluded(value) => sql.push(&format!(" AND {time} {strict} ")).bind(value),
-        Bound::Included(value) => sql.push(&format!(" AND {time} {inclusive} ")).bind(value),
-        Bound::Unbounded => sql,
-    };
+    sql.push("notebook_id = ")
+        .bind(scope.notebook_id)
+        .between(time, edge.lower, edge.upper)
+        .students(scope);
 }

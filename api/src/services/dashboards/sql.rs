@@ -2,9 +2,13 @@
 //! better that way than through a query builder) while every value is bound, with the
 //! placeholder style of the connection's backend. Also renders a [`Scope`] as a condition.
 
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement, Value};
 
 use super::Scope;
+use crate::services::rollups::MAX_DURATION_SECS;
 
 pub(super) struct Sql {
     backend: DbBackend,
@@ -59,14 +63,38 @@ impl Sql {
     /// `notebook_id = … AND <time> > after AND <time> <= until AND <students>` on the
     /// unqualified columns of one event table.
     pub fn scope(&mut self, scope: &Scope, time: &str) -> &mut Self {
+        let after = scope.after.map_or(Bound::Unbounded, Bound::Excluded);
+        let until = scope.until.map_or(Bound::Unbounded, Bound::Included);
         self.push("notebook_id = ").bind(scope.notebook_id);
-        if let Some(after) = scope.after {
-            self.push(&format!(" AND {time} > ")).bind(after);
+        self.between(time, after, until).students(scope)
+    }
+
+    /// ` AND <time> > lower` (or `>=` when included) ` AND <time> < upper` (or `<=`); nothing
+    /// for an unbounded end.
+    pub fn between(
+        &mut self,
+        time: &str,
+        lower: Bound<DateTime<Utc>>,
+        upper: Bound<DateTime<Utc>>,
+    ) -> &mut Self {
+        for (limit, strict, inclusive) in [(lower, ">", ">="), (upper, "<", "<=")] {
+            match limit {
+                Bound::Excluded(value) => self.push(&format!(" AND {time} {strict} ")).bind(value),
+                Bound::Included(value) => {
+                    self.push(&format!(" AND {time} {inclusive} ")).bind(value)
+                }
+                Bound::Unbounded => self,
+            };
         }
-        if let Some(until) = scope.until {
-            self.push(&format!(" AND {time} <= ")).bind(until);
-        }
-        self.students(scope)
+        self
+    }
+
+    /// The condition of a focus event whose duration counts towards time per cell (the rule
+    /// of `rollups::kept_duration`, as SQL): an `OFF` event with a duration of at most
+    /// [`MAX_DURATION_SECS`].
+    pub fn kept_duration(&mut self) -> &mut Self {
+        self.push("click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ")
+            .bind(MAX_DURATION_SECS)
     }
 
     /// ` AND orig_cell_id = cell`, where the cell `""` is the unmapped bucket: events whose
