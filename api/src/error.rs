@@ -225,6 +225,17 @@ pub fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
     }
 }
 
+/// The SQLSTATE of a statement the database refused (`None` for other errors).
+pub fn sqlstate(error: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            Some(error.as_database_error()?.code()?.into_owned())
+        }
+        _ => None,
+    }
+}
+
 /// SQLSTATEs of a server going away rather than refusing a statement: an administrator's or a
 /// crash's shutdown (57P01 to 57P03: `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`)
 /// and every connection exception (class 08).

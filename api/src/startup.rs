@@ -66,6 +66,13 @@ impl Application {
                 .live()
                 .sweep_expired_leases(async move { shutdown.cancelled().await }),
         );
+        // Committed events reach the rollups here, off the acknowledgement path.
+        let shutdown = state.shutdown.clone();
+        tokio::spawn(services::ingest::run_rollup_applier(
+            state.db.clone(),
+            Duration::from_millis(state.config.limits.rollup_apply_interval_ms.max(1)),
+            async move { shutdown.cancelled().await },
+        ));
         let documents = graphql::ParseCache::default();
         let schema = graphql::build_schema(state.clone(), documents.clone());
         let router = http::router(state.clone(), schema, documents);
@@ -169,7 +176,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&config.database_url(), &db, timeouts)
         .await
         .context("migrating the database")?;
-    backfill_rollups(&db).await?;
     let secrets = secrets::resolve(&config, &db).await?;
     let (broker, presence, gate, shared_limits) = build_broker(&config).await?;
     let refresh = RefreshThrottle::new(
@@ -300,16 +306,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Summarises the events stored before the rollups existed, once (after the migration that
-/// created them); later starts find it done.
-pub async fn backfill_rollups(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
-    if let Some(events) = crate::services::ingest::backfill_rollups(db)
-        .await
-        .context("summarising stored events into rollups")?
-    {
-        tracing::info!(events, "rollups built from the events stored before them");
-    }
-    Ok(())
 }

@@ -13,6 +13,7 @@ mod m20261124_000007_dev_secrets;
 mod m20261124_000008_event_keys;
 mod m20261130_000009_account_lifecycle;
 mod m20261204_000010_rollups;
+mod m20261204_000011_rollup_watermarks;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_event_keys::Migration),
             Box::new(m20261130_000009_account_lifecycle::Migration),
             Box::new(m20261204_000010_rollups::Migration),
+            Box::new(m20261204_000011_rollup_watermarks::Migration),
         ]
     }
 }

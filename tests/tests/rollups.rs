@@ -1,7 +1,9 @@
-//! The per-cell aggregates read rollups (whole buckets) and events (a window's partial edges);
-//! they must give, to the microsecond, what scanning every event gives: random classes, random
-//! windows (edges on and inside hour, day and 30-day buckets, open ends), group filters,
-//! retried events, and after a rebuild, an erasure and a retention run.
+//! The per-cell aggregates read rollups (whole buckets) and events (a window's partial edges,
+//! and the rows the applier has not added yet); they must give, to the microsecond, what
+//! scanning every event gives: random classes, random windows (edges on and inside hour, day
+//! and 30-day buckets, open ends), group filters, retried events; with nothing, part or all
+//! of the events applied; after a rebuild, an erasure and a retention run; and while students
+//! ingest with the applier running.
 
 #[path = "rollups/class.rs"]
 mod class;
@@ -10,7 +12,10 @@ use std::collections::BTreeSet;
 
 use api::{
     auth::Role,
-    services::{ingest, privacy},
+    services::{
+        ingest, privacy,
+        rollups::watermarks::{self, Unapplied, Watermarks},
+    },
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use class::{Event, NB, STUDENTS, Window};
@@ -165,39 +170,98 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
     }
 }
 
+/// An app whose background applier never runs after its first tick: the test applies.
+async fn app_applied_by_hand(backend: tests::Backend) -> TestApp {
+    TestApp::spawn_with(backend, |config| {
+        config.limits.rollup_apply_interval_ms = 3_600_000;
+    })
+    .await
+}
+
 backend_tests! {
     async fn rollups_answer_as_a_scan_of_every_event_on_random_classes_and_windows(backend) {
         for seed in [1, 2] {
-            let class = load(TestApp::spawn(backend).await, seed).await;
+            let class = load(app_applied_by_hand(backend).await, seed).await;
+            let db = &class.app.state.db;
+            // Nothing applied: every answer comes from the events.
+            assert_eq!(watermarks::read(db).await.unwrap(), Watermarks::default());
+            assert_matches(&class, &class.events, seed, 10).await;
+            // Part applied: whole buckets split between rollups and events above the marks.
+            let pass = ingest::apply_rollups(db, class.events.len() as u64 / 3).await.unwrap();
+            assert!(!pass.caught_up && pass.events > 0, "{pass:?}");
+            assert_matches(&class, &class.events, seed + 100, 10).await;
+            ingest::apply_all_rollups(db).await.unwrap();
+            assert_eq!(watermarks::unapplied(db).await.unwrap(), Unapplied::default());
             assert_matches(&class, &class.events, seed, 40).await;
         }
     }
 
-    async fn a_rebuild_gives_the_same_rollups_as_the_inserts_kept(backend) {
-        let class = load(TestApp::spawn(backend).await, 3).await;
-        let kept = rollup_rows(&class.app).await;
-        let read = ingest::rebuild_rollups(&class.app.state.db, None).await.unwrap();
-        assert_eq!(read as usize, class.events.len(), "every stored event read once");
-        let rebuilt = rollup_rows(&class.app).await;
-        assert_eq!(kept.len(), rebuilt.len());
-        for (a, b) in kept.iter().zip(&rebuilt) {
-            assert_eq!(a.0, b.0);
-            assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
-        }
-        assert_matches(&class, &class.events, 3, 10).await;
-        // Events stored before the rollups existed: summarised once, on the next start.
+    async fn a_rebuild_gives_the_same_rollups_as_the_applier_kept(backend) {
+        let class = load(app_applied_by_hand(backend).await, 3).await;
         let db = &class.app.state.db;
-        execute(db, "DELETE FROM cell_rollups").await;
-        execute(db, "UPDATE rollup_state SET backfilled_at = NULL").await;
-        assert_eq!(ingest::backfill_rollups(db).await.unwrap(), Some(class.events.len() as u64));
-        assert_eq!(ingest::backfill_rollups(db).await.unwrap(), None, "done once");
-        assert_eq!(rollup_rows(&class.app).await.len(), kept.len());
+        let applied = ingest::apply_all_rollups(db).await.unwrap();
+        assert_eq!(applied as usize, class.events.len(), "every stored event applied once");
+        let kept = rollup_rows(&class.app).await;
+        let read = ingest::rebuild_rollups(db, None).await.unwrap();
+        assert_eq!(read as usize, class.events.len(), "every stored event read once");
+        assert_same_rows(&kept, &rollup_rows(&class.app).await);
         assert_matches(&class, &class.events, 3, 10).await;
+        // As after the upgrade that introduced the applier: no rollups, watermarks at 0.
+        execute(db, "DELETE FROM cell_rollups").await;
+        execute(db, "DELETE FROM location_rollups").await;
+        execute(db, "UPDATE rollup_watermarks SET applied_id = 0").await;
+        assert_matches(&class, &class.events, 3, 5).await;
+        assert_eq!(ingest::apply_all_rollups(db).await.unwrap() as usize, class.events.len());
+        assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 0, "nothing twice");
+        assert_same_rows(&kept, &rollup_rows(&class.app).await);
+    }
+
+    async fn the_applier_adds_committed_events_in_the_background(backend) {
+        let app = TestApp::spawn_with(backend, |config| {
+            config.limits.rollup_apply_interval_ms = 20;
+        })
+        .await;
+        let class = load(app, 5).await;
+        let db = &class.app.state.db;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while watermarks::unapplied(db).await.unwrap() != Unapplied::default() {
+            assert!(std::time::Instant::now() < deadline, "the applier did not catch up");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let applied = rollup_rows(&class.app).await;
+        ingest::rebuild_rollups(db, None).await.unwrap();
+        assert_same_rows(&applied, &rollup_rows(&class.app).await);
+    }
+
+    async fn rollups_stay_exact_while_students_ingest_and_the_applier_runs(backend) {
+        let app = TestApp::spawn_with(backend, |config| {
+            config.limits.rollup_apply_interval_ms = 5;
+        })
+        .await;
+        app.register_notebook(NB).await;
+        let events = class::random_class(6);
+        // Eight clients in small batches: on PostgreSQL several commits overlap, so ids commit
+        // out of order while the applier moves its watermarks.
+        let chunks: Vec<&[Event]> = events.chunks(events.len().div_ceil(8)).collect();
+        futures::future::join_all(chunks.iter().map(|chunk| async {
+            for batch in chunk.chunks(25) {
+                record(&app, batch).await;
+            }
+        }))
+        .await;
+        let db = &app.state.db;
+        ingest::apply_all_rollups(db).await.unwrap();
+        let applied = rollup_rows(&app).await;
+        assert!(!applied.is_empty());
+        ingest::rebuild_rollups(db, None).await.unwrap();
+        assert_same_rows(&applied, &rollup_rows(&app).await);
     }
 
     async fn an_erasure_and_a_retention_run_keep_the_rollups_exact(backend) {
-        let class = load(TestApp::spawn(backend).await, 4).await;
+        let class = load(app_applied_by_hand(backend).await, 4).await;
         let state = &class.app.state;
+        // Half applied: the erasure and the retention run meet rows on both sides of the marks.
+        ingest::apply_rollups(&state.db, class.events.len() as u64 / 2).await.unwrap();
         let (raw, pseudonym) = (class::raw(0), class.app.pseudonym(&class::raw(0)));
         let live = privacy::LiveState { presence: state.presence.as_ref(), rate_limits: &state.rate_limits };
         let student = privacy::Student { raw_id: &raw, pseudonym: &pseudonym };
@@ -208,6 +272,61 @@ backend_tests! {
         privacy::apply_retention(&state.db, cutoff, false).await.unwrap();
         left.retain(|e| e.time >= cutoff);
         assert_matches(&class, &left, 4, 10).await;
+        ingest::apply_all_rollups(&state.db).await.unwrap();
+        assert_matches(&class, &left, 4, 10).await;
+    }
+}
+
+/// PostgreSQL takes ids before commit, so a lower id can commit after a higher one (SQLite has
+/// one writer: there it cannot).
+#[tokio::test]
+async fn a_row_committed_after_a_higher_id_is_still_applied() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if !tests::Backend::postgres_available() {
+        return;
+    }
+    let app = app_applied_by_hand(tests::Backend::Postgres).await;
+    app.register_notebook(NB).await;
+    let db = &app.state.db;
+    // A writer takes an id and has not committed yet when a later one commits.
+    let slow = db.begin().await.unwrap();
+    slow.execute_unprepared(&format!(
+        "INSERT INTO cell_focus_events (notebook_id, user_id, cell_id, orig_cell_id, \
+         click_type, time) SELECT id, 'slow-student', 'c', 'o', 'ON', '2026-01-05T00:00:00Z' \
+         FROM notebooks WHERE public_id = '{NB}'"
+    ))
+    .await
+    .unwrap();
+    let later = Event {
+        student: 0,
+        cell: Some("c1"),
+        time: class::base() + TimeDelta::minutes(1),
+        kind: class::Kind::Focus {
+            on: true,
+            duration: None,
+        },
+        event_id: None,
+    };
+    record(&app, &[later]).await;
+    // The applier waits for the open writer (briefly), then leaves the rows for its next pass.
+    let pass = ingest::apply_rollups(db, 100).await.unwrap();
+    assert!(pass.blocked && pass.events == 0, "{pass:?}");
+    slow.commit().await.unwrap();
+    assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 2);
+    let applied = rollup_rows(&app).await;
+    assert!(
+        applied.iter().any(|(key, _)| key.contains("slow-student")),
+        "{applied:?}"
+    );
+    ingest::rebuild_rollups(db, None).await.unwrap();
+    assert_same_rows(&applied, &rollup_rows(&app).await);
+}
+
+fn assert_same_rows(expected: &[(String, f64)], actual: &[(String, f64)]) {
+    assert_eq!(expected.len(), actual.len());
+    for (a, b) in expected.iter().zip(actual) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
     }
 }
 

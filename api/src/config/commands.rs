@@ -156,7 +156,7 @@ pub enum NotebookAction {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum RollupsAction {
-    /// Recompute the rollups from the events, in one transaction.
+    /// Recompute the rollups from the events, in one transaction, then apply every newer event.
     Rebuild {
         /// Only this notebook (its public id); every notebook without it.
         #[arg(long)]

@@ -204,6 +204,15 @@ pub struct Limits {
         global = true
     )]
     pub analytics_push_interval_ms: u64,
+    /// Committed events are added to the rollups every this many milliseconds (dashboards read
+    /// the events not yet added from the event tables, so answers never wait for it).
+    #[arg(
+        long,
+        env = "ROLLUP_APPLY_INTERVAL_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub rollup_apply_interval_ms: u64,
     #[command(flatten)]
     pub rate: RateLimits,
 }

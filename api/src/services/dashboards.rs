@@ -3,8 +3,8 @@
 //! the event tables' (notebook, time…) indexes, so no notebook's rows are loaded to be counted;
 //! Rust only shapes the result (and, for the progress series, sweeps a per-minute reduction).
 //! The per-cell counts, time per cell and students' locations read the rollups
-//! (`services::rollups`) for a window's whole hours and the events only for its edges
-//! (`rolled`).
+//! (`services::rollups`) for a window's whole hours, and the events only for its edges and
+//! for the rows the rollup applier has not added yet (`rolled`).
 //! Results are the same on SQLite and PostgreSQL: text is ordered in Rust (collations differ),
 //! averages are rounded to microseconds (the backends sum floats differently).
 //!

@@ -3,6 +3,7 @@
 //!
 //! GraphQL mutations and the old REST routes both end here, so every rule is written once.
 
+mod apply;
 mod columns;
 mod events;
 mod rebuild;
@@ -12,11 +13,12 @@ mod store;
 mod transaction;
 mod writer;
 
+pub use apply::{EVENTS_PER_PASS, Pass, apply_all_rollups, apply_rollups, run_rollup_applier};
 pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,
 };
-pub use rebuild::{backfill_rollups, rebuild_in, rebuild_rollups};
+pub use rebuild::{rebuild_in, rebuild_rollups};
 pub use rows::{DashboardInteractionRow, EventRows, unmapped_as_null};
 pub use transaction::EventTransaction;
 pub use writer::IngestWriter;

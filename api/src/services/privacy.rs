@@ -56,6 +56,8 @@ pub async fn erase_student(
         None => all_notebook_ids(db).await?,
     };
     let txn = db.begin().await?;
+    // The rollup applier must not add this student's rows read before the erasure after it.
+    rollups::watermarks::lock(&txn).await?;
     let mut counts = Counts::new();
     for table in EventKind::ALL.map(|kind| kind.table().name) {
         let mut condition = Expr::col(Alias::new("user_id")).eq(pseudonym);

@@ -1,24 +1,28 @@
 //! Rollups of the per-cell dashboards: per notebook, original cell, student and time bucket,
-//! the executions, focus events and counted focus durations. The ingest store keeps them in the
-//! same transaction as the events (every writer goes through it); the dashboards read whole
-//! buckets from here and only a window's partial edges from the events.
+//! the executions, focus events and counted focus durations. The ingest's rollup applier adds
+//! stored events to them after their commit, in large batches, up to a watermark per event
+//! table ([`watermarks`]); the dashboards read whole buckets from here, and from the events
+//! only a window's partial edges and the rows above the watermark, so answers are exact while
+//! the work stays off the acknowledgement path.
 //!
 //! A rollup row per student is what lets a group or "live only" filter read rollups too, and
 //! what keeps "time per cell" (a mean over students of each one's mean) exact: each student's
 //! sum and count add up across buckets.
 //!
 //! This module holds the model (tiers, buckets, the cover of a window, the deltas of stored
-//! events and their upsert); it imports nothing from the services that use it.
+//! events and their upsert, the watermarks); it imports nothing from the services that use it.
 
 mod cover;
 mod deltas;
 mod upsert;
+pub mod watermarks;
 
 pub use cover::{Cover, EdgeRange, TierRange, cover};
 pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
 pub use upsert::{
     upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,
 };
+pub use watermarks::Watermarks;
 
 use chrono::{DateTime, Utc};
 
@@ -31,10 +35,11 @@ pub const LOCATIONS_TABLE: &str = "location_rollups";
 /// not counted in time per cell.
 pub const MAX_DURATION_SECS: f64 = 5000.0;
 
-/// Bucket sizes. Every rollup row written costs ingest an upsert, so there are two: hours
+/// Bucket sizes. Every rollup row written costs the database an upsert, so there are two: hours
 /// (aligned on the Unix epoch; a window of a class session reads a few of them) and all time
-/// (the whole course, read as one bucket). Coarser tiers (days, 30 days) were measured: each
-/// one cost ingest about a tenth of its throughput for windows that teachers rarely ask for.
+/// (the whole course, read as one bucket). Coarser tiers (days, 30 days) were measured when
+/// the rollups were written in the events' transaction: each one cost ingest about a tenth of
+/// its throughput, for windows that teachers rarely ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {
     Hour = 0,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 
 use super::{Scope, rolled, round_micro, sql::Sql};
 use crate::error::AppResult;
@@ -22,20 +22,21 @@ pub struct CellActivity {
 /// Execution and focus counts per original cell, for every cell with at least one of either
 /// (rollups hold a row only for a cell with an event, so every summed cell has one).
 pub async fn executions_per_cell(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<CellActivity>> {
+    let (txn, unapplied) = rolled::begin(db).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
         "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
          CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM (",
     );
-    rolled::parts(&mut sql, scope);
+    rolled::parts(&mut sql, scope, &unapplied);
     sql.push(") AS parts GROUP BY cell");
-    let mut cells = db
-        .query_all_raw(sql.build())
-        .await?
+    let rows = txn.query_all_raw(sql.build()).await?;
+    txn.commit().await?;
+    let mut cells = rows
         .iter()
         .map(|row| {
             Ok(CellActivity {
@@ -78,18 +79,20 @@ pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
     .kept_duration();
 }
 
-pub async fn time_per_cell(db: &impl ConnectionTrait, scope: &Scope) -> AppResult<TimePerCell> {
+pub async fn time_per_cell(db: &DatabaseConnection, scope: &Scope) -> AppResult<TimePerCell> {
+    let (txn, unapplied) = rolled::begin(db).await?;
     let mut sql = Sql::new(db.get_database_backend());
     // Each student's mean on a cell is their summed kept durations over their count.
     sql.push("WITH per_student AS (SELECT cell, user_id, kept_sum / kept_count AS average FROM (");
-    rolled::per_cell_and_student(&mut sql, scope);
+    rolled::per_cell_and_student(&mut sql, scope, &unapplied);
     sql.push(
         ") AS totals WHERE kept_count > 0) \
          SELECT cell, AVG(average) AS average, COUNT(*) AS students, \
          (SELECT COUNT(DISTINCT user_id) FROM per_student) AS total \
          FROM per_student GROUP BY cell",
     );
-    let rows = db.query_all_raw(sql.build()).await?;
+    let rows = txn.query_all_raw(sql.build()).await?;
+    txn.commit().await?;
     let total_student_count = match rows.first() {
         Some(row) => row.try_get("", "total")?,
         None => 0,
@@ -173,19 +176,20 @@ pub struct CellStudents {
 
 /// Per cell, the students whose latest ON focus (by time, then arrival) is on it.
 pub async fn student_locations(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<CellStudents>> {
+    let (txn, unapplied) = rolled::begin(db).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
         "SELECT cell, COUNT(*) AS students FROM (SELECT cell, ROW_NUMBER() OVER \
          (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest FROM (",
     );
-    rolled::latest_focus_candidates(&mut sql, scope);
+    rolled::latest_focus_candidates(&mut sql, scope, &unapplied);
     sql.push(") AS candidates) AS ranked WHERE latest = 1 GROUP BY cell");
-    let mut cells = db
-        .query_all_raw(sql.build())
-        .await?
+    let rows = txn.query_all_raw(sql.build()).await?;
+    txn.commit().await?;
+    let mut cells = rows
         .iter()
         .map(cell_students)
         .collect::<AppResult<Vec<_>>>()?;

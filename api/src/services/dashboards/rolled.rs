@@ -1,17 +1,55 @@
 //! Per (original cell, student) totals of a scope, read from the rollups: whole buckets of the
-//! window from `cell_rollups`, its partial edges from the event tables, summed. The per-cell
+//! window from `cell_rollups`, and from the event tables its partial edges and, inside the whole
+//! buckets, the rows the applier has not added yet (above the watermarks), summed. The per-cell
 //! aggregates (`executions_per_cell`, `time_per_cell`) are sums and means over these totals,
 //! so they read a few thousand rollup rows instead of every event of the window.
+//!
+//! The rollups and the watermarks must come from one snapshot: [`begin`] opens the read
+//! transaction that gives it and says what is unapplied in it.
+
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, TransactionTrait,
+};
 
 use super::{Scope, sql::Sql};
-use crate::services::rollups::{self, EdgeRange, Tier, TierRange};
+use crate::{
+    error::AppResult,
+    services::rollups::{
+        self, EdgeRange, Tier, TierRange,
+        watermarks::{self, EXECUTIONS, FOCUS, Unapplied},
+    },
+};
+
+/// Opens the read of a rolled-up aggregate: one snapshot (PostgreSQL `REPEATABLE READ`, a
+/// SQLite read transaction) for the rollups, the watermarks and the events above them.
+pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransaction, Unapplied)> {
+    let txn = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
+            let txn = db.begin_with_config(Some(isolation), Some(access)).await?;
+            // Bounds and watermarks move with every read: a plan made for their values finds
+            // the handful of unapplied rows by id, where a generic plan may not.
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+            txn
+        }
+        _ => db.begin().await?,
+    };
+    let unapplied = watermarks::unapplied(&txn).await?;
+    Ok((txn, unapplied))
+}
 
 /// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
 /// (cell, student) of `scope` (a subquery for the caller to aggregate).
-pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
+pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
     let cover = rollups::cover(scope.after, scope.until);
     // The all-time bucket alone already has one row per (cell, student).
-    if cover.edges.is_empty() && cover.rollups.iter().all(|range| range.tier == Tier::All) {
+    let whole_course = cover.rollups.iter().all(|range| range.tier == Tier::All);
+    if cover.edges.is_empty() && whole_course && *unapplied == Unapplied::default() {
         rollup_rows(sql, scope, &cover.rollups);
         return;
     }
@@ -21,28 +59,42 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope) {
          CAST(SUM(focus_on) AS BIGINT) AS focus_on, \
          CAST(SUM(kept_count) AS BIGINT) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
     );
-    parts(sql, scope);
+    parts(sql, scope, unapplied);
     sql.push(") AS parts GROUP BY cell, user_id");
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
-/// rows of whole buckets, one row per event of the partial edges. For sums per cell, which
-/// need no student's total first.
-pub(super) fn parts(sql: &mut Sql, scope: &Scope) {
+/// rows of whole buckets, one row per event of the partial edges and of the unapplied rows
+/// in whole buckets. For sums per cell, which need no student's total first.
+pub(super) fn parts(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
     let cover = rollups::cover(scope.after, scope.until);
     rollup_rows(sql, scope, &cover.rollups);
     for edge in &cover.edges {
         sql.push(" UNION ALL ");
-        execution_rows(sql, scope, edge);
+        execution_rows(sql);
+        events_in(sql, scope, edge, "t_finish");
         sql.push(" UNION ALL ");
-        focus_rows(sql, scope, edge);
+        focus_rows(sql);
+        events_in(sql, scope, edge, "time");
+    }
+    for range in &cover.rollups {
+        if let Some(mark) = unapplied.executions {
+            sql.push(" UNION ALL ");
+            execution_rows(sql);
+            unapplied_in(sql, scope, (range, mark), "t_finish");
+        }
+        if let Some(mark) = unapplied.focus {
+            sql.push(" UNION ALL ");
+            focus_rows(sql);
+            unapplied_in(sql, scope, (range, mark), "time");
+        }
     }
 }
 
 /// Pushes `SELECT user_id, cell, time, id`: each student's latest `ON` focus of every whole
-/// bucket of `scope`, and every `ON` focus of its partial edges. The latest of these per
-/// student (by time, then id) is their latest in the scope.
-pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope) {
+/// bucket of `scope`, and every `ON` focus of its partial edges and unapplied rows. The latest
+/// of these per student (by time, then id) is their latest in the scope.
+pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
     let cover = rollups::cover(scope.after, scope.until);
     sql.push(
         "SELECT user_id, orig_cell_id AS cell, latest_time AS time, latest_id AS id \
@@ -51,12 +103,17 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope) {
     .bind(scope.notebook_id);
     ranges_condition(sql, &cover.rollups);
     sql.students(scope);
+    const ON_FOCUS: &str = " UNION ALL SELECT user_id, COALESCE(orig_cell_id, ''), time, id \
+                            FROM cell_focus_events WHERE click_type = 'ON' AND ";
     for edge in &cover.edges {
-        sql.push(
-            " UNION ALL SELECT user_id, COALESCE(orig_cell_id, ''), time, id \
-             FROM cell_focus_events WHERE click_type = 'ON' AND ",
-        );
-        edge_condition(sql, scope, edge, "time");
+        sql.push(ON_FOCUS);
+        events_in(sql, scope, edge, "time");
+    }
+    if let Some(mark) = unapplied.of(FOCUS) {
+        for range in &cover.rollups {
+            sql.push(ON_FOCUS);
+            unapplied_in(sql, scope, (range, mark), "time");
+        }
     }
 }
 
@@ -92,15 +149,16 @@ fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
     sql.push(")");
 }
 
-fn execution_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
+fn execution_rows(sql: &mut Sql) {
     sql.push(
         "SELECT COALESCE(orig_cell_id, ''), user_id, 1, \
-         CASE WHEN status = 'ok' THEN 1 ELSE 0 END, 0, 0, 0, 0.0 FROM code_executions WHERE ",
-    );
-    edge_condition(sql, scope, edge, "t_finish");
+         CASE WHEN status = 'ok' THEN 1 ELSE 0 END, 0, 0, 0, 0.0 FROM ",
+    )
+    .push(EXECUTIONS)
+    .push(" WHERE ");
 }
 
-fn focus_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
+fn focus_rows(sql: &mut Sql) {
     sql.push(
         "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, 1, \
          CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END, CASE WHEN ",
@@ -108,13 +166,42 @@ fn focus_rows(sql: &mut Sql, scope: &Scope, edge: &EdgeRange) {
     .kept_duration()
     .push(" THEN 1 ELSE 0 END, CASE WHEN ")
     .kept_duration()
-    .push(" THEN click_duration ELSE 0.0 END FROM cell_focus_events WHERE ");
-    edge_condition(sql, scope, edge, "time");
+    .push(" THEN click_duration ELSE 0.0 END FROM ")
+    .push(FOCUS)
+    .push(" WHERE ");
 }
 
-fn edge_condition(sql: &mut Sql, scope: &Scope, edge: &EdgeRange, time: &str) {
+/// The scope's events whose time is in `edge`.
+fn events_in(sql: &mut Sql, scope: &Scope, edge: &EdgeRange, time: &str) {
     sql.push("notebook_id = ")
         .bind(scope.notebook_id)
         .between(time, edge.lower, edge.upper)
+        .students(scope);
+}
+
+/// The scope's events above watermark `mark` whose time is in the buckets of `range`. They are
+/// few (what arrived since the applier's last pass) and found by id: on SQLite, whose planner
+/// would rather walk the notebook's time index over whole hours, the other terms are kept from
+/// indexes (`+column`).
+fn unapplied_in(sql: &mut Sql, scope: &Scope, (range, mark): (&TierRange, i64), time: &str) {
+    let unindexed = match sql.backend() {
+        DbBackend::Postgres => "",
+        _ => "+",
+    };
+    type Time = DateTime<Utc>;
+    let bound = |seconds: Option<i64>, bound: fn(Time) -> Bound<Time>| {
+        seconds
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+            .map_or(Bound::Unbounded, bound)
+    };
+    let (lower, upper) = (
+        bound(range.from, Bound::Included),
+        bound(range.to, Bound::Excluded),
+    );
+    sql.push("id > ")
+        .bind(mark)
+        .push(&format!(" AND {unindexed}notebook_id = "))
+        .bind(scope.notebook_id)
+        .between(&format!("{unindexed}{time}"), lower, upper)
         .students(scope);
 }

@@ -25,6 +25,10 @@ impl Sql {
         }
     }
 
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self

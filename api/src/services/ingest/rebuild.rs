@@ -1,8 +1,8 @@
-//! Recomputing the rollups from the events, with the same code that keeps them at insert: for
-//! `api rollups rebuild`, after a retention run deleted old events, and once after the
-//! migration that created them (rows stored before it).
+//! Recomputing the rollups from the events, with the same code the applier adds new rows with:
+//! for `api rollups rebuild` and after a retention run deleted old events. A rebuild recomputes
+//! the rows up to the watermarks (it holds them locked, so the applier waits); rows above them
+//! are the applier's, as always.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
     sqlx::{self, AssertSqlSafe},
@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{
     super::{
         catalogue::EventTable,
-        rollups::{self, Deltas},
+        rollups::{self, Deltas, watermarks},
     },
     rollup_rows,
     store::{self, Connection, exec_error},
@@ -19,7 +19,7 @@ use super::{
 };
 
 /// Events read per statement.
-const PAGE: i64 = 20_000;
+pub(super) const PAGE: i64 = 20_000;
 /// Rollup rows summed in memory before they are written.
 const FLUSH_AT: usize = 200_000;
 
@@ -35,18 +35,14 @@ pub async fn rebuild_rollups(
     Ok(events)
 }
 
-/// The rebuild inside the caller's transaction. On PostgreSQL the rollups are locked first, so
-/// a writer that commits meanwhile adds its rows after the rebuild (whose reads do not see
-/// them) instead of being counted twice or lost.
+/// The rebuild inside the caller's transaction (whose first statement on SQLite, or first
+/// write, this should be).
 pub async fn rebuild_in(
     txn: &mut EventTransaction,
     notebook_id: Option<i64>,
 ) -> Result<u64, DbErr> {
+    let marks = watermarks::lock(&*txn).await?;
     let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE cell_rollups, location_rollups IN EXCLUSIVE MODE")
-            .await?;
-    }
     for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
         let mut delete = format!("DELETE FROM {table}");
         let mut values = Vec::new();
@@ -60,14 +56,18 @@ pub async fn rebuild_in(
     let mut read = 0;
     let mut deltas = Deltas::default();
     for table in rollup_rows::ROLLED {
-        let mut after_id = 0;
-        while let Some((rows, last_id)) = add_page(txn, table, notebook_id, after_id, &mut deltas)
-            .await
-            .map_err(exec_error)?
-        {
-            (read, after_id) = (read + rows, last_id);
+        let mut range = (0, marks.of(table.name));
+        loop {
+            let page = add_page(txn, (table, notebook_id), range, PAGE, &mut deltas)
+                .await
+                .map_err(exec_error)?;
+            read += page.rows;
             if deltas.len() >= FLUSH_AT {
                 flush(txn, &mut deltas).await?;
+            }
+            match page.next_after {
+                Some(last_id) => range.0 = last_id,
+                None => break,
             }
         }
     }
@@ -75,40 +75,7 @@ pub async fn rebuild_in(
     Ok(read)
 }
 
-/// Writes the rollups of the rows stored before they existed, once (`rollup_state` says
-/// whether that was done); a no-op afterwards.
-pub async fn backfill_rollups(db: &DatabaseConnection) -> Result<Option<u64>, DbErr> {
-    let state = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT backfilled_at FROM rollup_state WHERE id = 1",
-        ))
-        .await?;
-    let done = match state {
-        Some(row) => row
-            .try_get::<Option<DateTime<Utc>>>("", "backfilled_at")?
-            .is_some(),
-        None => true,
-    };
-    if done {
-        return Ok(None);
-    }
-    let mut txn = EventTransaction::begin_immediate(db).await?;
-    let events = rebuild_in(&mut txn, None).await?;
-    let backend = txn.get_database_backend();
-    let mark =
-        placeholder(backend, "UPDATE rollup_state SET backfilled_at = ", 1) + " WHERE id = 1";
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        mark,
-        [Utc::now().into()],
-    ))
-    .await?;
-    txn.commit().await?;
-    Ok(Some(events))
-}
-
-async fn flush(txn: &mut EventTransaction, deltas: &mut Deltas) -> Result<(), DbErr> {
+pub(super) async fn flush(txn: &mut EventTransaction, deltas: &mut Deltas) -> Result<(), DbErr> {
     store::add_to_rollups(txn.connection(), std::mem::take(deltas))
         .await
         .map_err(exec_error)
@@ -121,38 +88,48 @@ fn placeholder(backend: DbBackend, text: &str, index: usize) -> String {
     }
 }
 
-/// Adds to `deltas` the next page of `table`'s rows after row `after_id` (of one notebook or
-/// all), read with the columns and the decoding the insert uses; the rows read and the last
-/// id, or `None` past the end.
-async fn add_page(
+/// One page of rows read.
+pub(super) struct Page {
+    pub rows: u64,
+    /// The last id read when the page was full (more may follow); `None` when the range is
+    /// exhausted.
+    pub next_after: Option<i64>,
+}
+
+/// Adds to `deltas` the next `limit` (at most [`PAGE`]) rows of `table` with an id in
+/// `after < id ≤ up_to` (of one notebook or all), read with [`rollup_rows::select_list`] and
+/// decoded by [`rollup_rows::add`].
+pub(super) async fn add_page(
     txn: &mut EventTransaction,
-    table: &EventTable,
-    notebook_id: Option<i64>,
-    after_id: i64,
+    (table, notebook_id): (&EventTable, Option<i64>),
+    (after, up_to): (i64, i64),
+    limit: i64,
     deltas: &mut Deltas,
-) -> Result<Option<(u64, i64)>, sqlx::Error> {
+) -> Result<Page, sqlx::Error> {
+    let limit = limit.clamp(1, PAGE);
     let backend = txn.get_database_backend();
-    let columns = rollup_rows::returning(table).unwrap_or("id");
+    let columns = rollup_rows::select_list(table).unwrap_or("id");
     let mut sql = format!(
-        "SELECT {columns} FROM {} WHERE id > {}",
+        "SELECT {columns} FROM {} WHERE id > {} AND id <= {}",
         table.name,
-        placeholder(backend, "", 1)
+        placeholder(backend, "", 1),
+        placeholder(backend, "", 2)
     );
     if notebook_id.is_some() {
-        sql.push_str(&placeholder(backend, " AND notebook_id = ", 2));
+        sql.push_str(&placeholder(backend, " AND notebook_id = ", 3));
     }
-    sql.push_str(&format!(" ORDER BY id LIMIT {PAGE}"));
-    let (mut read, mut last_id) = (0, None);
+    sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+    let (mut rows, mut last_id) = (0, after);
     macro_rules! add_rows {
         ($conn:expr) => {
-            let query = sqlx::query(AssertSqlSafe(sql)).bind(after_id);
+            let query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(up_to);
             let query = match notebook_id {
                 Some(id) => query.bind(id),
                 None => query,
             };
             for row in query.fetch_all(&mut **$conn).await? {
-                last_id = Some(rollup_rows::add(deltas, table, &row)?);
-                read += 1;
+                last_id = rollup_rows::add(deltas, table, &row)?;
+                rows += 1;
             }
         };
     }
@@ -164,5 +141,9 @@ async fn add_page(
             add_rows!(conn);
         }
     }
-    Ok(last_id.map(|id| (read, id)))
+    let full = rows == limit as u64;
+    Ok(Page {
+        rows,
+        next_after: full.then_some(last_id),
+    })
 }

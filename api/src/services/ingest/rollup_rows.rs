@@ -1,7 +1,7 @@
-//! The rollup deltas of stored rows: code executions and cell focus events. Their inserts
-//! return what the rollups read of each row actually inserted (`RETURNING`), so a row skipped
-//! as a duplicate adds nothing, and a focus event's row id (the tie-break of "latest") is
-//! known; a rebuild reads the same columns back and adds them the same way.
+//! The rollup deltas of stored rows: code executions and cell focus events, read back by id
+//! range (the applier's new rows, a rebuild's every row) with one select list and decoded by
+//! one function, so the two cannot disagree on what a row adds. A focus event's row id is the
+//! tie-break of "latest".
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Row};
@@ -11,16 +11,16 @@ use super::super::{
     rollups::Deltas,
 };
 
-/// The `RETURNING` list of a table the rollups read (`None` for the others).
-pub fn returning(table: &EventTable) -> Option<&'static str> {
+/// The select list of a table the rollups read (`None` for the others).
+pub fn select_list(table: &EventTable) -> Option<&'static str> {
     if table.name == catalogue::CODE_EXECUTIONS.name {
         Some(
-            "id, notebook_id, user_id, event_id, orig_cell_id, t_finish AS rollup_time, \
+            "id, notebook_id, user_id, orig_cell_id, t_finish AS rollup_time, \
              status AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration",
         )
     } else if table.name == catalogue::CELL_FOCUS_EVENTS.name {
         Some(
-            "id, notebook_id, user_id, event_id, orig_cell_id, time AS rollup_time, \
+            "id, notebook_id, user_id, orig_cell_id, time AS rollup_time, \
              click_type AS rollup_word, click_duration AS rollup_duration",
         )
     } else {
@@ -31,8 +31,7 @@ pub fn returning(table: &EventTable) -> Option<&'static str> {
 /// The tables the rollups read, in the order a rebuild reads them.
 pub const ROLLED: [&EventTable; 2] = [&catalogue::CODE_EXECUTIONS, &catalogue::CELL_FOCUS_EVENTS];
 
-/// Adds one row of `table` read with [`returning`]'s columns (returned by an insert, or read
-/// back by a rebuild); returns its row id.
+/// Adds one row of `table` read with [`select_list`]'s columns; returns its row id.
 pub fn add<R: Row>(deltas: &mut Deltas, table: &EventTable, row: &R) -> Result<i64, sqlx::Error>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

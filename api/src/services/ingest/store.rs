@@ -26,7 +26,6 @@ use uuid::Uuid;
 use super::{
     super::rollups::{self, Deltas},
     columns::{Table, Values},
-    rollup_rows,
     rows::EventKey,
 };
 
@@ -56,27 +55,26 @@ pub struct Inserted {
 }
 
 /// The one place event rows become `INSERT`s, for every writer (the ingest writer's commits and
-/// [`EventTransaction::insert`]): whatever must happen for each stored event belongs here, as
-/// the rollups do (kept in the same transaction as the rows they count).
+/// [`EventTransaction::insert`]): whatever must happen for each stored event belongs here. The
+/// rollups are not written here: the rollup applier adds committed rows after the commit
+/// (`apply`), off the acknowledgement path.
 pub async fn insert(
     connection: &mut Connection,
     tables: &[Table<'_>],
 ) -> Result<Inserted, sqlx::Error> {
     let mut inserted = Inserted::default();
-    let mut deltas = Deltas::default();
     match connection {
         Connection::Postgres(txn) => {
             for table in tables {
-                insert_postgres(txn, table, (&mut inserted, &mut deltas)).await?;
+                insert_postgres(txn, table, &mut inserted).await?;
             }
         }
         Connection::Sqlite(txn) => {
             for table in tables {
-                insert_sqlite(txn, table, (&mut inserted, &mut deltas)).await?;
+                insert_sqlite(txn, table, &mut inserted).await?;
             }
         }
     }
-    add_to_rollups(connection, deltas).await?;
     Ok(inserted)
 }
 
@@ -106,44 +104,26 @@ fn insert_head(table: &Table<'_>) -> String {
     format!("INSERT INTO {} ({names}) ", table.table.name)
 }
 
-fn conflict_tail(table: &Table<'_>) -> String {
-    match rollup_rows::returning(table.table) {
-        Some(columns) => format!(" ON CONFLICT DO NOTHING RETURNING {columns}"),
-        None if table.keyed => {
-            " ON CONFLICT DO NOTHING RETURNING notebook_id, user_id, event_id".to_owned()
-        }
-        None => " ON CONFLICT DO NOTHING".to_owned(),
+fn conflict_tail(table: &Table<'_>) -> &'static str {
+    if table.keyed {
+        " ON CONFLICT DO NOTHING RETURNING notebook_id, user_id, event_id"
+    } else {
+        " ON CONFLICT DO NOTHING"
     }
 }
 
-/// Records one returned row: its key (for duplicates) and its rollups.
-fn returned<R: Row>(
-    (table, rolled): (&Table<'_>, bool),
-    row: &R,
-    (inserted, deltas): Sinks<'_>,
-) -> Result<(), sqlx::Error>
+/// Records one returned row's key (for duplicates).
+fn returned<R: Row>(table: &Table<'_>, row: &R, inserted: &mut Inserted) -> Result<(), sqlx::Error>
 where
     for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> Option<Uuid>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> &'r str: sqlx::ColumnIndex<R>,
 {
     inserted.rows += 1;
-    if table.keyed {
-        inserted.keys.extend(key_of(table, row)?);
-    }
-    if rolled {
-        rollup_rows::add(deltas, table.table, row)?;
-    }
+    inserted.keys.extend(key_of(table, row)?);
     Ok(())
 }
-
-/// Where an insert's returned rows go.
-type Sinks<'a> = (&'a mut Inserted, &'a mut Deltas);
 
 fn key_of<R: Row>(table: &Table<'_>, row: &R) -> Result<Option<EventKey>, sqlx::Error>
 where
@@ -167,7 +147,7 @@ where
 async fn insert_postgres(
     conn: &mut PgConnection,
     table: &Table<'_>,
-    (inserted, deltas): Sinks<'_>,
+    inserted: &mut Inserted,
 ) -> Result<(), sqlx::Error> {
     let arrays: Vec<String> = (table.columns.iter().enumerate())
         .map(|(index, values)| format!("${}::{}", index + 1, values.pg_array_type()))
@@ -182,14 +162,13 @@ async fn insert_postgres(
     for values in &table.columns {
         query = bind_column(query, values);
     }
-    // Rows come back for their keys, and for what the rollups read.
-    let rolled = rollup_rows::returning(table.table).is_some();
-    if !table.keyed && !rolled {
+    // Keyed rows come back for their keys.
+    if !table.keyed {
         inserted.rows += query.execute(conn).await?.rows_affected();
         return Ok(());
     }
     for row in query.fetch_all(conn).await? {
-        returned((table, rolled), &row, (&mut *inserted, &mut *deltas))?;
+        returned(table, &row, inserted)?;
     }
     Ok(())
 }
@@ -215,9 +194,8 @@ fn bind_column<'q>(
 async fn insert_sqlite(
     conn: &mut SqliteConnection,
     table: &Table<'_>,
-    (inserted, deltas): Sinks<'_>,
+    inserted: &mut Inserted,
 ) -> Result<(), sqlx::Error> {
-    let rolled = rollup_rows::returning(table.table).is_some();
     let width = table.columns.len();
     let per_statement = (SQLITE_MAX_BINDS / width).min(SQLITE_ROWS_PER_STATEMENT);
     let placeholders = format!("({})", vec!["?"; width].join(", "));
@@ -236,9 +214,9 @@ async fn insert_sqlite(
                 query = bind_value(query, values, row);
             }
         }
-        if table.keyed || rolled {
+        if table.keyed {
             for row in query.fetch_all(&mut *conn).await? {
-                returned((table, rolled), &row, (&mut *inserted, &mut *deltas))?;
+                returned(table, &row, inserted)?;
             }
         } else {
             inserted.rows += query.execute(&mut *conn).await?.rows_affected();

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::{NotebookIds, get_by_public_id};
 use crate::{
     error::AppResult,
-    services::{audit, table_rows},
+    services::{audit, rollups, table_rows},
     storage::NotebookStorage,
 };
 
@@ -71,6 +71,10 @@ impl NotebookAdmin<'_> {
     /// Deletes `public_id` and everything that names it (or with `dry_run` only counts it).
     pub async fn delete(&self, public_id: &str, dry_run: bool) -> AppResult<Counts> {
         let txn = self.db.begin().await?;
+        if !dry_run {
+            // The rollup applier must not add rows of this notebook read before the deletion.
+            rollups::watermarks::lock(&txn).await?;
+        }
         let found = get_by_public_id(&txn, public_id).await?;
         let keys = storage_keys(&txn, &found).await?;
         let mut counts = Counts::new();

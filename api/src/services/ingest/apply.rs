@@ -1,0 +1,192 @@
+//! The rollup applier: adds committed code executions and cell focus events to the rollups
+//! after their commit, many commits at a time, and moves each table's watermark past them in
+//! the same transaction. Ingest only inserts events; readers take the rows above the
+//! watermarks from the events, so what they answer never depends on how far this has got.
+//!
+//! Exactness needs one thing: no row at or below a new watermark may commit after it. SQLite
+//! has one writer, so inside the applier's write transaction every id up to the table's
+//! maximum is committed. On PostgreSQL ids are taken before commit, so a transaction holding a
+//! lower id can commit after a higher one: the applier first waits for the writers in flight
+//! (a `SHARE` lock of the event tables, taken and released at once, which new inserts queue
+//! behind for that moment), and only then reads the maximum ids it may apply up to.
+
+use std::{future::Future, time::Duration};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+
+use super::{
+    rebuild::{add_page, flush},
+    rollup_rows,
+    store::exec_error,
+    transaction::EventTransaction,
+};
+use crate::services::{
+    catalogue::EventTable,
+    rollups::{Deltas, Watermarks, watermarks},
+};
+
+/// Events one pass adds at most: one transaction's worth, so a catch-up (after the upgrade that
+/// introduced the applier, or a long outage) never holds SQLite's write lock for long.
+pub const EVENTS_PER_PASS: u64 = 20_000;
+
+/// How long the applier waits for PostgreSQL writers in flight before it tries again later (a
+/// long transaction, such as a retention run, must not hold ingest behind the applier's lock).
+const LOCK_TIMEOUT: &str = "50ms";
+
+/// PostgreSQL's `lock_not_available`: [`LOCK_TIMEOUT`] passed.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub events: u64,
+    /// Whether every row committed when the pass started is now applied.
+    pub caught_up: bool,
+    /// Whether a long transaction writing events kept the pass from starting (PostgreSQL); the
+    /// next tick tries again.
+    pub blocked: bool,
+}
+
+impl Pass {
+    const IDLE: Self = Self {
+        events: 0,
+        caught_up: true,
+        blocked: false,
+    };
+    const BLOCKED: Self = Self {
+        events: 0,
+        caught_up: false,
+        blocked: true,
+    };
+}
+
+/// Applies up to `max_events` committed rows above the watermarks, in one transaction.
+pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<Pass, DbErr> {
+    let committed = match db.get_database_backend() {
+        DbBackend::Postgres => match committed_on_postgres(db).await? {
+            Committed::Nothing => return Ok(Pass::IDLE),
+            Committed::Unknown => return Ok(Pass::BLOCKED),
+            Committed::UpTo(ids) => Some(ids),
+        },
+        _ => None,
+    };
+    let mut txn = EventTransaction::begin_immediate(db).await?;
+    let from = watermarks::lock(&txn).await?;
+    // SQLite: this transaction is the only writer, so every row it sees is committed.
+    let horizon = match committed {
+        Some(ids) => ids,
+        None => watermarks::newest(&txn).await?,
+    };
+    let mut to = from;
+    let mut deltas = Deltas::default();
+    let mut events = 0;
+    for table in rollup_rows::ROLLED {
+        let range = (from.of(table.name), horizon.of(table.name));
+        let budget = max_events.saturating_sub(events);
+        let (read, reached) = add_rows(&mut txn, table, range, budget, &mut deltas).await?;
+        events += read;
+        to.set(table.name, reached);
+    }
+    flush(&mut txn, &mut deltas).await?;
+    watermarks::advance(&txn, to).await?;
+    txn.commit().await?;
+    metrics::counter!("rollups_applied_events_total").increment(events);
+    let caught_up = to.executions >= horizon.executions && to.focus >= horizon.focus;
+    Ok(Pass {
+        events,
+        caught_up,
+        blocked: false,
+    })
+}
+
+/// Adds up to `budget` rows of `table` with an id in `after < id ≤ up_to`; returns how many
+/// were read and the id up to which every row is added.
+async fn add_rows(
+    txn: &mut EventTransaction,
+    table: &EventTable,
+    (mut after, up_to): (i64, i64),
+    budget: u64,
+    deltas: &mut Deltas,
+) -> Result<(u64, i64), DbErr> {
+    let mut read = 0;
+    while after < up_to && read < budget {
+        let limit = i64::try_from(budget - read).unwrap_or(i64::MAX);
+        let page = add_page(txn, (table, None), (after, up_to), limit, deltas)
+            .await
+            .map_err(exec_error)?;
+        read += page.rows;
+        after = page.next_after.unwrap_or(up_to);
+    }
+    Ok((read, after))
+}
+
+/// What PostgreSQL has committed that the rollups lack.
+enum Committed {
+    /// Every row is applied: no lock was taken.
+    Nothing,
+    /// A long transaction writing events is in flight: try at the next tick.
+    Unknown,
+    /// Every row up to these ids is committed (or rolled back).
+    UpTo(Watermarks),
+}
+
+async fn committed_on_postgres(db: &DatabaseConnection) -> Result<Committed, DbErr> {
+    let (newest, applied) = (watermarks::newest(db).await?, watermarks::read(db).await?);
+    if newest.executions <= applied.executions && newest.focus <= applied.focus {
+        return Ok(Committed::Nothing);
+    }
+    match committed_ids(db).await {
+        Err(error) if crate::error::sqlstate(&error).as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+            Ok(Committed::Unknown)
+        }
+        ids => Ok(Committed::UpTo(ids?)),
+    }
+}
+
+/// Applies every committed row, pass after pass (or until a pass is blocked); returns how many
+/// were applied.
+pub async fn apply_all_rollups(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let mut total = 0;
+    loop {
+        let pass = apply_rollups(db, EVENTS_PER_PASS).await?;
+        total += pass.events;
+        if pass.caught_up || pass.blocked {
+            return Ok(total);
+        }
+    }
+}
+
+/// Applies committed rows every `interval` until `stop` completes.
+pub async fn run_rollup_applier(
+    db: DatabaseConnection,
+    interval: Duration,
+    stop: impl Future<Output = ()>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(error) = apply_all_rollups(&db).await {
+            // Tried again at the next tick; readers stay exact meanwhile.
+            tracing::warn!(%error, "applying rollups failed");
+        }
+    }
+}
+
+/// PostgreSQL: the highest ids below which every row is committed (or rolled back). The
+/// `SHARE` lock waits for every transaction that inserts into the tables and is released at
+/// once; later inserts take higher ids.
+async fn committed_ids(db: &DatabaseConnection) -> Result<Watermarks, DbErr> {
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        .await?;
+    txn.execute_unprepared("LOCK TABLE code_executions, cell_focus_events IN SHARE MODE")
+        .await?;
+    let ids = watermarks::newest(&txn).await?;
+    txn.commit().await?;
+    Ok(ids)
+}
