@@ -71,6 +71,7 @@ impl Application {
         tokio::spawn(services::ingest::run_rollup_applier(
             state.db.clone(),
             Duration::from_millis(state.config.limits.rollup_apply_interval_ms.max(1)),
+            state.ingest.writer.write_turns(),
             async move { shutdown.cancelled().await },
         ));
         let documents = graphql::ParseCache::default();

@@ -21,7 +21,7 @@ pub use events::{
 pub use rebuild::{rebuild_in, rebuild_rollups};
 pub use rows::{DashboardInteractionRow, EventRows, unmapped_as_null};
 pub use transaction::EventTransaction;
-pub use writer::IngestWriter;
+pub use writer::{IngestWriter, WriteTurns};
 
 use std::collections::BTreeSet;
 

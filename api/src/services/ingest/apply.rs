@@ -19,6 +19,7 @@ use super::{
     rollup_rows,
     store::exec_error,
     transaction::EventTransaction,
+    writer::WriteTurns,
 };
 use crate::services::{
     catalogue::EventTable,
@@ -156,10 +157,12 @@ pub async fn apply_all_rollups(db: &DatabaseConnection) -> Result<u64, DbErr> {
     }
 }
 
-/// Applies committed rows every `interval` until `stop` completes.
+/// Applies committed rows every `interval` until `stop` completes, taking its turn at SQLite's
+/// write lock with the ingest writer (`turns`).
 pub async fn run_rollup_applier(
     db: DatabaseConnection,
     interval: Duration,
+    turns: Option<WriteTurns>,
     stop: impl Future<Output = ()>,
 ) {
     let mut ticks = tokio::time::interval(interval);
@@ -170,9 +173,22 @@ pub async fn run_rollup_applier(
             () = &mut stop => return,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = apply_all_rollups(&db).await {
-            // Tried again at the next tick; readers stay exact meanwhile.
-            tracing::warn!(%error, "applying rollups failed");
+        loop {
+            let turn = match &turns {
+                Some(turns) => Some(turns.lock().await),
+                None => None,
+            };
+            let pass = apply_rollups(&db, EVENTS_PER_PASS).await;
+            drop(turn);
+            match pass {
+                Ok(pass) if pass.caught_up || pass.blocked => break,
+                Ok(_) => {}
+                Err(error) => {
+                    // Tried again at the next tick; readers stay exact meanwhile.
+                    tracing::warn!(%error, "applying rollups failed");
+                    break;
+                }
+            }
         }
     }
 }

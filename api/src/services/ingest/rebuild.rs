@@ -118,7 +118,10 @@ pub(super) async fn add_page(
     if notebook_id.is_some() {
         sql.push_str(&placeholder(backend, " AND notebook_id = ", 3));
     }
-    sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+    // The limit is bound too: one statement text, prepared once per connection.
+    let index = if notebook_id.is_some() { 4 } else { 3 };
+    sql.push_str(" ORDER BY id LIMIT ");
+    sql.push_str(&placeholder(backend, "", index));
     let (mut rows, mut last_id) = (0, after);
     macro_rules! add_rows {
         ($conn:expr) => {
@@ -126,7 +129,8 @@ pub(super) async fn add_page(
             let query = match notebook_id {
                 Some(id) => query.bind(id),
                 None => query,
-            };
+            }
+            .bind(limit);
             for row in query.fetch_all(&mut **$conn).await? {
                 last_id = rollup_rows::add(deltas, table, &row)?;
                 rows += 1;

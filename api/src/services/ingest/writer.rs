@@ -18,7 +18,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::{
     sync::{Mutex, mpsc, oneshot},
     time::Instant,
@@ -52,9 +52,16 @@ impl Job {
     }
 }
 
+/// Turns at SQLite's single write lock among this process's steady writers (the ingest writer
+/// and the rollup applier): a fair queue in the process, where SQLite's own busy handler would
+/// have each of them sleep and poll while the other holds the lock.
+pub type WriteTurns = Arc<Mutex<()>>;
+
 #[derive(Clone)]
 pub struct IngestWriter {
     queue: mpsc::Sender<Job>,
+    /// SQLite only.
+    turns: Option<WriteTurns>,
     /// Requests waiting for a writer; past this, callers wait to enqueue (backpressure).
     capacity: usize,
     deadline: Duration,
@@ -74,17 +81,24 @@ impl IngestWriter {
         let (queue, receiver) = mpsc::channel(capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         let restarts = Arc::new(AtomicU64::new(0));
+        let turns = (db.get_database_backend() == DbBackend::Sqlite).then(WriteTurns::default);
         for _ in 0..writers.max(1) {
-            let (db, receiver) = (db.clone(), Arc::clone(&receiver));
-            let writer = move || run(db.clone(), Arc::clone(&receiver));
+            let (db, receiver, turns) = (db.clone(), Arc::clone(&receiver), turns.clone());
+            let writer = move || run(db.clone(), Arc::clone(&receiver), turns.clone());
             tokio::spawn(supervise(writer, Arc::clone(&restarts)));
         }
         Self {
             queue,
+            turns,
             capacity,
             deadline,
             restarts,
         }
+    }
+
+    /// The turns at SQLite's write lock this writer takes (`None` on PostgreSQL).
+    pub fn write_turns(&self) -> Option<WriteTurns> {
+        self.turns.clone()
     }
 
     /// How many writer tasks were restarted after a panic.
@@ -150,8 +164,16 @@ where
     }
 }
 
-async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(
+    db: DatabaseConnection,
+    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    turns: Option<WriteTurns>,
+) {
     while let Some(jobs) = next_batch(&receiver).await {
+        let _turn = match &turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
+        };
         commit(&db, jobs).await;
     }
 }

@@ -20,6 +20,24 @@ const ON_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id
 /// Rows per SQLite statement (11 values each, far below its bind limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 256;
 
+/// `rows` in chunks of 256, then of decreasing powers of two: at most nine statement texts per
+/// table, each prepared once per connection and kept in its cache, where a chunk of whatever
+/// was left would compile a new statement at nearly every pass.
+fn sqlite_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let size = match rows.len() {
+            len if len >= SQLITE_ROWS_PER_STATEMENT => SQLITE_ROWS_PER_STATEMENT,
+            len => 1 << len.ilog2(),
+        };
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
 pub async fn upsert_postgres(
     conn: &mut PgConnection,
     rows: &[(RollupKey, CellCounts)],
@@ -64,31 +82,48 @@ pub async fn upsert_postgres(
     Ok(())
 }
 
+/// Rows per SQLite statement of [`upsert_sqlite`], whose rows travel as one JSON text.
+const SQLITE_JSON_ROWS_PER_STATEMENT: usize = 10_000;
+
+/// SQLite: the rows as one JSON array bound once and expanded by `json_each`, so the statement
+/// text never changes (as PostgreSQL's arrays): one small prepared statement per connection,
+/// where multi-row `VALUES` compile a large program per row count. `WHERE true` tells SQLite's
+/// parser that `ON CONFLICT` belongs to the `INSERT`.
 pub async fn upsert_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(RollupKey, CellCounts)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO cell_rollups ({COLUMNS}) VALUES {}{ON_CONFLICT}",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (key, counts) in chunk {
-            query = query
-                .bind(key.notebook_id)
-                .bind(key.tier)
-                .bind(key.bucket)
-                .bind(key.cell.as_str())
-                .bind(key.user.as_str())
-                .bind(counts.executions)
-                .bind(counts.ok_executions)
-                .bind(counts.focus)
-                .bind(counts.focus_on)
-                .bind(counts.kept_count)
-                .bind(counts.kept_sum);
-        }
-        query.execute(&mut *conn).await?;
+    let sql = format!(
+        "INSERT INTO cell_rollups ({COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
+         value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
+         value ->> 9, value ->> 10 FROM json_each(?) WHERE true{ON_CONFLICT}"
+    );
+    for chunk in rows.chunks(SQLITE_JSON_ROWS_PER_STATEMENT) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(key, counts)| {
+                // In `COLUMNS` order: `value ->> n` reads the n-th.
+                (
+                    key.notebook_id,
+                    key.tier,
+                    key.bucket,
+                    &key.cell,
+                    &key.user,
+                    counts.executions,
+                    counts.ok_executions,
+                    counts.focus,
+                    counts.focus_on,
+                    counts.kept_count,
+                    counts.kept_sum,
+                )
+            })
+            .collect();
+        let json =
+            serde_json::to_string(&values).map_err(|error| sqlx::Error::Encode(error.into()))?;
+        sqlx::query(AssertSqlSafe(sql.as_str()))
+            .bind(json)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -153,7 +188,7 @@ pub async fn upsert_locations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(LocationKey, Latest)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+    for chunk in sqlite_chunks(rows) {
         let sql = format!(
             "INSERT INTO location_rollups ({LOCATION_COLUMNS}) VALUES {}{LOCATION_CONFLICT}",
             vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
@@ -172,4 +207,19 @@ pub async fn upsert_locations_sqlite(
         query.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_chunks_are_256_then_powers_of_two_and_cover_every_row() {
+        let rows: Vec<usize> = (0..600).collect();
+        let sizes: Vec<usize> = sqlite_chunks(&rows).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [256, 256, 64, 16, 8]);
+        let joined: Vec<usize> = sqlite_chunks(&rows).flatten().copied().collect();
+        assert_eq!(joined, rows);
+        assert_eq!(sqlite_chunks::<usize>(&[]).count(), 0);
+    }
 }
