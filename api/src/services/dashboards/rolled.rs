@@ -1,6 +1,7 @@
 //! Per (original cell, student) totals of a scope, read from the rollups: whole buckets of the
-//! window from `cell_rollups`, and from the event tables its partial edges and, inside the whole
-//! buckets, the rows the applier has not added yet (above the watermarks), summed. The per-cell
+//! window from `cell_rollups`, and from the event tables its partial edges (or, where cheaper,
+//! the whole hour less the events outside the window) and, inside the whole buckets, the rows
+//! the applier has not added yet (above the watermarks), summed. The per-cell
 //! aggregates (`executions_per_cell`, `time_per_cell`) are sums and means over these totals,
 //! so they read a few thousand rollup rows instead of every event of the window.
 //!
@@ -46,7 +47,7 @@ pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransac
 /// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
 /// (cell, student) of `scope` (a subquery for the caller to aggregate).
 pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
-    let cover = rollups::cover(scope.after, scope.until);
+    let cover = rollups::cover_for_sums(scope.after, scope.until);
     // The all-time bucket alone already has one row per (cell, student).
     let whole_course = cover.rollups.iter().all(|range| range.tier == Tier::All);
     if cover.edges.is_empty() && whole_course && *unapplied == Unapplied::default() {
@@ -64,29 +65,47 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Una
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
-/// rows of whole buckets, one row per event of the partial edges and of the unapplied rows
-/// in whole buckets. For sums per cell, which need no student's total first.
+/// rows of whole buckets; one row per event of the partial edges and of the unapplied rows in
+/// whole buckets; and one negative row per event of a whole bucket that lies outside the
+/// window (`cover_for_sums`). For sums per cell, which need no student's total first.
 pub(super) fn parts(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
-    let cover = rollups::cover(scope.after, scope.until);
+    let cover = rollups::cover_for_sums(scope.after, scope.until);
     rollup_rows(sql, scope, &cover.rollups);
-    for edge in &cover.edges {
+    let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
+    for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {
         sql.push(" UNION ALL ");
-        execution_rows(sql);
+        execution_rows(sql, sign);
         events_in(sql, scope, edge, "t_finish");
         sql.push(" UNION ALL ");
-        focus_rows(sql);
+        focus_rows(sql, sign);
         events_in(sql, scope, edge, "time");
     }
     for range in &cover.rollups {
         if let Some(mark) = unapplied.executions {
             sql.push(" UNION ALL ");
-            execution_rows(sql);
+            execution_rows(sql, Sign::Plus);
             unapplied_in(sql, scope, (range, mark), "t_finish");
         }
         if let Some(mark) = unapplied.focus {
             sql.push(" UNION ALL ");
-            focus_rows(sql);
+            focus_rows(sql, Sign::Plus);
             unapplied_in(sql, scope, (range, mark), "time");
+        }
+    }
+}
+
+/// Whether an event's row adds to the totals or takes away from them.
+#[derive(Clone, Copy)]
+enum Sign {
+    Plus,
+    Minus,
+}
+
+impl Sign {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Plus => "",
+            Self::Minus => "-",
         }
     }
 }
@@ -149,24 +168,26 @@ fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
     sql.push(")");
 }
 
-fn execution_rows(sql: &mut Sql) {
-    sql.push(
-        "SELECT COALESCE(orig_cell_id, ''), user_id, 1, \
-         CASE WHEN status = 'ok' THEN 1 ELSE 0 END, 0, 0, 0, 0.0 FROM ",
-    )
+fn execution_rows(sql: &mut Sql, sign: Sign) {
+    let sign = sign.sql();
+    sql.push(&format!(
+        "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, \
+         {sign}(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), 0, 0, 0, 0.0 FROM "
+    ))
     .push(EXECUTIONS)
     .push(" WHERE ");
 }
 
-fn focus_rows(sql: &mut Sql) {
-    sql.push(
-        "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, 1, \
-         CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END, CASE WHEN ",
-    )
+fn focus_rows(sql: &mut Sql, sign: Sign) {
+    let sign = sign.sql();
+    sql.push(&format!(
+        "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, {sign}1, \
+         {sign}(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END), {sign}(CASE WHEN "
+    ))
     .kept_duration()
-    .push(" THEN 1 ELSE 0 END, CASE WHEN ")
+    .push(&format!(" THEN 1 ELSE 0 END), {sign}(CASE WHEN "))
     .kept_duration()
-    .push(" THEN click_duration ELSE 0.0 END FROM ")
+    .push(" THEN click_duration ELSE 0.0 END) FROM ")
     .push(FOCUS)
     .push(" WHERE ");
 }

@@ -28,7 +28,7 @@ use crate::services::{
 
 /// Events one pass adds at most: one transaction's worth, so a catch-up (after the upgrade that
 /// introduced the applier, or a long outage) never holds SQLite's write lock for long.
-pub const EVENTS_PER_PASS: u64 = 20_000;
+const EVENTS_PER_PASS: u64 = 20_000;
 
 /// How long the applier waits for PostgreSQL writers in flight before it tries again later (a
 /// long transaction, such as a retention run, must not hold ingest behind the applier's lock).

@@ -31,6 +31,9 @@ pub struct EdgeRange {
 pub struct Cover {
     pub rollups: Vec<TierRange>,
     pub edges: Vec<EdgeRange>,
+    /// Events to take away (only from [`cover_for_sums`]): the part of a whole bucket that lies
+    /// outside the window.
+    pub minus: Vec<EdgeRange>,
 }
 
 const HOUR: i64 = 3600;
@@ -45,7 +48,7 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
         };
         return Cover {
             rollups: vec![all],
-            edges: Vec::new(),
+            ..Cover::default()
         };
     }
     // The whole hours of the window: from the first hour starting strictly after `after`, to
@@ -76,6 +79,70 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
     }
     fill(&[Tier::Hour], first, last, &mut cover);
     cover
+}
+
+/// The same window for aggregates that are sums (counts, summed durations), which can also
+/// take events away: where a partial hour at an end holds more of its hour than the rest does,
+/// the whole hour is read from the rollups and the rest's events are subtracted. So at most
+/// half an hour of events is read at each end, however the window falls on the clock. (The
+/// latest location is no sum: it uses [`cover`].)
+pub fn cover_for_sums(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cover {
+    let mut cover = cover(after, until);
+    let edges = std::mem::take(&mut cover.edges);
+    for edge in edges {
+        match complement_in_hour(&edge) {
+            Some((hour, rest)) if span(&rest) < span(&edge) => {
+                cover.rollups.push(TierRange {
+                    tier: Tier::Hour,
+                    from: Some(hour),
+                    to: Some(hour + HOUR),
+                });
+                cover.minus.push(rest);
+            }
+            _ => cover.edges.push(edge),
+        }
+    }
+    cover
+}
+
+/// For an edge that is the start or the end of one hour (bounded, one end on the hour), that
+/// hour and the part of it outside the edge.
+fn complement_in_hour(edge: &EdgeRange) -> Option<(i64, EdgeRange)> {
+    match (edge.lower, edge.upper) {
+        // (after, next hour): the rest is [hour start, after].
+        (Bound::Excluded(after), Bound::Excluded(end)) if end.timestamp() % HOUR == 0 => {
+            let hour = end.timestamp() - HOUR;
+            (after.timestamp() >= hour).then(|| {
+                let rest = EdgeRange {
+                    lower: Bound::Included(time_of(hour)),
+                    upper: Bound::Included(after),
+                };
+                (hour, rest)
+            })
+        }
+        // [hour start, until]: the rest is (until, next hour).
+        (Bound::Included(start), Bound::Included(until)) if start.timestamp() % HOUR == 0 => {
+            let hour = start.timestamp();
+            (until.timestamp() < hour + HOUR).then(|| {
+                let rest = EdgeRange {
+                    lower: Bound::Excluded(until),
+                    upper: Bound::Excluded(time_of(hour + HOUR)),
+                };
+                (hour, rest)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The length of a bounded range in microseconds (`i64::MAX` when unbounded).
+fn span(range: &EdgeRange) -> i64 {
+    match (range.lower, range.upper) {
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            (b - a).num_microseconds().unwrap_or(i64::MAX)
+        }
+        _ => i64::MAX,
+    }
 }
 
 fn time_of(seconds: i64) -> DateTime<Utc> {
@@ -164,6 +231,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The same, for the cover of sums: rollups and edges add, `minus` takes away.
+    #[test]
+    fn a_cover_for_sums_counts_every_instant_of_the_window_once() {
+        let windows = [
+            (Some("2026-01-03T10:50:30.5Z"), Some("2026-01-05T23:05:00Z")),
+            (Some("2026-01-03T10:10:30Z"), Some("2026-01-05T23:55:00Z")),
+            (Some("2026-01-03T10:00:00Z"), Some("2026-01-03T12:00:00Z")),
+            (Some("2026-01-03T10:20:30Z"), Some("2026-01-03T10:50:00Z")),
+            (Some("2026-01-03T10:59:59Z"), None),
+            (None, Some("2026-01-29T07:59:00Z")),
+        ];
+        let mut subtracted = 0;
+        for (after, until) in windows {
+            let (after, until) = (after.map(at), until.map(at));
+            let cover = cover_for_sums(after, until);
+            subtracted += cover.minus.len();
+            let start = at("2026-01-02T00:00:00Z").timestamp();
+            for second in (start..start + 30 * 86_400).step_by(61) {
+                for offset in [0, 1] {
+                    let time = time_of(second + offset);
+                    let inside = after.is_none_or(|a| time > a) && until.is_none_or(|u| time <= u);
+                    let count = |ranges: &[EdgeRange]| {
+                        ranges
+                            .iter()
+                            .filter(|edge| (edge.lower, edge.upper).contains(&time))
+                            .count()
+                    };
+                    let in_rollups = cover.rollups.iter().filter(|range| {
+                        let bucket = range.tier.bucket(time);
+                        range.from.is_none_or(|f| bucket >= f)
+                            && range.to.is_none_or(|t| bucket < t)
+                    });
+                    let times = (in_rollups.count() + count(&cover.edges)) as i64
+                        - count(&cover.minus) as i64;
+                    assert_eq!(
+                        times,
+                        i64::from(inside),
+                        "{time} in {after:?}..{until:?}: {cover:?}"
+                    );
+                }
+            }
+        }
+        assert!(subtracted >= 4, "the late starts and early ends subtract");
     }
 
     #[test]
