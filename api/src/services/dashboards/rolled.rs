@@ -111,22 +111,41 @@ impl Sign {
 }
 
 /// Pushes `SELECT user_id, cell, time, id`: each student's latest `ON` focus of every whole
-/// bucket of `scope`, and every `ON` focus of its partial edges and unapplied rows. The latest
-/// of these per student (by time, then id) is their latest in the scope.
+/// bucket of `scope`, of its partial edges and of its unapplied rows. The latest of these per
+/// student (by time, then id) is their latest in the scope.
+///
+/// A window that starts inside an hour needs no events for that start: the hour's latest is
+/// the latest after the start when it lies after it, and when it does not, the student has no
+/// focus there at all.
 pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
     let cover = rollups::cover(scope.after, scope.until);
-    sql.push(
-        "SELECT user_id, orig_cell_id AS cell, latest_time AS time, latest_id AS id \
-         FROM location_rollups WHERE notebook_id = ",
-    )
-    .bind(scope.notebook_id);
+    location_rows(sql, scope);
     ranges_condition(sql, &cover.rollups);
     sql.students(scope);
     const ON_FOCUS: &str = " UNION ALL SELECT user_id, COALESCE(orig_cell_id, ''), time, id \
                             FROM cell_focus_events WHERE click_type = 'ON' AND ";
     for edge in &cover.edges {
-        sql.push(ON_FOCUS);
-        events_in(sql, scope, edge, "time");
+        match (rollups::hour_ending(edge), edge.lower) {
+            (Some(hour), Bound::Excluded(after)) => {
+                sql.push(" UNION ALL ");
+                location_rows(sql, scope);
+                sql.push(" AND tier = ")
+                    .bind(Tier::Hour.id())
+                    .push(" AND bucket = ")
+                    .bind(hour)
+                    .push(" AND latest_time > ")
+                    .bind(after)
+                    .students(scope);
+                if let Some(mark) = unapplied.of(FOCUS) {
+                    sql.push(ON_FOCUS);
+                    unapplied_between(sql, scope, mark, ("time", edge.lower, edge.upper));
+                }
+            }
+            _ => {
+                sql.push(ON_FOCUS);
+                events_in(sql, scope, edge, "time");
+            }
+        }
     }
     if let Some(mark) = unapplied.of(FOCUS) {
         for range in &cover.rollups {
@@ -134,6 +153,16 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &
             unapplied_in(sql, scope, (range, mark), "time");
         }
     }
+}
+
+/// `SELECT user_id, cell, time, id FROM location_rollups WHERE notebook_id = …` (the caller
+/// adds the buckets).
+fn location_rows(sql: &mut Sql, scope: &Scope) {
+    sql.push(
+        "SELECT user_id, orig_cell_id AS cell, latest_time AS time, latest_id AS id \
+         FROM location_rollups WHERE notebook_id = ",
+    )
+    .bind(scope.notebook_id);
 }
 
 fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange]) {
@@ -200,15 +229,8 @@ fn events_in(sql: &mut Sql, scope: &Scope, edge: &EdgeRange, time: &str) {
         .students(scope);
 }
 
-/// The scope's events above watermark `mark` whose time is in the buckets of `range`. They are
-/// few (what arrived since the applier's last pass) and found by id: on SQLite, whose planner
-/// would rather walk the notebook's time index over whole hours, the other terms are kept from
-/// indexes (`+column`).
+/// The scope's events above watermark `mark` whose time is in the buckets of `range`.
 fn unapplied_in(sql: &mut Sql, scope: &Scope, (range, mark): (&TierRange, i64), time: &str) {
-    let unindexed = match sql.backend() {
-        DbBackend::Postgres => "",
-        _ => "+",
-    };
     type Time = DateTime<Utc>;
     let bound = |seconds: Option<i64>, bound: fn(Time) -> Bound<Time>| {
         seconds
@@ -219,6 +241,23 @@ fn unapplied_in(sql: &mut Sql, scope: &Scope, (range, mark): (&TierRange, i64), 
         bound(range.from, Bound::Included),
         bound(range.to, Bound::Excluded),
     );
+    unapplied_between(sql, scope, mark, (time, lower, upper));
+}
+
+/// The scope's events above watermark `mark` whose time is between the bounds. They are few
+/// (what arrived since the applier's last pass) and found by id: on SQLite, whose planner would
+/// rather walk the notebook's time index over whole hours, the other terms are kept from
+/// indexes (`+column`).
+fn unapplied_between(
+    sql: &mut Sql,
+    scope: &Scope,
+    mark: i64,
+    (time, lower, upper): (&str, Bound<DateTime<Utc>>, Bound<DateTime<Utc>>),
+) {
+    let unindexed = match sql.backend() {
+        DbBackend::Postgres => "",
+        _ => "+",
+    };
     sql.push("id > ")
         .bind(mark)
         .push(&format!(" AND {unindexed}notebook_id = "))

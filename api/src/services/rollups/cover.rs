@@ -110,16 +110,13 @@ pub fn cover_for_sums(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>
 fn complement_in_hour(edge: &EdgeRange) -> Option<(i64, EdgeRange)> {
     match (edge.lower, edge.upper) {
         // (after, next hour): the rest is [hour start, after].
-        (Bound::Excluded(after), Bound::Excluded(end)) if end.timestamp() % HOUR == 0 => {
-            let hour = end.timestamp() - HOUR;
-            (after.timestamp() >= hour).then(|| {
-                let rest = EdgeRange {
-                    lower: Bound::Included(time_of(hour)),
-                    upper: Bound::Included(after),
-                };
-                (hour, rest)
-            })
-        }
+        (Bound::Excluded(after), _) => hour_ending(edge).map(|hour| {
+            let rest = EdgeRange {
+                lower: Bound::Included(time_of(hour)),
+                upper: Bound::Included(after),
+            };
+            (hour, rest)
+        }),
         // [hour start, until]: the rest is (until, next hour).
         (Bound::Included(start), Bound::Included(until)) if start.timestamp() % HOUR == 0 => {
             let hour = start.timestamp();
@@ -130,6 +127,18 @@ fn complement_in_hour(edge: &EdgeRange) -> Option<(i64, EdgeRange)> {
                 };
                 (hour, rest)
             })
+        }
+        _ => None,
+    }
+}
+
+/// The hour an edge `(after, end of after's hour)` ends (a window that starts inside an
+/// hour): the start of that hour's bucket.
+pub fn hour_ending(edge: &EdgeRange) -> Option<i64> {
+    match (edge.lower, edge.upper) {
+        (Bound::Excluded(after), Bound::Excluded(end)) if end.timestamp() % HOUR == 0 => {
+            let hour = end.timestamp() - HOUR;
+            (after.timestamp() >= hour).then_some(hour)
         }
         _ => None,
     }
