@@ -17,7 +17,7 @@ mod deltas;
 mod upsert;
 pub mod watermarks;
 
-pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending};
+pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending, rests_for_sums};
 pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
 pub use upsert::{
     upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,

@@ -20,7 +20,7 @@ use super::{Scope, sql::Sql};
 use crate::{
     error::AppResult,
     services::rollups::{
-        self, EdgeRange, Tier, TierRange,
+        self, Cover, EdgeRange, Tier, TierRange,
         watermarks::{self, EXECUTIONS, FOCUS, Unapplied},
     },
 };
@@ -44,10 +44,52 @@ pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransac
     Ok((txn, unapplied))
 }
 
+/// How a sum over `scope` reads its window, in `txn`'s snapshot: the part of an end's hour
+/// outside the window is subtracted when it is the shorter one, or when it holds no event (one
+/// index probe each: before a class starts, after it ends).
+pub(super) async fn cover_for_sums(txn: &DatabaseTransaction, scope: &Scope) -> AppResult<Cover> {
+    let mut empty = Vec::new();
+    for rest in rollups::rests_for_sums(scope.after, scope.until) {
+        if !has_events(txn, scope, &rest).await? {
+            empty.push(rest);
+        }
+    }
+    let is_empty = |rest: &EdgeRange| empty.contains(rest);
+    Ok(rollups::cover_for_sums(scope.after, scope.until, is_empty))
+}
+
+/// Whether the notebook has any event (of any student) in `range`.
+async fn has_events(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    range: &EdgeRange,
+) -> AppResult<bool> {
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push("SELECT CASE WHEN EXISTS (SELECT 1 FROM ")
+        .push(EXECUTIONS)
+        .push(" WHERE notebook_id = ")
+        .bind(scope.notebook_id)
+        .between("t_finish", range.lower, range.upper)
+        .push(") OR EXISTS (SELECT 1 FROM ")
+        .push(FOCUS)
+        .push(" WHERE notebook_id = ")
+        .bind(scope.notebook_id)
+        .between("time", range.lower, range.upper)
+        .push(") THEN 1 ELSE 0 END AS found");
+    let found = match txn.query_one_raw(sql.build()).await? {
+        Some(row) => row.try_get::<i32>("", "found")? != 0,
+        None => true,
+    };
+    Ok(found)
+}
+
 /// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
 /// (cell, student) of `scope` (a subquery for the caller to aggregate).
-pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
-    let cover = rollups::cover_for_sums(scope.after, scope.until);
+pub(super) fn per_cell_and_student(
+    sql: &mut Sql,
+    scope: &Scope,
+    (cover, unapplied): (&Cover, &Unapplied),
+) {
     // The all-time bucket alone already has one row per (cell, student).
     let whole_course = cover.rollups.iter().all(|range| range.tier == Tier::All);
     if cover.edges.is_empty() && whole_course && *unapplied == Unapplied::default() {
@@ -60,7 +102,7 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Una
          CAST(SUM(focus_on) AS BIGINT) AS focus_on, \
          CAST(SUM(kept_count) AS BIGINT) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
     );
-    parts(sql, scope, unapplied);
+    parts(sql, scope, (cover, unapplied));
     sql.push(") AS parts GROUP BY cell, user_id");
 }
 
@@ -68,8 +110,7 @@ pub(super) fn per_cell_and_student(sql: &mut Sql, scope: &Scope, unapplied: &Una
 /// rows of whole buckets; one row per event of the partial edges and of the unapplied rows in
 /// whole buckets; and one negative row per event of a whole bucket that lies outside the
 /// window (`cover_for_sums`). For sums per cell, which need no student's total first.
-pub(super) fn parts(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
-    let cover = rollups::cover_for_sums(scope.after, scope.until);
+pub(super) fn parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied)) {
     rollup_rows(sql, scope, &cover.rollups);
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {

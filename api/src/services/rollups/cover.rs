@@ -83,15 +83,20 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
 
 /// The same window for aggregates that are sums (counts, summed durations), which can also
 /// take events away: where a partial hour at an end holds more of its hour than the rest does,
+/// or the rest holds no event at all (`rest_is_empty`: before a class starts, after it ends),
 /// the whole hour is read from the rollups and the rest's events are subtracted. So at most
 /// half an hour of events is read at each end, however the window falls on the clock. (The
 /// latest location is no sum: it uses [`cover`].)
-pub fn cover_for_sums(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cover {
+pub fn cover_for_sums(
+    after: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    rest_is_empty: impl Fn(&EdgeRange) -> bool,
+) -> Cover {
     let mut cover = cover(after, until);
     let edges = std::mem::take(&mut cover.edges);
     for edge in edges {
         match complement_in_hour(&edge) {
-            Some((hour, rest)) if span(&rest) < span(&edge) => {
+            Some((hour, rest)) if span(&rest) < span(&edge) || rest_is_empty(&rest) => {
                 cover.rollups.push(TierRange {
                     tier: Tier::Hour,
                     from: Some(hour),
@@ -103,6 +108,20 @@ pub fn cover_for_sums(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>
         }
     }
     cover
+}
+
+/// The parts of hours that [`cover_for_sums`] may ask about: outside the window, inside the
+/// hours at its ends.
+pub fn rests_for_sums(
+    after: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Vec<EdgeRange> {
+    let edges = cover(after, until).edges;
+    edges
+        .iter()
+        .filter_map(complement_in_hour)
+        .map(|(_, rest)| rest)
+        .collect()
 }
 
 /// For an edge that is the start or the end of one hour (bounded, one end on the hour), that
@@ -254,9 +273,10 @@ mod tests {
             (None, Some("2026-01-29T07:59:00Z")),
         ];
         let mut subtracted = 0;
-        for (after, until) in windows {
+        // By time span alone, and as when every part outside the window is empty.
+        for ((after, until), empty) in windows.into_iter().flat_map(|w| [(w, false), (w, true)]) {
             let (after, until) = (after.map(at), until.map(at));
-            let cover = cover_for_sums(after, until);
+            let cover = cover_for_sums(after, until, |_| empty);
             subtracted += cover.minus.len();
             let start = at("2026-01-02T00:00:00Z").timestamp();
             for second in (start..start + 30 * 86_400).step_by(61) {
