@@ -206,31 +206,35 @@ impl AppError {
 /// Whether a database error means the database could not be reached (pool timeout, refused or
 /// broken connection, or the server shutting down), as opposed to a statement it refused.
 pub fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
-    match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
-            match error.as_ref() {
-                Sqlx::Io(_)
-                | Sqlx::PoolTimedOut
-                | Sqlx::PoolClosed
-                | Sqlx::WorkerCrashed
-                | Sqlx::Tls(_)
-                | Sqlx::Protocol(_) => true,
-                Sqlx::Database(error) => error.code().is_some_and(|code| is_outage_state(&code)),
-                _ => false,
-            }
-        }
+    use sea_orm::{DbErr, sqlx::Error as Sqlx};
+    if matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    match sqlx_error(error) {
+        Some(
+            Sqlx::Io(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_),
+        ) => true,
+        Some(Sqlx::Database(_)) => sqlstate(error).is_some_and(|code| is_outage_state(&code)),
         _ => false,
     }
 }
 
 /// The SQLSTATE of a statement the database refused (`None` for other errors).
 pub fn sqlstate(error: &sea_orm::DbErr) -> Option<String> {
+    Some(sqlx_error(error)?.as_database_error()?.code()?.into_owned())
+}
+
+/// The driver's error inside a statement's error.
+fn sqlx_error(error: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     use sea_orm::{DbErr, RuntimeErr};
     match error {
         DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
-            Some(error.as_database_error()?.code()?.into_owned())
+            Some(error)
         }
         _ => None,
     }
