@@ -15,15 +15,14 @@ use std::{future::Future, time::Duration};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 
 use super::{
-    rebuild::{add_page, flush},
+    rebuild::{add_range, flush},
     rollup_rows,
-    store::exec_error,
     transaction::EventTransaction,
     writer::WriteTurns,
 };
-use crate::services::{
-    catalogue::EventTable,
-    rollups::{Deltas, Watermarks, watermarks},
+use crate::services::rollups::{
+    Deltas, Watermarks,
+    watermarks::{self, Unapplied},
 };
 
 /// Events one pass adds at most: one transaction's worth, so a catch-up (after the upgrade that
@@ -84,7 +83,8 @@ pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<P
     for table in rollup_rows::ROLLED {
         let range = (from.of(table.name), horizon.of(table.name));
         let budget = max_events.saturating_sub(events);
-        let (read, reached) = add_rows(&mut txn, table, range, budget, &mut deltas).await?;
+        let (read, reached) =
+            add_range(&mut txn, (table, None), range, budget, &mut deltas).await?;
         events += read;
         to.set(table.name, reached);
     }
@@ -100,27 +100,6 @@ pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<P
     })
 }
 
-/// Adds up to `budget` rows of `table` with an id in `after < id ≤ up_to`; returns how many
-/// were read and the id up to which every row is added.
-async fn add_rows(
-    txn: &mut EventTransaction,
-    table: &EventTable,
-    (mut after, up_to): (i64, i64),
-    budget: u64,
-    deltas: &mut Deltas,
-) -> Result<(u64, i64), DbErr> {
-    let mut read = 0;
-    while after < up_to && read < budget {
-        let limit = i64::try_from(budget - read).unwrap_or(i64::MAX);
-        let page = add_page(txn, (table, None), (after, up_to), limit, deltas)
-            .await
-            .map_err(exec_error)?;
-        read += page.rows;
-        after = page.next_after.unwrap_or(up_to);
-    }
-    Ok((read, after))
-}
-
 /// What PostgreSQL has committed that the rollups lack.
 enum Committed {
     /// Every row is applied: no lock was taken.
@@ -132,8 +111,7 @@ enum Committed {
 }
 
 async fn committed_on_postgres(db: &DatabaseConnection) -> Result<Committed, DbErr> {
-    let (newest, applied) = (watermarks::newest(db).await?, watermarks::read(db).await?);
-    if newest.executions <= applied.executions && newest.focus <= applied.focus {
+    if watermarks::unapplied(db).await? == Unapplied::default() {
         return Ok(Committed::Nothing);
     }
     match committed_ids(db).await {
@@ -147,9 +125,22 @@ async fn committed_on_postgres(db: &DatabaseConnection) -> Result<Committed, DbE
 /// Applies every committed row, pass after pass (or until a pass is blocked); returns how many
 /// were applied.
 pub async fn apply_all_rollups(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    apply_all_in_turn(db, None).await
+}
+
+/// [`apply_all_rollups`], each pass in its turn at SQLite's write lock when `turns` is given.
+async fn apply_all_in_turn(
+    db: &DatabaseConnection,
+    turns: Option<&WriteTurns>,
+) -> Result<u64, DbErr> {
     let mut total = 0;
     loop {
+        let turn = match turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
+        };
         let pass = apply_rollups(db, EVENTS_PER_PASS).await?;
+        drop(turn);
         total += pass.events;
         if pass.caught_up || pass.blocked {
             return Ok(total);
@@ -173,22 +164,9 @@ pub async fn run_rollup_applier(
             () = &mut stop => return,
             _ = ticks.tick() => {}
         }
-        loop {
-            let turn = match &turns {
-                Some(turns) => Some(turns.lock().await),
-                None => None,
-            };
-            let pass = apply_rollups(&db, EVENTS_PER_PASS).await;
-            drop(turn);
-            match pass {
-                Ok(pass) if pass.caught_up || pass.blocked => break,
-                Ok(_) => {}
-                Err(error) => {
-                    // Tried again at the next tick; readers stay exact meanwhile.
-                    tracing::warn!(%error, "applying rollups failed");
-                    break;
-                }
-            }
+        if let Err(error) = apply_all_in_turn(&db, turns.as_ref()).await {
+            // Tried again at the next tick; readers stay exact meanwhile.
+            tracing::warn!(%error, "applying rollups failed");
         }
     }
 }

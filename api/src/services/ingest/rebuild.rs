@@ -19,7 +19,7 @@ use super::{
 };
 
 /// Events read per statement.
-pub(super) const PAGE: i64 = 20_000;
+const PAGE: i64 = 20_000;
 /// Rollup rows summed in memory before they are written.
 const FLUSH_AT: usize = 200_000;
 
@@ -56,23 +56,37 @@ pub async fn rebuild_in(
     let mut read = 0;
     let mut deltas = Deltas::default();
     for table in rollup_rows::ROLLED {
-        let mut range = (0, marks.of(table.name));
-        loop {
-            let page = add_page(txn, (table, notebook_id), range, PAGE, &mut deltas)
-                .await
-                .map_err(exec_error)?;
-            read += page.rows;
-            if deltas.len() >= FLUSH_AT {
-                flush(txn, &mut deltas).await?;
-            }
-            match page.next_after {
-                Some(last_id) => range.0 = last_id,
-                None => break,
-            }
-        }
+        let range = (0, marks.of(table.name));
+        let rows = (table, notebook_id);
+        read += add_range(txn, rows, range, u64::MAX, &mut deltas).await?.0;
     }
     flush(txn, &mut deltas).await?;
     Ok(read)
+}
+
+/// Adds up to `budget` rows of `table` (of one notebook or all) with an id in
+/// `after < id ≤ up_to`, page by page, writing the sums out whenever they grow large; returns
+/// how many rows were read and the id up to which every row is added.
+pub(super) async fn add_range(
+    txn: &mut EventTransaction,
+    rows: (&EventTable, Option<i64>),
+    (mut after, up_to): (i64, i64),
+    budget: u64,
+    deltas: &mut Deltas,
+) -> Result<(u64, i64), DbErr> {
+    let mut read = 0;
+    while after < up_to && read < budget {
+        let limit = i64::try_from(budget - read).unwrap_or(i64::MAX);
+        let page = add_page(txn, rows, (after, up_to), limit, deltas)
+            .await
+            .map_err(exec_error)?;
+        read += page.rows;
+        if deltas.len() >= FLUSH_AT {
+            flush(txn, deltas).await?;
+        }
+        after = page.next_after.unwrap_or(up_to);
+    }
+    Ok((read, after))
 }
 
 pub(super) async fn flush(txn: &mut EventTransaction, deltas: &mut Deltas) -> Result<(), DbErr> {
@@ -89,17 +103,17 @@ fn placeholder(backend: DbBackend, text: &str, index: usize) -> String {
 }
 
 /// One page of rows read.
-pub(super) struct Page {
-    pub rows: u64,
+struct Page {
+    rows: u64,
     /// The last id read when the page was full (more may follow); `None` when the range is
     /// exhausted.
-    pub next_after: Option<i64>,
+    next_after: Option<i64>,
 }
 
 /// Adds to `deltas` the next `limit` (at most [`PAGE`]) rows of `table` with an id in
 /// `after < id ≤ up_to` (of one notebook or all), read with [`rollup_rows::select_list`] and
 /// decoded by [`rollup_rows::add`].
-pub(super) async fn add_page(
+async fn add_page(
     txn: &mut EventTransaction,
     (table, notebook_id): (&EventTable, Option<i64>),
     (after, up_to): (i64, i64),
