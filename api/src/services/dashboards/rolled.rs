@@ -177,7 +177,7 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &
                     .push(" AND latest_time > ")
                     .bind(after)
                     .students(scope);
-                if let Some(mark) = unapplied.of(FOCUS) {
+                if let Some(mark) = unapplied.focus {
                     sql.push(ON_FOCUS);
                     unapplied_between(sql, scope, mark, ("time", edge.lower, edge.upper));
                 }
@@ -188,7 +188,7 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &
             }
         }
     }
-    if let Some(mark) = unapplied.of(FOCUS) {
+    if let Some(mark) = unapplied.focus {
         for range in &cover.rollups {
             sql.push(ON_FOCUS);
             unapplied_in(sql, scope, (range, mark), "time");

@@ -47,16 +47,6 @@ pub struct Unapplied {
     pub focus: Option<i64>,
 }
 
-impl Unapplied {
-    pub fn of(&self, table: &str) -> Option<i64> {
-        match table {
-            EXECUTIONS => self.executions,
-            FOCUS => self.focus,
-            _ => None,
-        }
-    }
-}
-
 /// What a reader must take from the events besides the rollups, as its snapshot sees it.
 pub async fn unapplied(db: &impl ConnectionTrait) -> Result<Unapplied, DbErr> {
     let (marks, newest) = (read(db).await?, newest(db).await?);
