@@ -31,6 +31,15 @@ enum RollupState {
     BackfilledAt,
 }
 
+/// Empties both rollup tables: whichever version runs next recomputes them from the events.
+async fn clear_rollups(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    for table in ["cell_rollups", "location_rollups"] {
+        let clear = Query::delete().from_table(Alias::new(table)).to_owned();
+        manager.exec_stmt(clear).await?;
+    }
+    Ok(())
+}
+
 /// The event tables the rollups summarise.
 const EVENT_TABLES: [&str; 2] = ["code_executions", "cell_focus_events"];
 
@@ -54,10 +63,7 @@ impl MigrationTrait for Migration {
             start.values_panic([table.into(), 0i64.into()]);
         }
         manager.exec_stmt(start).await?;
-        for table in ["cell_rollups", "location_rollups"] {
-            let clear = Query::delete().from_table(Alias::new(table)).to_owned();
-            manager.exec_stmt(clear).await?;
-        }
+        clear_rollups(manager).await?;
         manager
             .drop_table(Table::drop().table(RollupState::Table).to_owned())
             .await
@@ -81,10 +87,7 @@ impl MigrationTrait for Migration {
             .values_panic([1.into()])
             .to_owned();
         manager.exec_stmt(pending).await?;
-        for table in ["cell_rollups", "location_rollups"] {
-            let clear = Query::delete().from_table(Alias::new(table)).to_owned();
-            manager.exec_stmt(clear).await?;
-        }
+        clear_rollups(manager).await?;
         manager
             .drop_table(Table::drop().table(RollupWatermarks::Table).to_owned())
             .await
