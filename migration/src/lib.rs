@@ -14,6 +14,7 @@ mod m20261124_000008_event_keys;
 mod m20261130_000009_account_lifecycle;
 mod m20261204_000010_rollups;
 mod m20261204_000011_rollup_watermarks;
+mod m20261204_000012_rollup_fold;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_account_lifecycle::Migration),
             Box::new(m20261204_000010_rollups::Migration),
             Box::new(m20261204_000011_rollup_watermarks::Migration),
+            Box::new(m20261204_000012_rollup_fold::Migration),
         ]
     }
 }

@@ -14,7 +14,10 @@ use api::{
     auth::Role,
     services::{
         ingest, privacy,
-        rollups::watermarks::{self, Unapplied, Watermarks},
+        rollups::{
+            fold,
+            watermarks::{self, Unapplied, Watermarks},
+        },
     },
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -170,7 +173,12 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
     }
 }
 
-/// An app whose background applier never runs after its first tick: the test applies.
+/// The start of the class's day `days`.
+fn day(days: i64) -> DateTime<Utc> {
+    class::base() + TimeDelta::days(days)
+}
+
+/// An app whose background applier never runs: the test applies.
 async fn app_applied_by_hand(backend: tests::Backend) -> TestApp {
     TestApp::spawn_with(backend, |config| {
         config.limits.rollup_apply_interval_ms = 3_600_000;
@@ -186,10 +194,17 @@ backend_tests! {
             // Nothing applied: every answer comes from the events.
             assert_eq!(watermarks::read(db).await.unwrap(), Watermarks::default());
             assert_matches(&class, &class.events, seed, 10).await;
-            // Part applied: whole buckets split between rollups and events above the marks.
-            let pass = ingest::apply_rollups(db, class.events.len() as u64 / 3).await.unwrap();
+            // Part applied, the hours before day 20 folded: whole buckets split between the
+            // two tiers and the events above the marks.
+            let third = class.events.len() as u64 / 3;
+            let pass = ingest::apply_rollups_at(db, third, day(20)).await.unwrap();
             assert!(!pass.caught_up && pass.events > 0, "{pass:?}");
+            assert_eq!(fold::folded_before(db).await.unwrap(), Some(day(20).timestamp()));
             assert_matches(&class, &class.events, seed + 100, 10).await;
+            // The fold moves on while older hours are still unapplied: those rows then go to
+            // both tiers.
+            ingest::apply_rollups_at(db, third, day(35)).await.unwrap();
+            assert_matches(&class, &class.events, seed + 200, 10).await;
             ingest::apply_all_rollups(db).await.unwrap();
             assert_eq!(watermarks::unapplied(db).await.unwrap(), Unapplied::default());
             assert_matches(&class, &class.events, seed, 40).await;
@@ -199,7 +214,13 @@ backend_tests! {
     async fn a_rebuild_gives_the_same_rollups_as_the_applier_kept(backend) {
         let class = load(app_applied_by_hand(backend).await, 3).await;
         let db = &class.app.state.db;
-        let applied = ingest::apply_all_rollups(db).await.unwrap();
+        // Applied in parts, the fold moving between them, and the rest now.
+        let mut applied = 0;
+        for days in [10, 30] {
+            let pass = ingest::apply_rollups_at(db, class.events.len() as u64 / 3, day(days));
+            applied += pass.await.unwrap().events;
+        }
+        applied += ingest::apply_all_rollups(db).await.unwrap();
         assert_eq!(applied as usize, class.events.len(), "every stored event applied once");
         let kept = rollup_rows(&class.app).await;
         let read = ingest::rebuild_rollups(db, None).await.unwrap();
@@ -210,6 +231,7 @@ backend_tests! {
         execute(db, "DELETE FROM cell_rollups").await;
         execute(db, "DELETE FROM location_rollups").await;
         execute(db, "UPDATE rollup_watermarks SET applied_id = 0").await;
+        execute(db, "UPDATE rollup_fold SET folded_before = NULL").await;
         assert_matches(&class, &class.events, 3, 5).await;
         assert_eq!(ingest::apply_all_rollups(db).await.unwrap() as usize, class.events.len());
         assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 0, "nothing twice");
@@ -228,6 +250,28 @@ backend_tests! {
             assert!(std::time::Instant::now() < deadline, "the applier did not catch up");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let applied = rollup_rows(&class.app).await;
+        ingest::rebuild_rollups(db, None).await.unwrap();
+        assert_same_rows(&applied, &rollup_rows(&class.app).await);
+    }
+
+    async fn an_event_for_an_hour_already_folded_counts_in_both_tiers(backend) {
+        let class = load(app_applied_by_hand(backend).await, 7).await;
+        let db = &class.app.state.db;
+        ingest::apply_all_rollups(db).await.unwrap();
+        let late = Event {
+            student: 1,
+            cell: Some("c2"),
+            time: class::base() + TimeDelta::hours(3) + TimeDelta::seconds(7),
+            kind: class::Kind::Execution { ok: true },
+            event_id: None,
+        };
+        record(&class.app, std::slice::from_ref(&late)).await;
+        let mut events = class.events.clone();
+        events.push(late);
+        assert_matches(&class, &events, 7, 10).await;
+        assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 1);
+        assert_matches(&class, &events, 7, 10).await;
         let applied = rollup_rows(&class.app).await;
         ingest::rebuild_rollups(db, None).await.unwrap();
         assert_same_rows(&applied, &rollup_rows(&class.app).await);

@@ -14,6 +14,7 @@
 
 mod cover;
 mod deltas;
+pub mod fold;
 mod upsert;
 pub mod watermarks;
 
@@ -37,19 +38,18 @@ pub const MAX_DURATION_SECS: f64 = 5000.0;
 
 /// Bucket sizes. Every rollup row written costs the database an upsert, so there are two: hours
 /// (aligned on the Unix epoch; a window of a class session reads a few of them) and all time
-/// (the whole course, read as one bucket). Coarser tiers (days, 30 days) were measured when
-/// the rollups were written in the events' transaction: each one cost ingest about a tenth of
-/// its throughput, for windows that teachers rarely ask for.
+/// (the whole course, read as one bucket, folded from closed hours once an hour: [`fold`]).
+/// Coarser tiers (days, 30 days) were measured when the rollups were written in the events'
+/// transaction: each one cost ingest about a tenth of its throughput, for windows that
+/// teachers rarely ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {
     Hour = 0,
-    /// One bucket (0) for all time.
+    /// One bucket (0) for all time: the hours before the fold.
     All = 3,
 }
 
 impl Tier {
-    pub const ALL: [Tier; 2] = [Tier::Hour, Tier::All];
-
     /// Seconds per bucket; `None` for the all-time tier.
     pub const fn width(self) -> Option<i64> {
         match self {

@@ -25,15 +25,15 @@ pub async fn executions_per_cell(
     db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<CellActivity>> {
-    let (txn, unapplied) = rolled::begin(db).await?;
-    let cover = rolled::cover_for_sums(&txn, scope).await?;
+    let (txn, progress) = rolled::begin(db).await?;
+    let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
         "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
          CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM (",
     );
-    rolled::parts(&mut sql, scope, (&cover, &unapplied));
+    rolled::parts(&mut sql, scope, (&cover, &progress.unapplied));
     sql.push(") AS parts GROUP BY cell");
     let rows = txn.query_all_raw(sql.build()).await?;
     txn.commit().await?;
@@ -81,12 +81,12 @@ pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
 }
 
 pub async fn time_per_cell(db: &DatabaseConnection, scope: &Scope) -> AppResult<TimePerCell> {
-    let (txn, unapplied) = rolled::begin(db).await?;
-    let cover = rolled::cover_for_sums(&txn, scope).await?;
+    let (txn, progress) = rolled::begin(db).await?;
+    let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
     let mut sql = Sql::new(db.get_database_backend());
     // Each student's mean on a cell is their summed kept durations over their count.
     sql.push("WITH per_student AS (SELECT cell, user_id, kept_sum / kept_count AS average FROM (");
-    rolled::per_cell_and_student(&mut sql, scope, (&cover, &unapplied));
+    rolled::per_cell_and_student(&mut sql, scope, (&cover, &progress.unapplied));
     sql.push(
         ") AS totals WHERE kept_count > 0) \
          SELECT cell, AVG(average) AS average, COUNT(*) AS students, \
@@ -181,13 +181,13 @@ pub async fn student_locations(
     db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<CellStudents>> {
-    let (txn, unapplied) = rolled::begin(db).await?;
+    let (txn, progress) = rolled::begin(db).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(
         "SELECT cell, COUNT(*) AS students FROM (SELECT cell, ROW_NUMBER() OVER \
          (PARTITION BY user_id ORDER BY time DESC, id DESC) AS latest FROM (",
     );
-    rolled::latest_focus_candidates(&mut sql, scope, &unapplied);
+    rolled::latest_focus_candidates(&mut sql, scope, &progress);
     sql.push(") AS candidates) AS ranked WHERE latest = 1 GROUP BY cell");
     let rows = txn.query_all_raw(sql.build()).await?;
     txn.commit().await?;

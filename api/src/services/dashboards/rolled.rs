@@ -5,8 +5,8 @@
 //! aggregates (`executions_per_cell`, `time_per_cell`) are sums and means over these totals,
 //! so they read a few thousand rollup rows instead of every event of the window.
 //!
-//! The rollups and the watermarks must come from one snapshot: [`begin`] opens the read
-//! transaction that gives it and says what is unapplied in it.
+//! The rollups, the watermarks and the fold must come from one snapshot: [`begin`] opens the
+//! read transaction that gives it and says what is unapplied and folded in it.
 
 use std::ops::Bound;
 
@@ -20,14 +20,21 @@ use super::{Scope, sql::Sql};
 use crate::{
     error::AppResult,
     services::rollups::{
-        self, Cover, EdgeRange, Tier, TierRange,
+        self, Cover, EdgeRange, Tier, TierRange, fold,
         watermarks::{self, EXECUTIONS, FOCUS, Unapplied},
     },
 };
 
+/// How far the rollups go in a reader's snapshot.
+pub(super) struct Progress {
+    pub unapplied: Unapplied,
+    /// [`fold::folded_before`].
+    pub folded_before: Option<i64>,
+}
+
 /// Opens the read of a rolled-up aggregate: one snapshot (PostgreSQL `REPEATABLE READ`, a
 /// SQLite read transaction) for the rollups, the watermarks and the events above them.
-pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransaction, Unapplied)> {
+pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransaction, Progress)> {
     let txn = match db.get_database_backend() {
         DbBackend::Postgres => {
             let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
@@ -40,14 +47,21 @@ pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransac
         }
         _ => db.begin().await?,
     };
-    let unapplied = watermarks::unapplied(&txn).await?;
-    Ok((txn, unapplied))
+    let progress = Progress {
+        unapplied: watermarks::unapplied(&txn).await?,
+        folded_before: fold::folded_before(&txn).await?,
+    };
+    Ok((txn, progress))
 }
 
 /// How a sum over `scope` reads its window, in `txn`'s snapshot: the part of an end's hour
 /// outside the window is subtracted when it is the shorter one, or when it holds no event (one
 /// index probe each: before a class starts, after it ends).
-pub(super) async fn cover_for_sums(txn: &DatabaseTransaction, scope: &Scope) -> AppResult<Cover> {
+pub(super) async fn cover_for_sums(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    progress: &Progress,
+) -> AppResult<Cover> {
     let mut empty = Vec::new();
     for rest in rollups::rests_for_sums(scope.after, scope.until) {
         if !has_events(txn, scope, &rest).await? {
@@ -55,7 +69,12 @@ pub(super) async fn cover_for_sums(txn: &DatabaseTransaction, scope: &Scope) -> 
         }
     }
     let is_empty = |rest: &EdgeRange| empty.contains(rest);
-    Ok(rollups::cover_for_sums(scope.after, scope.until, is_empty))
+    let window = (scope.after, scope.until);
+    Ok(rollups::cover_for_sums(
+        window,
+        progress.folded_before,
+        is_empty,
+    ))
 }
 
 /// Whether the notebook has any event (of any student) in `range`.
@@ -90,12 +109,6 @@ pub(super) fn per_cell_and_student(
     scope: &Scope,
     (cover, unapplied): (&Cover, &Unapplied),
 ) {
-    // The all-time bucket alone already has one row per (cell, student).
-    let whole_course = cover.rollups.iter().all(|range| range.tier == Tier::All);
-    if cover.edges.is_empty() && whole_course && *unapplied == Unapplied::default() {
-        rollup_rows(sql, scope, &cover.rollups);
-        return;
-    }
     sql.push(
         "SELECT cell, user_id, CAST(SUM(executions) AS BIGINT) AS executions, \
          CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
@@ -158,8 +171,9 @@ impl Sign {
 /// A window that starts inside an hour needs no events for that start: the hour's latest is
 /// the latest after the start when it lies after it, and when it does not, the student has no
 /// focus there at all.
-pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, unapplied: &Unapplied) {
-    let cover = rollups::cover(scope.after, scope.until);
+pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &Progress) {
+    let unapplied = &progress.unapplied;
+    let cover = rollups::cover(scope.after, scope.until, progress.folded_before);
     location_rows(sql, scope);
     ranges_condition(sql, &cover.rollups);
     sql.students(scope);
@@ -227,6 +241,11 @@ fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
             sql.push(" OR ");
         }
         sql.push("(tier = ").bind(range.tier.id());
+        // The all-time tier has one bucket, which holds the hours of its range.
+        if range.tier == Tier::All {
+            sql.push(")");
+            continue;
+        }
         if let Some(from) = range.from {
             sql.push(" AND bucket >= ").bind(from);
         }

@@ -12,6 +12,7 @@
 
 use std::{future::Future, time::Duration};
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 
 use super::{
@@ -21,7 +22,7 @@ use super::{
     writer::WriteTurns,
 };
 use crate::services::rollups::{
-    Deltas, Watermarks,
+    Deltas, Watermarks, fold,
     watermarks::{self, Unapplied},
 };
 
@@ -60,10 +61,20 @@ impl Pass {
     };
 }
 
-/// Applies up to `max_events` committed rows above the watermarks, in one transaction.
+/// Applies up to `max_events` committed rows above the watermarks, in one transaction, after
+/// folding the hours that closed into the all-time tier.
 pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<Pass, DbErr> {
+    apply_rollups_at(db, max_events, Utc::now()).await
+}
+
+/// [`apply_rollups`] as if the clock read `now`: the hours before `now`'s are closed.
+pub async fn apply_rollups_at(
+    db: &DatabaseConnection,
+    max_events: u64,
+    now: DateTime<Utc>,
+) -> Result<Pass, DbErr> {
     let committed = match db.get_database_backend() {
-        DbBackend::Postgres => match committed_on_postgres(db).await? {
+        DbBackend::Postgres => match committed_on_postgres(db, now).await? {
             Committed::Nothing => return Ok(Pass::IDLE),
             Committed::Unknown => return Ok(Pass::BLOCKED),
             Committed::UpTo(ids) => Some(ids),
@@ -72,13 +83,14 @@ pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<P
     };
     let mut txn = EventTransaction::begin_immediate(db).await?;
     let from = watermarks::lock(&txn).await?;
+    let folded_before = fold::fold_closed_hours(&txn, now).await?;
     // SQLite: this transaction is the only writer, so every row it sees is committed.
     let horizon = match committed {
         Some(ids) => ids,
         None => watermarks::newest(&txn).await?,
     };
     let mut to = from;
-    let mut deltas = Deltas::default();
+    let mut deltas = Deltas::new(folded_before);
     let mut events = 0;
     for table in rollup_rows::ROLLED {
         let range = (from.of(table.name), horizon.of(table.name));
@@ -102,7 +114,7 @@ pub async fn apply_rollups(db: &DatabaseConnection, max_events: u64) -> Result<P
 
 /// What PostgreSQL has committed that the rollups lack.
 enum Committed {
-    /// Every row is applied: no lock was taken.
+    /// Every row is applied and no closed hour is left to fold: no lock was taken.
     Nothing,
     /// A long transaction writing events is in flight: try at the next tick.
     Unknown,
@@ -110,8 +122,12 @@ enum Committed {
     UpTo(Watermarks),
 }
 
-async fn committed_on_postgres(db: &DatabaseConnection) -> Result<Committed, DbErr> {
-    if watermarks::unapplied(db).await? == Unapplied::default() {
+async fn committed_on_postgres(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Committed, DbErr> {
+    let idle = watermarks::unapplied(db).await? == Unapplied::default();
+    if idle && !fold::is_due(db, now).await? {
         return Ok(Committed::Nothing);
     }
     match committed_ids(db).await {
@@ -156,7 +172,9 @@ pub async fn run_rollup_applier(
     turns: Option<WriteTurns>,
     stop: impl Future<Output = ()>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
+    // The first pass after one interval, as every later one (a test that applies by hand
+    // sets an interval longer than itself).
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     loop {

@@ -1,7 +1,8 @@
 //! Recomputing the rollups from the events, with the same code the applier adds new rows with:
 //! for `api rollups rebuild` and after a retention run deleted old events. A rebuild recomputes
 //! the rows up to the watermarks (it holds them locked, so the applier waits); rows above them
-//! are the applier's, as always.
+//! are the applier's, as always. It keeps the fold where it is: the all-time tier gets the
+//! hours before it.
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
@@ -11,7 +12,7 @@ use sea_orm::{
 use super::{
     super::{
         catalogue::EventTable,
-        rollups::{self, Deltas, watermarks},
+        rollups::{self, Deltas, fold, watermarks},
     },
     rollup_rows,
     store::{self, Connection, exec_error},
@@ -54,7 +55,7 @@ pub async fn rebuild_in(
             .await?;
     }
     let mut read = 0;
-    let mut deltas = Deltas::default();
+    let mut deltas = Deltas::new(fold::folded_before(&*txn).await?);
     for table in rollup_rows::ROLLED {
         let range = (0, marks.of(table.name));
         let rows = (table, notebook_id);
@@ -90,7 +91,7 @@ pub(super) async fn add_range(
 }
 
 pub(super) async fn flush(txn: &mut EventTransaction, deltas: &mut Deltas) -> Result<(), DbErr> {
-    store::add_to_rollups(txn.connection(), std::mem::take(deltas))
+    store::add_to_rollups(txn.connection(), deltas.take())
         .await
         .map_err(exec_error)
 }

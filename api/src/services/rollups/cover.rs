@@ -1,7 +1,7 @@
 //! How a window of event times is read: whole buckets from the rollups (the all-time bucket
-//! for the whole course, else whole hours; `fill` takes the coarsest tier that fits, finer
-//! ones towards the ends, should coarser tiers come back), and the partial hours at its two
-//! ends from the events themselves.
+//! for the folded hours of a window without a start, else whole hours; `fill` takes the
+//! coarsest tier that fits, finer ones towards the ends, should coarser tiers come back), and
+//! the partial hours at its two ends from the events themselves.
 //!
 //! A window is `after < time ≤ until` (either end open). A bucket `[b, b + w)` is wholly inside
 //! it when `b > after` (an event at exactly `after` is outside) and `b + w ≤ until`.
@@ -12,12 +12,22 @@ use chrono::{DateTime, Utc};
 
 use super::Tier;
 
-/// Buckets of one tier whose start is in `from ≤ bucket < to` (an open end is unbounded).
+/// Rollup rows of one tier that sum the hours `from ≤ hour < to` (an open end is unbounded):
+/// the hour buckets in that range, or the all-time bucket, which holds the hours before the
+/// fold ([`fold`](super::fold)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TierRange {
     pub tier: Tier,
     pub from: Option<i64>,
     pub to: Option<i64>,
+}
+
+impl TierRange {
+    /// Whether an event at `time` is summed in these rows.
+    pub fn holds(&self, time: DateTime<Utc>) -> bool {
+        let hour = Tier::Hour.bucket(time);
+        self.from.is_none_or(|from| hour >= from) && self.to.is_none_or(|to| hour < to)
+    }
 }
 
 /// Events whose time is between these bounds are read from the event tables.
@@ -38,19 +48,13 @@ pub struct Cover {
 
 const HOUR: i64 = 3600;
 
-/// The rollup buckets and event ranges that together are exactly the window.
-pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cover {
-    if after.is_none() && until.is_none() {
-        let all = TierRange {
-            tier: Tier::All,
-            from: None,
-            to: None,
-        };
-        return Cover {
-            rollups: vec![all],
-            ..Cover::default()
-        };
-    }
+/// The rollup buckets and event ranges that together are exactly the window, for rollups
+/// folded up to `folded_before`.
+pub fn cover(
+    after: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    folded_before: Option<i64>,
+) -> Cover {
     // The whole hours of the window: from the first hour starting strictly after `after`, to
     // the last hour ending at or before `until`.
     let first = after.map(|time| time.timestamp().div_euclid(HOUR) * HOUR + HOUR);
@@ -77,7 +81,18 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
             upper: Bound::Included(until),
         });
     }
-    fill(&[Tier::Hour], first, last, &mut cover);
+    match (first, folded_before) {
+        // No start, and every folded hour inside: the all-time bucket, then the later hours.
+        (None, Some(before)) if last.is_none_or(|last| before <= last) => {
+            cover.rollups.push(TierRange {
+                tier: Tier::All,
+                from: None,
+                to: Some(before),
+            });
+            fill(&[Tier::Hour], Some(before), last, &mut cover);
+        }
+        _ => fill(&[Tier::Hour], first, last, &mut cover),
+    }
     cover
 }
 
@@ -88,11 +103,11 @@ pub fn cover(after: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Cove
 /// half an hour of events is read at each end, however the window falls on the clock. (The
 /// latest location is no sum: it uses [`cover`].)
 pub fn cover_for_sums(
-    after: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
+    (after, until): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    folded_before: Option<i64>,
     rest_is_empty: impl Fn(&EdgeRange) -> bool,
 ) -> Cover {
-    let mut cover = cover(after, until);
+    let mut cover = cover(after, until, folded_before);
     let edges = std::mem::take(&mut cover.edges);
     for edge in edges {
         match complement_in_hour(&edge) {
@@ -116,7 +131,8 @@ pub fn rests_for_sums(
     after: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
 ) -> Vec<EdgeRange> {
-    let edges = cover(after, until).edges;
+    // The fold changes only the whole buckets, not the edges.
+    let edges = cover(after, until, None).edges;
     edges
         .iter()
         .filter_map(complement_in_hour)
@@ -222,6 +238,16 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// Folds before, inside and after the windows below.
+    fn folds() -> [Option<i64>; 4] {
+        [
+            None,
+            Some(at("2025-12-20T00:00:00Z").timestamp()),
+            Some(at("2026-01-20T05:00:00Z").timestamp()),
+            Some(at("2026-04-01T00:00:00Z").timestamp()),
+        ]
+    }
+
     /// Every second of a few days is counted once by the cover, against the window's own rule.
     #[test]
     fn a_cover_counts_every_instant_of_the_window_once() {
@@ -232,20 +258,19 @@ mod tests {
             (Some("2026-01-03T10:00:00Z"), Some("2026-01-03T11:00:00Z")),
             (Some("2026-01-03T10:59:59Z"), None),
             (None, Some("2026-01-29T07:00:00Z")),
+            (None, Some("2026-01-29T07:30:00Z")),
+            (None, None),
         ];
-        for (after, until) in windows {
+        let folds = folds();
+        for ((after, until), fold) in windows.into_iter().flat_map(|w| folds.map(|f| (w, f))) {
             let (after, until) = (after.map(at), until.map(at));
-            let cover = cover(after, until);
+            let cover = cover(after, until, fold);
             let start = at("2025-12-25T00:00:00Z").timestamp();
             for second in (start..start + 80 * 86_400).step_by(599) {
                 for offset in [0, 1] {
                     let time = time_of(second + offset);
                     let inside = after.is_none_or(|a| time > a) && until.is_none_or(|u| time <= u);
-                    let in_rollups = cover.rollups.iter().filter(|range| {
-                        let bucket = range.tier.bucket(time);
-                        range.from.is_none_or(|f| bucket >= f)
-                            && range.to.is_none_or(|t| bucket < t)
-                    });
+                    let in_rollups = cover.rollups.iter().filter(|range| range.holds(time));
                     let in_edges = cover
                         .edges
                         .iter()
@@ -254,7 +279,7 @@ mod tests {
                     assert_eq!(
                         times,
                         usize::from(inside),
-                        "{time} in {after:?}..{until:?}: {cover:?}"
+                        "{time} in {after:?}..{until:?} folded before {fold:?}: {cover:?}"
                     );
                 }
             }
@@ -271,12 +296,17 @@ mod tests {
             (Some("2026-01-03T10:20:30Z"), Some("2026-01-03T10:50:00Z")),
             (Some("2026-01-03T10:59:59Z"), None),
             (None, Some("2026-01-29T07:59:00Z")),
+            (None, None),
         ];
         let mut subtracted = 0;
         // By time span alone, and as when every part outside the window is empty.
-        for ((after, until), empty) in windows.into_iter().flat_map(|w| [(w, false), (w, true)]) {
+        let cases = windows
+            .into_iter()
+            .flat_map(|w| [(w, false), (w, true)])
+            .flat_map(|case| folds().map(|fold| (case, fold)));
+        for (((after, until), empty), fold) in cases {
             let (after, until) = (after.map(at), until.map(at));
-            let cover = cover_for_sums(after, until, |_| empty);
+            let cover = cover_for_sums((after, until), fold, |_| empty);
             subtracted += cover.minus.len();
             let start = at("2026-01-02T00:00:00Z").timestamp();
             for second in (start..start + 30 * 86_400).step_by(61) {
@@ -289,17 +319,13 @@ mod tests {
                             .filter(|edge| (edge.lower, edge.upper).contains(&time))
                             .count()
                     };
-                    let in_rollups = cover.rollups.iter().filter(|range| {
-                        let bucket = range.tier.bucket(time);
-                        range.from.is_none_or(|f| bucket >= f)
-                            && range.to.is_none_or(|t| bucket < t)
-                    });
+                    let in_rollups = cover.rollups.iter().filter(|range| range.holds(time));
                     let times = (in_rollups.count() + count(&cover.edges)) as i64
                         - count(&cover.minus) as i64;
                     assert_eq!(
                         times,
                         i64::from(inside),
-                        "{time} in {after:?}..{until:?}: {cover:?}"
+                        "{time} in {after:?}..{until:?} folded before {fold:?}: {cover:?}"
                     );
                 }
             }
@@ -308,10 +334,27 @@ mod tests {
     }
 
     #[test]
-    fn the_whole_course_is_one_bucket() {
-        let cover = cover(None, None);
-        assert_eq!(cover.rollups.len(), 1);
-        assert_eq!(cover.rollups[0].tier, Tier::All);
+    fn the_whole_course_is_the_all_time_bucket_and_the_hours_after_the_fold() {
+        let before = at("2026-01-20T05:00:00Z").timestamp();
+        let cover = cover(None, None, Some(before));
+        let all = TierRange {
+            tier: Tier::All,
+            from: None,
+            to: Some(before),
+        };
+        let later = TierRange {
+            tier: Tier::Hour,
+            from: Some(before),
+            to: None,
+        };
+        assert_eq!(cover.rollups, [all, later]);
         assert!(cover.edges.is_empty());
+        // Before any fold, the hours.
+        let hours = TierRange {
+            tier: Tier::Hour,
+            from: None,
+            to: None,
+        };
+        assert_eq!(super::cover(None, None, None).rollups, [hours]);
     }
 }

@@ -1,5 +1,7 @@
 //! What a set of stored events adds to the rollups: one entry per (tier, bucket, cell,
-//! student), summed in memory, so a commit of many events upserts each row once.
+//! student), summed in memory, so a commit of many events upserts each row once. An event adds
+//! to its hour, and to the all-time bucket only when its hour is already folded
+//! ([`fold`](super::fold)): the fold sums later hours itself.
 
 use std::collections::HashMap;
 
@@ -63,13 +65,29 @@ pub struct SortedDeltas {
 }
 
 /// The rollup changes of some stored events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Deltas {
     rows: HashMap<RollupKey, CellCounts>,
     locations: HashMap<LocationKey, Latest>,
+    /// The fold the rollups are at ([`fold::folded_before`](super::fold::folded_before)).
+    folded_before: Option<i64>,
 }
 
 impl Deltas {
+    /// No changes yet, for rollups folded up to `folded_before`.
+    pub fn new(folded_before: Option<i64>) -> Self {
+        Self {
+            rows: HashMap::new(),
+            locations: HashMap::new(),
+            folded_before,
+        }
+    }
+
+    /// The changes summed so far, leaving none (and the same fold) behind.
+    pub fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::new(self.folded_before))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty() && self.locations.is_empty()
     }
@@ -116,6 +134,16 @@ impl Deltas {
         self.add((notebook_id, user), cell, time, &counts);
     }
 
+    /// The tiers an event at `time` adds to: its hour, and all time if that hour is folded.
+    fn tiers(&self, time: DateTime<Utc>) -> impl Iterator<Item = Tier> + use<> {
+        let folded = self
+            .folded_before
+            .is_some_and(|before| Tier::Hour.bucket(time) < before);
+        [Tier::Hour, Tier::All]
+            .into_iter()
+            .filter(move |tier| *tier == Tier::Hour || folded)
+    }
+
     fn add(
         &mut self,
         (notebook_id, user): (i64, &str),
@@ -123,7 +151,7 @@ impl Deltas {
         time: DateTime<Utc>,
         counts: &CellCounts,
     ) {
-        for tier in Tier::ALL {
+        for tier in self.tiers(time) {
             let key = RollupKey {
                 notebook_id,
                 tier: tier.id(),
@@ -142,7 +170,7 @@ impl Deltas {
         time: DateTime<Utc>,
         id: i64,
     ) {
-        for tier in Tier::ALL {
+        for tier in self.tiers(time) {
             let key = LocationKey {
                 notebook_id,
                 tier: tier.id(),

@@ -6,10 +6,10 @@ use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
 use super::{CellCounts, Latest, LocationKey, RollupKey};
 
-const COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
+pub(super) const CELL_COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
      ok_executions, focus, focus_on, kept_count, kept_sum";
 
-const ON_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
+pub(super) const CELL_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
      DO UPDATE SET executions = cell_rollups.executions + excluded.executions, \
      ok_executions = cell_rollups.ok_executions + excluded.ok_executions, \
      focus = cell_rollups.focus + excluded.focus, \
@@ -46,9 +46,9 @@ pub async fn upsert_postgres(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO cell_rollups ({COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int2[], \
+        "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int2[], \
          $3::int8[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
-         $10::int8[], $11::float8[]){ON_CONFLICT}"
+         $10::int8[], $11::float8[]){CELL_CONFLICT}"
     );
     let column = |value: fn(&(RollupKey, CellCounts)) -> i64| -> Vec<i64> {
         rows.iter().map(value).collect()
@@ -94,15 +94,15 @@ pub async fn upsert_sqlite(
     rows: &[(RollupKey, CellCounts)],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "INSERT INTO cell_rollups ({COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
+        "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
          value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
-         value ->> 9, value ->> 10 FROM json_each(?) WHERE true{ON_CONFLICT}"
+         value ->> 9, value ->> 10 FROM json_each(?) WHERE true{CELL_CONFLICT}"
     );
     for chunk in rows.chunks(SQLITE_JSON_ROWS_PER_STATEMENT) {
         let values: Vec<_> = chunk
             .iter()
             .map(|(key, counts)| {
-                // In `COLUMNS` order: `value ->> n` reads the n-th.
+                // In `CELL_COLUMNS` order: `value ->> n` reads the n-th.
                 (
                     key.notebook_id,
                     key.tier,
@@ -128,11 +128,11 @@ pub async fn upsert_sqlite(
     Ok(())
 }
 
-const LOCATION_COLUMNS: &str =
+pub(super) const LOCATION_COLUMNS: &str =
     "notebook_id, tier, bucket, user_id, latest_time, latest_id, orig_cell_id";
 
 /// A later focus replaces the bucket's latest; an earlier one (a late arrival) does not.
-const LOCATION_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, user_id) \
+pub(super) const LOCATION_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, user_id) \
      DO UPDATE SET latest_time = excluded.latest_time, latest_id = excluded.latest_id, \
      orig_cell_id = excluded.orig_cell_id \
      WHERE excluded.latest_time > location_rollups.latest_time \
