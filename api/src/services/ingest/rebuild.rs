@@ -4,6 +4,7 @@
 //! are the applier's, as always. It keeps the fold where it is: the all-time tier gets the
 //! hours before it.
 
+use futures::TryStreamExt;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
     sqlx::{self, AssertSqlSafe},
@@ -146,7 +147,9 @@ async fn add_page(
                 None => query,
             }
             .bind(limit);
-            for row in query.fetch_all(&mut **$conn).await? {
+            // Summed as they arrive: a page of rows is never held at once.
+            let mut stream = query.fetch(&mut **$conn);
+            while let Some(row) = stream.try_next().await? {
                 last_id = rollup_rows::add(deltas, table, &row)?;
                 rows += 1;
             }
