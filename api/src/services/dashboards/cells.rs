@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
 
 use super::{Scope, rolled, round_micro, sql::Sql};
 use crate::error::AppResult;
@@ -28,12 +28,15 @@ pub async fn executions_per_cell(
     let (txn, progress) = rolled::begin(db).await?;
     let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
     let mut sql = Sql::new(db.get_database_backend());
+    // PostgreSQL sums integers into a bigint, but bigints into a numeric, which is slow to
+    // build per group: a rollup row's count fits an integer, the sum is a bigint.
     sql.push(
-        "SELECT cell, CAST(SUM(executions) AS BIGINT) AS executions, \
-         CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
-         CAST(SUM(focus_on) AS BIGINT) AS focus_on FROM (",
+        "SELECT cell, SUM(CAST(executions AS INTEGER)) AS executions, \
+         SUM(CAST(ok AS INTEGER)) AS ok, SUM(CAST(focus AS INTEGER)) AS focus, \
+         SUM(CAST(focus_on AS INTEGER)) AS focus_on FROM (",
     );
-    rolled::parts(&mut sql, scope, (&cover, &progress.unapplied));
+    let reading = (&cover, &progress.unapplied);
+    rolled::parts(&mut sql, scope, reading, rolled::Sums::Activity);
     sql.push(") AS parts GROUP BY cell");
     let rows = txn.query_all_raw(sql.build()).await?;
     txn.commit().await?;
@@ -84,31 +87,44 @@ pub async fn time_per_cell(db: &DatabaseConnection, scope: &Scope) -> AppResult<
     let (txn, progress) = rolled::begin(db).await?;
     let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
     let mut sql = Sql::new(db.get_database_backend());
-    // Each student's mean on a cell is their summed kept durations over their count.
-    sql.push("WITH per_student AS (SELECT cell, user_id, kept_sum / kept_count AS average FROM (");
-    rolled::per_cell_and_student(&mut sql, scope, (&cover, &progress.unapplied));
+    // Each student's mean on a cell is their summed kept durations over their count (summed
+    // as integers, as above).
     sql.push(
-        ") AS totals WHERE kept_count > 0) \
-         SELECT cell, AVG(average) AS average, COUNT(*) AS students, \
-         (SELECT COUNT(DISTINCT user_id) FROM per_student) AS total \
-         FROM per_student GROUP BY cell",
+        "SELECT cell, user_id, SUM(kept_sum) / SUM(CAST(kept_count AS INTEGER)) AS average \
+         FROM (",
     );
+    let reading = (&cover, &progress.unapplied);
+    rolled::parts(&mut sql, scope, reading, rolled::Sums::KeptDurations);
+    sql.push(") AS parts GROUP BY cell, user_id HAVING SUM(CAST(kept_count AS INTEGER)) > 0");
+    let per_student = sql.take_text();
+    // One row per cell (its mean of means) and one per student (with no cell), grouped in one
+    // pass where the database can: a second scan of the students would cost as much again.
+    match sql.backend() {
+        DbBackend::Postgres => sql.push(&format!(
+            "SELECT cell, AVG(average) AS average, COUNT(*) AS students FROM ({per_student}) \
+             AS per_student GROUP BY GROUPING SETS ((cell), (user_id))"
+        )),
+        _ => sql.push(&format!(
+            "WITH per_student AS ({per_student}) SELECT cell, AVG(average) AS average, \
+             COUNT(*) AS students FROM per_student GROUP BY cell UNION ALL \
+             SELECT NULL, NULL, COUNT(*) FROM per_student GROUP BY user_id"
+        )),
+    };
     let rows = txn.query_all_raw(sql.build()).await?;
     txn.commit().await?;
-    let total_student_count = match rows.first() {
-        Some(row) => row.try_get("", "total")?,
-        None => 0,
-    };
-    let mut cells = rows
-        .iter()
-        .map(|row| {
-            Ok(CellTime {
-                cell_id: row.try_get("", "cell")?,
-                average_duration: round_micro(row.try_get("", "average")?),
-                student_count: row.try_get("", "students")?,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
+    let mut total_student_count = 0;
+    let mut cells = Vec::new();
+    for row in &rows {
+        let Some(cell_id) = row.try_get::<Option<String>>("", "cell")? else {
+            total_student_count += 1;
+            continue;
+        };
+        cells.push(CellTime {
+            cell_id,
+            average_duration: round_micro(row.try_get("", "average")?),
+            student_count: row.try_get("", "students")?,
+        });
+    }
     cells.sort_by(|a, b| a.cell_id.cmp(&b.cell_id));
     Ok(TimePerCell {
         total_student_count,

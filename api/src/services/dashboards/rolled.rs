@@ -102,47 +102,47 @@ async fn has_events(
     Ok(found)
 }
 
-/// Pushes `SELECT cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum` per
-/// (cell, student) of `scope` (a subquery for the caller to aggregate).
-pub(super) fn per_cell_and_student(
-    sql: &mut Sql,
-    scope: &Scope,
-    (cover, unapplied): (&Cover, &Unapplied),
-) {
-    sql.push(
-        "SELECT cell, user_id, CAST(SUM(executions) AS BIGINT) AS executions, \
-         CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(focus) AS BIGINT) AS focus, \
-         CAST(SUM(focus_on) AS BIGINT) AS focus_on, \
-         CAST(SUM(kept_count) AS BIGINT) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
-    );
-    parts(sql, scope, (cover, unapplied));
-    sql.push(") AS parts GROUP BY cell, user_id");
+/// What [`parts`] rows carry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sums {
+    /// `cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum`.
+    Activity,
+    /// `cell, user_id, kept_count, kept_sum`, from the rows with a kept duration only (time
+    /// per cell reads no execution and no other focus event).
+    KeptDurations,
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
 /// rows of whole buckets; one row per event of the partial edges and of the unapplied rows in
 /// whole buckets; and one negative row per event of a whole bucket that lies outside the
-/// window (`cover_for_sums`). For sums per cell, which need no student's total first.
-pub(super) fn parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied)) {
-    rollup_rows(sql, scope, &cover.rollups);
+/// window (`cover_for_sums`).
+pub(super) fn parts(
+    sql: &mut Sql,
+    scope: &Scope,
+    (cover, unapplied): (&Cover, &Unapplied),
+    sums: Sums,
+) {
+    rollup_rows(sql, scope, &cover.rollups, sums);
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {
+        if sums == Sums::Activity {
+            sql.push(" UNION ALL ");
+            execution_rows(sql, sign);
+            events_in(sql, scope, edge, "t_finish");
+        }
         sql.push(" UNION ALL ");
-        execution_rows(sql, sign);
-        events_in(sql, scope, edge, "t_finish");
-        sql.push(" UNION ALL ");
-        focus_rows(sql, sign);
+        focus_rows(sql, sign, sums);
         events_in(sql, scope, edge, "time");
     }
     for range in &cover.rollups {
-        if let Some(mark) = unapplied.executions {
+        if let Some(mark) = unapplied.executions.filter(|_| sums == Sums::Activity) {
             sql.push(" UNION ALL ");
             execution_rows(sql, Sign::Plus);
             unapplied_in(sql, scope, (range, mark), "t_finish");
         }
         if let Some(mark) = unapplied.focus {
             sql.push(" UNION ALL ");
-            focus_rows(sql, Sign::Plus);
+            focus_rows(sql, Sign::Plus, sums);
             unapplied_in(sql, scope, (range, mark), "time");
         }
     }
@@ -220,11 +220,17 @@ fn location_rows(sql: &mut Sql, scope: &Scope) {
     .bind(scope.notebook_id);
 }
 
-fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange]) {
-    sql.push(
-        "SELECT orig_cell_id AS cell, user_id, executions, ok_executions AS ok, focus, \
-         focus_on, kept_count, kept_sum FROM cell_rollups WHERE notebook_id = ",
-    )
+fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange], sums: Sums) {
+    sql.push(match sums {
+        Sums::Activity => {
+            "SELECT orig_cell_id AS cell, user_id, executions, ok_executions AS ok, focus, \
+             focus_on, kept_count, kept_sum FROM cell_rollups WHERE notebook_id = "
+        }
+        Sums::KeptDurations => {
+            "SELECT orig_cell_id AS cell, user_id, kept_count, kept_sum FROM cell_rollups \
+             WHERE kept_count <> 0 AND notebook_id = "
+        }
+    })
     .bind(scope.notebook_id);
     ranges_condition(sql, ranges);
     sql.students(scope);
@@ -267,8 +273,18 @@ fn execution_rows(sql: &mut Sql, sign: Sign) {
     .push(" WHERE ");
 }
 
-fn focus_rows(sql: &mut Sql, sign: Sign) {
+fn focus_rows(sql: &mut Sql, sign: Sign, sums: Sums) {
     let sign = sign.sql();
+    if sums == Sums::KeptDurations {
+        sql.push(&format!(
+            "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, {sign}click_duration FROM "
+        ))
+        .push(FOCUS)
+        .push(" WHERE ")
+        .kept_duration()
+        .push(" AND ");
+        return;
+    }
     sql.push(&format!(
         "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, {sign}1, \
          {sign}(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END), {sign}(CASE WHEN "

@@ -145,6 +145,12 @@ impl Sql {
         }
     }
 
+    /// The text written so far, leaving none (the values bound stay): for a statement that
+    /// wraps it, where it must appear exactly once.
+    pub fn take_text(&mut self) -> String {
+        std::mem::take(&mut self.text)
+    }
+
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
