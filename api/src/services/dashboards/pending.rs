@@ -110,6 +110,9 @@ fn statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
         .scope(scope, "time")
         .push("), ");
     pushes(&mut sql, scope);
+    // `counts` is computed once: the planner takes `latest` (one row per cell) for a single
+    // row and would otherwise group the answers again for every postponing student (0.9 s
+    // for a whole course of 3 000 answers on PostgreSQL).
     sql.push(
         "latest AS (SELECT cell_id, update_id, pushed_at FROM (SELECT cell_id, update_id, \
          pushed_at, ROW_NUMBER() OVER (PARTITION BY cell_id ORDER BY pushed_at DESC, ",
@@ -117,7 +120,7 @@ fn statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
     .bytewise("update_id")
     .push(
         " DESC) AS recency FROM pushes) AS ranked WHERE recency = 1), \
-         counts AS (SELECT l.cell_id, \
+         counts AS MATERIALIZED (SELECT l.cell_id, \
          COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_NOW' THEN a.user_id END) AS now_count, \
          COUNT(DISTINCT CASE WHEN a.action = 'UPDATE_LATER' THEN a.user_id END) AS later_count \
          FROM latest l LEFT JOIN answers a ON a.cell_id = l.cell_id AND a.update_id = l.update_id \
