@@ -26,6 +26,7 @@ pub use upsert::{
 pub use watermarks::Watermarks;
 
 use chrono::{DateTime, Utc};
+use sea_orm::DbBackend;
 
 /// The table the per-cell rollups live in.
 pub const TABLE: &str = "cell_rollups";
@@ -68,6 +69,14 @@ impl Tier {
             Some(width) => time.timestamp().div_euclid(width) * width,
             None => 0,
         }
+    }
+}
+
+/// The `index`-th (1-based) bound value's placeholder in the backend's statement text.
+pub fn placeholder(backend: DbBackend, index: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${index}"),
+        _ => "?".to_owned(),
     }
 }
 

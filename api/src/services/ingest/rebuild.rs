@@ -6,7 +6,7 @@
 
 use futures::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
+    ConnectionTrait, DatabaseConnection, DbErr, Statement, Value,
     sqlx::{self, AssertSqlSafe},
 };
 
@@ -49,7 +49,8 @@ pub async fn rebuild_in(
         let mut delete = format!("DELETE FROM {table}");
         let mut values = Vec::new();
         if let Some(id) = notebook_id {
-            delete.push_str(&placeholder(backend, " WHERE notebook_id = ", 1));
+            delete.push_str(" WHERE notebook_id = ");
+            delete.push_str(&rollups::placeholder(backend, 1));
             values.push(Value::from(id));
         }
         txn.execute_raw(Statement::from_sql_and_values(backend, delete, values))
@@ -97,13 +98,6 @@ pub(super) async fn flush(txn: &mut EventTransaction, deltas: &mut Deltas) -> Re
         .map_err(exec_error)
 }
 
-fn placeholder(backend: DbBackend, text: &str, index: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("{text}${index}"),
-        _ => format!("{text}?"),
-    }
-}
-
 /// One page of rows read.
 struct Page {
     rows: u64,
@@ -128,16 +122,17 @@ async fn add_page(
     let mut sql = format!(
         "SELECT {columns} FROM {} WHERE id > {} AND id <= {}",
         table.name,
-        placeholder(backend, "", 1),
-        placeholder(backend, "", 2)
+        rollups::placeholder(backend, 1),
+        rollups::placeholder(backend, 2)
     );
     if notebook_id.is_some() {
-        sql.push_str(&placeholder(backend, " AND notebook_id = ", 3));
+        sql.push_str(" AND notebook_id = ");
+        sql.push_str(&rollups::placeholder(backend, 3));
     }
     // The limit is bound too: one statement text, prepared once per connection.
     let index = if notebook_id.is_some() { 4 } else { 3 };
     sql.push_str(" ORDER BY id LIMIT ");
-    sql.push_str(&placeholder(backend, "", index));
+    sql.push_str(&rollups::placeholder(backend, index));
     let (mut rows, mut last_id) = (0, after);
     macro_rules! add_rows {
         ($conn:expr) => {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use super::{
-    Tier,
+    Tier, placeholder,
     upsert::{CELL_COLUMNS, CELL_CONFLICT, LOCATION_COLUMNS, LOCATION_CONFLICT},
 };
 
@@ -41,10 +41,7 @@ pub async fn fold_closed_hours(
     }
     let from = before.unwrap_or(i64::MIN);
     let backend = db.get_database_backend();
-    let (lower, upper) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?", "?"),
-    };
+    let (lower, upper) = (placeholder(backend, 1), placeholder(backend, 2));
     let hours = format!(
         "tier = {} AND bucket >= {lower} AND bucket < {upper}",
         Tier::Hour.id()
@@ -76,10 +73,10 @@ pub async fn fold_closed_hours(
         db.execute_unprepared("ANALYZE cell_rollups, location_rollups")
             .await?;
     }
-    let sql = match backend {
-        DbBackend::Postgres => "UPDATE rollup_fold SET folded_before = $1 WHERE id = 1",
-        _ => "UPDATE rollup_fold SET folded_before = ? WHERE id = 1",
-    };
+    let sql = format!(
+        "UPDATE rollup_fold SET folded_before = {} WHERE id = 1",
+        placeholder(backend, 1)
+    );
     db.execute_raw(Statement::from_sql_and_values(
         backend,
         sql,

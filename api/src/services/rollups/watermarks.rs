@@ -9,6 +9,8 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
+use super::placeholder;
+
 /// The event tables the rollups sum, by the name their watermark is stored under.
 pub const EXECUTIONS: &str = "code_executions";
 pub const FOCUS: &str = "cell_focus_events";
@@ -98,10 +100,7 @@ pub async fn lock(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
 /// Records `marks` as applied (in the transaction that wrote the rollups up to them).
 pub async fn advance(db: &impl ConnectionTrait, marks: Watermarks) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let (first, second) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?", "?"),
-    };
+    let (first, second) = (placeholder(backend, 1), placeholder(backend, 2));
     for (table, id) in [(EXECUTIONS, marks.executions), (FOCUS, marks.focus)] {
         let sql = format!(
             "UPDATE rollup_watermarks SET applied_id = {first} WHERE event_table = {second}"
