@@ -238,6 +238,19 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// How many times `cover` counts an event at `time`: rollups and edges add, `minus` takes
+    /// away.
+    fn times_counted(cover: &Cover, time: DateTime<Utc>) -> i64 {
+        let count = |ranges: &[EdgeRange]| {
+            ranges
+                .iter()
+                .filter(|edge| (edge.lower, edge.upper).contains(&time))
+                .count() as i64
+        };
+        let in_rollups = cover.rollups.iter().filter(|range| range.holds(time));
+        in_rollups.count() as i64 + count(&cover.edges) - count(&cover.minus)
+    }
+
     /// Folds before, inside and after the windows below.
     fn folds() -> [Option<i64>; 4] {
         [
@@ -270,15 +283,9 @@ mod tests {
                 for offset in [0, 1] {
                     let time = time_of(second + offset);
                     let inside = after.is_none_or(|a| time > a) && until.is_none_or(|u| time <= u);
-                    let in_rollups = cover.rollups.iter().filter(|range| range.holds(time));
-                    let in_edges = cover
-                        .edges
-                        .iter()
-                        .filter(|edge| (edge.lower, edge.upper).contains(&time));
-                    let times = in_rollups.count() + in_edges.count();
                     assert_eq!(
-                        times,
-                        usize::from(inside),
+                        times_counted(&cover, time),
+                        i64::from(inside),
                         "{time} in {after:?}..{until:?} folded before {fold:?}: {cover:?}"
                     );
                 }
@@ -313,17 +320,8 @@ mod tests {
                 for offset in [0, 1] {
                     let time = time_of(second + offset);
                     let inside = after.is_none_or(|a| time > a) && until.is_none_or(|u| time <= u);
-                    let count = |ranges: &[EdgeRange]| {
-                        ranges
-                            .iter()
-                            .filter(|edge| (edge.lower, edge.upper).contains(&time))
-                            .count()
-                    };
-                    let in_rollups = cover.rollups.iter().filter(|range| range.holds(time));
-                    let times = (in_rollups.count() + count(&cover.edges)) as i64
-                        - count(&cover.minus) as i64;
                     assert_eq!(
-                        times,
+                        times_counted(&cover, time),
                         i64::from(inside),
                         "{time} in {after:?}..{until:?} folded before {fold:?}: {cover:?}"
                     );
