@@ -1,4 +1,4 @@
-//! The per-cell aggregates read rollups (whole buckets) and events (a window's partial edges,
+//! The per-cell aggregates and the event counts read rollups (whole buckets) and events (a window's partial edges,
 //! and the rows the applier has not added yet); they must give, to the microsecond, what
 //! scanning every event gives: random classes, random windows (edges on and inside hour, day
 //! and 30-day buckets, open ends), group filters, retried events; with nothing, part or all
@@ -29,7 +29,9 @@ use tests::{TestApp, backend_tests};
 const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id: $nb) {
     codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
     timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } }
-    studentLocations(filter: $f) { cellId studentCount } } }"#;
+    studentLocations(filter: $f) { cellId studentCount }
+    eventCounts(filter: $f) { totalCount firstEventAt lastEventAt
+        kinds { kind count firstEventAt lastEventAt } } } }"#;
 
 struct Class {
     app: TestApp,
@@ -167,6 +169,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
             assert_eq!(
                 data["studentLocations"],
                 class::student_locations(events, &window),
+                "{filter}"
+            );
+            assert_eq!(
+                data["eventCounts"],
+                class::event_counts(events, &window),
                 "{filter}"
             );
         }

@@ -214,3 +214,39 @@ fn round_micro(value: f64) -> f64 {
         false => micros.round() / 1e6,
     }
 }
+
+/// `eventCounts` as the reference computes it: the class has code executions and cell focus
+/// events only, so the other kinds count none.
+pub fn event_counts(events: &[Event], window: &Window) -> Value {
+    type Kinds = BTreeMap<&'static str, (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>;
+    let mut kinds: Kinds = BTreeMap::new();
+    for event in events.iter().filter(|e| window.holds(e)) {
+        let kind = match event.kind {
+            Kind::Execution { .. } => "CODE_EXECUTION",
+            Kind::Focus { .. } => "CELL_FOCUS",
+        };
+        let (count, first, last) = kinds.entry(kind).or_default();
+        *count += 1;
+        *first = Some(first.map_or(event.time, |t| t.min(event.time)));
+        *last = Some(last.map_or(event.time, |t| t.max(event.time)));
+    }
+    let text = |time: Option<DateTime<Utc>>| json!(time.map(|t| t.to_rfc3339()));
+    let order = [
+        "CODE_EXECUTION",
+        "MARKDOWN_EXECUTION",
+        "CELL_FOCUS",
+        "NOTEBOOK_FOCUS",
+        "CELL_ALTERATION",
+        "PENDING_UPDATE_INTERACTION",
+    ];
+    let listed: Vec<Value> = order.iter().map(|kind| {
+        let (count, first, last) = kinds.get(kind).copied().unwrap_or_default();
+        json!({ "kind": kind, "count": count, "firstEventAt": text(first), "lastEventAt": text(last) })
+    }).collect();
+    json!({
+        "totalCount": kinds.values().map(|k| k.0).sum::<i64>(),
+        "firstEventAt": text(kinds.values().filter_map(|k| k.1).min()),
+        "lastEventAt": text(kinds.values().filter_map(|k| k.2).max()),
+        "kinds": listed,
+    })
+}

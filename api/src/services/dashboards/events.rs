@@ -1,10 +1,12 @@
-//! Event counts per kind with the first and last event time, in one statement (a UNION ALL
-//! of one aggregate per event table).
+//! Event counts per kind with the first and last event time. Code executions and cell focus
+//! events, most of a class's events, are counted from the rollups (`rolled::parts`, as the
+//! per-cell aggregates); their first and last times are one index probe each. The other
+//! kinds, a few per student, are counted by a scan. All in one snapshot.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
-use super::{Scope, sql::Sql};
+use super::{Scope, rolled, sql::Sql};
 use crate::{error::AppResult, services::catalogue::EventKind};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,31 +17,27 @@ pub struct EventKindCount {
     pub last_at: Option<DateTime<Utc>>,
 }
 
+/// The kinds whose counts the rollups hold (`executions` and `focus` of `cell_rollups`).
+fn is_rolled_up(kind: EventKind) -> bool {
+    matches!(kind, EventKind::CodeExecution | EventKind::CellFocus)
+}
+
 /// Every kind of [`EventKind::ALL`], in that order, zero counts included.
 pub async fn event_counts(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<EventKindCount>> {
-    let mut sql = Sql::new(db.get_database_backend());
-    for (index, kind) in EventKind::ALL.into_iter().enumerate() {
-        if index > 0 {
-            sql.push(" UNION ALL ");
-        }
-        let (word, table, time) = (kind.word(), kind.table().name, kind.table().time);
-        sql.push(&format!(
-            "SELECT '{word}' AS kind, COUNT(*) AS events, MIN({time}) AS first_at, \
-             MAX({time}) AS last_at FROM {table} WHERE "
-        ))
-        .scope(scope, time);
-    }
-    let rows = db.query_all_raw(sql.build()).await?;
+    let (txn, progress) = rolled::begin(db).await?;
+    let (executions, focus) = rolled_counts(&txn, scope, &progress).await?;
+    let rows = txn.query_all_raw(per_kind(db, scope).build()).await?;
+    txn.commit().await?;
     let mut counts = Vec::with_capacity(EventKind::ALL.len());
     for kind in EventKind::ALL {
         let row = rows.iter().find(|row| {
             row.try_get::<String>("", "kind")
                 .is_ok_and(|w| w == kind.word())
         });
-        counts.push(match row {
+        let mut count = match row {
             Some(row) => EventKindCount {
                 kind,
                 count: row.try_get("", "events")?,
@@ -52,7 +50,70 @@ pub async fn event_counts(
                 first_at: None,
                 last_at: None,
             },
-        });
+        };
+        match kind {
+            EventKind::CodeExecution => count.count = executions,
+            EventKind::CellFocus => count.count = focus,
+            _ => {}
+        }
+        counts.push(count);
     }
     Ok(counts)
+}
+
+/// The scope's code executions and cell focus events, summed from the rollups.
+async fn rolled_counts(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    progress: &rolled::Progress,
+) -> AppResult<(i64, i64)> {
+    let cover = rolled::cover_for_sums(txn, scope, progress).await?;
+    let mut sql = Sql::new(txn.get_database_backend());
+    // Summed as integers: see `executions_per_cell`. The totals are bigints.
+    sql.push(
+        "SELECT CAST(COALESCE(SUM(CAST(executions AS INTEGER)), 0) AS BIGINT) AS executions, \
+         CAST(COALESCE(SUM(CAST(focus AS INTEGER)), 0) AS BIGINT) AS focus FROM (",
+    );
+    rolled::parts(
+        &mut sql,
+        scope,
+        (&cover, &progress.unapplied),
+        rolled::Sums::Activity,
+    );
+    sql.push(") AS parts");
+    match txn.query_one_raw(sql.build()).await? {
+        Some(row) => Ok((row.try_get("", "executions")?, row.try_get("", "focus")?)),
+        None => Ok((0, 0)),
+    }
+}
+
+/// One row per kind: the count (0 for a rolled-up kind, counted apart) and the first and last
+/// time, a `UNION ALL` of one aggregate per event table.
+fn per_kind(db: &DatabaseConnection, scope: &Scope) -> Sql {
+    let mut sql = Sql::new(db.get_database_backend());
+    for (index, kind) in EventKind::ALL.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(" UNION ALL ");
+        }
+        let (word, table, time) = (kind.word(), kind.table().name, kind.table().time);
+        if !is_rolled_up(kind) {
+            sql.push(&format!(
+                "SELECT '{word}' AS kind, COUNT(*) AS events, MIN({time}) AS first_at, \
+                 MAX({time}) AS last_at FROM {table} WHERE "
+            ))
+            .scope(scope, time);
+            continue;
+        }
+        // Each end is the first row of the notebook's time index in the window (that index
+        // leads with the notebook) that is in the scope's students.
+        sql.push(&format!(
+            "SELECT '{word}' AS kind, CAST(0 AS BIGINT) AS events"
+        ));
+        for (alias, order) in [("first_at", "ASC"), ("last_at", "DESC")] {
+            sql.push(&format!(", (SELECT {time} FROM {table} WHERE "))
+                .scope(scope, time)
+                .push(&format!(" ORDER BY {time} {order} LIMIT 1) AS {alias}"));
+        }
+    }
+    sql
 }
