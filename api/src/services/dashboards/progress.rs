@@ -2,9 +2,10 @@
 //! teacher's cell order (the position of the cell of each student's latest execution), as
 //! mean, median and quartiles.
 //!
-//! One statement reduces the executions to the latest one per (student, minute) in the
-//! database; its rows, sorted by (student, minute), are read once: each student's row opens a
-//! position that holds until their next row, recorded as +1/−1 at those minutes. A sweep over
+//! One statement streams the window's executions of the ordered cells, which are reduced to the
+//! latest one per (student, minute) as they arrive. Those, sorted by (student, minute), are
+//! read once: each student's row opens a position that holds until their next row, recorded
+//! as +1/−1 at those minutes. A sweep over
 //! the minutes then keeps a histogram of positions, from which each point's statistics are
 //! read. Work is rows + minutes × cells, never minutes × students queries, and nothing is
 //! cached, so every input (filter, groups, cell order) is honoured on every call.
@@ -85,17 +86,52 @@ pub async fn execution_progress(
         positions.entry(cell.as_str()).or_insert(index + 1);
     }
     let mut sweep = Sweep::new(grid.minutes);
-    let mut rows = db.stream_raw(statement(db, scope, request, &grid)).await?;
-    while let Some(row) = rows.try_next().await? {
-        let user: String = row.try_get("", "user_id")?;
-        let minute: String = row.try_get("", "minute")?;
-        let cell: String = row.try_get("", "orig_cell_id")?;
-        let index = minute_index(&grid, &minute)?;
-        if let (Some(index), Some(&position)) = (index, positions.get(cell.as_str())) {
-            sweep.row(user, index, position);
-        }
+    for row in latest_per_minute(db, scope, request, &grid, &positions).await? {
+        sweep.row(row);
     }
     Ok(sweep.points(&grid, request.cell_order.len()))
+}
+
+/// (student, minute, position) of each student's latest execution per minute of the grid,
+/// sorted. The database only filters: it would sort every execution of the window by
+/// (student, minute, time) to rank them, where a map keeps one entry per (student, minute).
+async fn latest_per_minute(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    request: &ProgressRequest,
+    grid: &Grid,
+    positions: &HashMap<&str, usize>,
+) -> AppResult<Vec<(u32, usize, usize)>> {
+    let mut students: HashMap<String, u32> = HashMap::new();
+    let mut latest: HashMap<(u32, usize), (DateTime<Utc>, i64, usize)> = HashMap::new();
+    let mut rows = db.stream_raw(statement(db, scope, request, grid)).await?;
+    while let Some(row) = rows.try_next().await? {
+        let cell: String = row.try_get("", "orig_cell_id")?;
+        let time: DateTime<Utc> = row.try_get("", "t_finish")?;
+        let (Some(&position), Some(minute)) =
+            (positions.get(cell.as_str()), minute_index(grid, time))
+        else {
+            continue;
+        };
+        let user: String = row.try_get("", "user_id")?;
+        let next = u32::try_from(students.len()).unwrap_or(u32::MAX);
+        let student = *students.entry(user).or_insert(next);
+        let candidate = (time, row.try_get::<i64>("", "id")?, position);
+        latest
+            .entry((student, minute))
+            .and_modify(|held| {
+                if (candidate.0, candidate.1) > (held.0, held.1) {
+                    *held = candidate;
+                }
+            })
+            .or_insert(candidate);
+    }
+    let mut sorted: Vec<(u32, usize, usize)> = latest
+        .into_iter()
+        .map(|((student, minute), (_, _, position))| (student, minute, position))
+        .collect();
+    sorted.sort_unstable();
+    Ok(sorted)
 }
 
 /// The statement behind [`execution_progress`], for `EXPLAIN` in the benchmark.
@@ -107,7 +143,7 @@ pub fn execution_progress_statement(
     Ok(statement(db, scope, request, &grid(request)?))
 }
 
-/// Latest execution per (student, minute) of the cells in the order, inside the window.
+/// The executions of the cells in the order, inside the window.
 fn statement(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -115,36 +151,28 @@ fn statement(
     grid: &Grid,
 ) -> sea_orm::Statement {
     let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(db));
-    sql.push("SELECT user_id, minute, orig_cell_id FROM (SELECT user_id, orig_cell_id, ")
-        .minute_of("t_finish")
-        .push(" AS minute, ROW_NUMBER() OVER (PARTITION BY user_id, ")
-        .minute_of("t_finish")
-        .push(" ORDER BY t_finish DESC, id DESC) AS latest FROM code_executions WHERE ")
+    sql.push("SELECT user_id, orig_cell_id, t_finish, id FROM code_executions WHERE ")
         .scope(scope, "t_finish")
         .push(" AND t_finish > ")
         .bind(request.start)
         .push(" AND t_finish <= ")
         .bind(grid.end)
         .push(" AND orig_cell_id IN ")
-        .bind_list(request.cell_order.iter().cloned())
-        .push(") AS per_minute WHERE latest = 1 ORDER BY user_id, minute");
+        .bind_list(request.cell_order.iter().cloned());
     sql.build()
 }
 
-/// `YYYY-MM-DDTHH:MM` → minute of the grid (`None` outside it, which the window excludes).
-fn minute_index(grid: &Grid, minute: &str) -> AppResult<Option<usize>> {
-    let time = chrono::NaiveDateTime::parse_from_str(&format!("{minute}:00"), "%Y-%m-%dT%H:%M:%S")
-        .map_err(|error| AppError::internal(anyhow::anyhow!("minute `{minute}`: {error}")))?
-        .and_utc();
-    let offset = (time - grid.first).num_minutes();
-    Ok(usize::try_from(offset).ok().filter(|&i| i < grid.minutes))
+/// The grid's minute of `time` (`None` outside it, which the window excludes).
+fn minute_index(grid: &Grid, time: DateTime<Utc>) -> Option<usize> {
+    let offset = (floor_minute(time) - grid.first).num_minutes();
+    usize::try_from(offset).ok().filter(|&i| i < grid.minutes)
 }
 
 /// Position changes per minute, built from rows sorted by (student, minute).
 struct Sweep {
     changes: Vec<Vec<(usize, i64)>>,
     /// The current student, the minute of their last row and its position.
-    open: Option<(String, usize, usize)>,
+    open: Option<(u32, usize, usize)>,
 }
 
 impl Sweep {
@@ -155,7 +183,7 @@ impl Sweep {
         }
     }
 
-    fn row(&mut self, user: String, minute: usize, position: usize) {
+    fn row(&mut self, (user, minute, position): (u32, usize, usize)) {
         if let Some((previous, from, held)) = self.open.take() {
             let until = (previous == user).then_some(minute);
             self.hold(from, held, until);

@@ -124,16 +124,13 @@ impl Sql {
         self
     }
 
-    /// The UTC minute of a timestamp column as `YYYY-MM-DDTHH:MM` text, truncated (never
-    /// rounded) on both backends. SQLite stores RFC 3339 UTC text, so its minute is a prefix.
-    pub fn minute_of(&mut self, column: &str) -> &mut Self {
-        let expression = match self.backend {
-            DbBackend::Postgres => {
-                format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI')")
-            }
-            _ => format!("substr({column}, 1, 16)"),
-        };
-        self.push(&expression)
+    /// The whole seconds of a non-negative number of seconds, as a bigint: its floor
+    /// (PostgreSQL rounds a float cast to an integer, SQLite truncates it).
+    pub fn whole_seconds(&mut self, column: &str) -> &mut Self {
+        match self.backend {
+            DbBackend::Postgres => self.push(&format!("CAST(FLOOR({column}) AS BIGINT)")),
+            _ => self.push(&format!("CAST({column} AS INTEGER)")),
+        }
     }
 
     /// `column` compared byte by byte on both backends (PostgreSQL's default collation may
