@@ -3,6 +3,7 @@
 //! quartiles, mean and the fixed-edge histogram, on both backends.
 
 use api::auth::Role;
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests};
 
@@ -18,7 +19,9 @@ async fn off(app: &TestApp, student: &str, cell: &str, seconds: f64, n: usize) {
     app.graphql(mutation, json!({ "e": event })).await.data();
 }
 
-/// Python's `statistics.quantiles(data, n=4)` (exclusive), written from its definition.
+/// Python's `statistics.quantiles(data, n=4)` (exclusive), written from its source: the
+/// position `i (n + 1) / 4` is clamped to the ranks 1 to n - 1 and its fraction is kept, so two
+/// values extrapolate.
 fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
     let n = sorted.len();
     if n == 1 {
@@ -26,9 +29,8 @@ fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
     }
     let m = n as f64 + 1.0;
     let at = |p: f64| {
-        let position = (p * m).clamp(1.0, (n - 1) as f64);
-        let low = position.floor();
-        let fraction = position - low;
+        let low = (p * m).floor().clamp(1.0, (n - 1) as f64);
+        let fraction = p * m - low;
         sorted[low as usize - 1] + fraction * (sorted[low as usize] - sorted[low as usize - 1])
     };
     (at(0.25), at(0.5), at(0.75))
@@ -84,6 +86,56 @@ backend_tests! {
         assert_eq!(c1["histogram"][0]["count"], 5);
         assert_eq!(c1["histogram"][10]["count"], 2, "4999 and 5000 in the last bucket");
         assert_eq!(notebook["focusDurationSummary"][1]["count"], 1);
+    }
+
+    async fn the_summary_of_many_durations_sharing_whole_seconds_equals_the_raw_ones(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB).await;
+        let token = app.user_token("admin", Role::Admin).await;
+        // Per cell a different count (odd, even, tiny), most durations in a few whole seconds
+        // (so ranks fall inside seconds shared by many), some on the histogram's edges.
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut events = Vec::new();
+        for (cell, count) in [("c1", 301), ("c2", 120), ("c3", 2), ("c4", 1)] {
+            for n in 0..count {
+                let seconds = match rng.random_range(0..4) {
+                    0 => EDGES[rng.random_range(0..EDGES.len())],
+                    1 => f64::from(rng.random_range(0..5_000_000u32)) / 1000.0,
+                    _ => f64::from(rng.random_range(3_000..9_000u32)) / 1000.0,
+                };
+                events.push(json!({ "cellFocus": { "notebookId": NB, "userId": format!("s{}", n % 7),
+                    "cellId": cell, "origCellId": cell, "clickType": "OFF", "clickDuration": seconds,
+                    "time": format!("2026-11-24T10:{:02}:{:02}Z", n / 60 % 60, n % 60) } }));
+            }
+        }
+        let mutation = "mutation($events: [EventInput!]!) { recordEvents(events: $events) { acceptedCount } }";
+        app.graphql(mutation, json!({ "events": events })).await.data();
+        let query = r#"query($nb: ID!) { notebook(id: $nb) {
+            focusDurationsPerCell(limit: 10000) { cellId durations }
+            focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean
+                histogram { from to count } } } }"#;
+        let answer = app.graphql_as(&token, query, json!({ "nb": NB })).await;
+        let notebook = &answer.data()["notebook"];
+        let oracle: Vec<Value> = notebook["focusDurationsPerCell"].as_array().unwrap().iter().map(|cell| {
+            let raw: Vec<f64> = cell["durations"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap()).collect();
+            expected(cell["cellId"].as_str().unwrap(), &raw)
+        }).collect();
+        assert_eq!(oracle.len(), 4);
+        let summaries = notebook["focusDurationSummary"].as_array().unwrap();
+        assert_eq!(summaries.len(), 4);
+        for (summary, expected) in summaries.iter().zip(&oracle) {
+            // The oracle interpolates a quartile by another (equal) formula than Python's,
+            // which the server follows: the two may differ in the last bit.
+            for (key, value) in expected.as_object().unwrap() {
+                match (summary[key].as_f64(), value.as_f64()) {
+                    (Some(got), Some(want)) => assert!(
+                        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                        "{key} of {}: {got} against {want}", expected["cellId"]
+                    ),
+                    _ => assert_eq!(&summary[key], value, "{key} of {}", expected["cellId"]),
+                }
+            }
+        }
     }
 
     async fn raw_durations_come_in_bounded_pages_per_cell_with_their_total(backend) {

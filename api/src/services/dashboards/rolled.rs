@@ -35,6 +35,17 @@ pub(super) struct Progress {
 /// Opens the read of a rolled-up aggregate: one snapshot (PostgreSQL `REPEATABLE READ`, a
 /// SQLite read transaction) for the rollups, the watermarks and the events above them.
 pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransaction, Progress)> {
+    let txn = snapshot(db).await?;
+    let progress = Progress {
+        unapplied: watermarks::unapplied(&txn).await?,
+        folded_before: fold::folded_before(&txn).await?,
+    };
+    Ok((txn, progress))
+}
+
+/// A read transaction whose statements all see one snapshot (PostgreSQL `REPEATABLE READ`, a
+/// SQLite read transaction).
+pub(super) async fn snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
     let txn = match db.get_database_backend() {
         DbBackend::Postgres => {
             let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
@@ -47,11 +58,7 @@ pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransac
         }
         _ => db.begin().await?,
     };
-    let progress = Progress {
-        unapplied: watermarks::unapplied(&txn).await?,
-        folded_before: fold::folded_before(&txn).await?,
-    };
-    Ok((txn, progress))
+    Ok(txn)
 }
 
 /// How a sum over `scope` reads its window, in `txn`'s snapshot: the part of an end's hour
