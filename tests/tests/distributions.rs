@@ -57,6 +57,31 @@ fn expected(cell: &str, raw: &[f64]) -> Value {
         "thirdQuartile": q3, "max": sorted[sorted.len() - 1], "mean": mean, "histogram": histogram })
 }
 
+/// The notebook's summaries, and what `expected` computes from its raw durations.
+async fn summary_and_oracle(app: &TestApp, token: &str) -> (Value, Vec<Value>) {
+    let query = r#"query($nb: ID!) { notebook(id: $nb) {
+        focusDurationsPerCell(limit: 10000) { cellId durations }
+        focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean
+            histogram { from to count } } } }"#;
+    let answer = app.graphql_as(token, query, json!({ "nb": NB })).await;
+    let notebook = answer.data()["notebook"].clone();
+    let oracle: Vec<Value> = notebook["focusDurationsPerCell"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| {
+            let raw: Vec<f64> = cell["durations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_f64().unwrap())
+                .collect();
+            expected(cell["cellId"].as_str().unwrap(), &raw)
+        })
+        .collect();
+    (notebook, oracle)
+}
+
 backend_tests! {
     async fn the_duration_summary_equals_the_one_computed_from_the_raw_durations(backend) {
         let app = TestApp::spawn(backend).await;
@@ -68,16 +93,7 @@ backend_tests! {
         }
         off(&app, "s1", "c2", 7.25, 20).await;
         off(&app, "s1", "c2", 6000.0, 21).await; // an outlier: not counted
-        let query = r#"query($nb: ID!) { notebook(id: $nb) {
-            focusDurationsPerCell { cellId durations }
-            focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean
-                histogram { from to count } } } }"#;
-        let answer = app.graphql_as(&token, query, json!({ "nb": NB })).await;
-        let notebook = &answer.data()["notebook"];
-        let oracle: Vec<Value> = notebook["focusDurationsPerCell"].as_array().unwrap().iter().map(|cell| {
-            let raw: Vec<f64> = cell["durations"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap()).collect();
-            expected(cell["cellId"].as_str().unwrap(), &raw)
-        }).collect();
+        let (notebook, oracle) = summary_and_oracle(&app, &token).await;
         assert_eq!(notebook["focusDurationSummary"], json!(oracle));
         // The hand-checked numbers of c1: 1, 2, 2.5, 3, 4, 5, 100, 4999, 5000.
         let c1 = &notebook["focusDurationSummary"][0];
@@ -110,16 +126,7 @@ backend_tests! {
         }
         let mutation = "mutation($events: [EventInput!]!) { recordEvents(events: $events) { acceptedCount } }";
         app.graphql(mutation, json!({ "events": events })).await.data();
-        let query = r#"query($nb: ID!) { notebook(id: $nb) {
-            focusDurationsPerCell(limit: 10000) { cellId durations }
-            focusDurationSummary { cellId count min firstQuartile median thirdQuartile max mean
-                histogram { from to count } } } }"#;
-        let answer = app.graphql_as(&token, query, json!({ "nb": NB })).await;
-        let notebook = &answer.data()["notebook"];
-        let oracle: Vec<Value> = notebook["focusDurationsPerCell"].as_array().unwrap().iter().map(|cell| {
-            let raw: Vec<f64> = cell["durations"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap()).collect();
-            expected(cell["cellId"].as_str().unwrap(), &raw)
-        }).collect();
+        let (notebook, oracle) = summary_and_oracle(&app, &token).await;
         assert_eq!(oracle.len(), 4);
         let summaries = notebook["focusDurationSummary"].as_array().unwrap();
         assert_eq!(summaries.len(), 4);
