@@ -3,9 +3,9 @@
 //! mean, median and quartiles.
 //!
 //! One statement streams the window's executions of the ordered cells, which are reduced to the
-//! latest one per (student, minute) as they arrive. Those, sorted by (student, minute), are
-//! read once: each student's row opens a position that holds until their next row, recorded
-//! as +1/−1 at those minutes. A sweep over
+//! latest one per (student, minute) as they arrive (a map of at most students × minutes
+//! entries). Those, sorted by (student, minute), are read once: each student's row opens a
+//! position that holds until their next row, recorded as +1/−1 at those minutes. A sweep over
 //! the minutes then keeps a histogram of positions, from which each point's statistics are
 //! read. Work is rows + minutes × cells, never minutes × students queries, and nothing is
 //! cached, so every input (filter, groups, cell order) is honoured on every call.
