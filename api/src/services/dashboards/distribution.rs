@@ -5,7 +5,7 @@
 //!
 //! Two statements in one snapshot, and no sort of the durations in the database (sorting every
 //! duration of a window by cell was most of the cost):
-//! 1. per cell and whole second (`CAST(duration AS INTEGER)`), the count, sum and extremes:
+//! 1. per cell and whole second (`Sql::whole_seconds`), the count, sum and extremes:
 //!    the histogram's edges are whole seconds, so its buckets are sums of these; so are the
 //!    cell's count, sum and extremes; and they tell in which second each rank lies;
 //! 2. the durations of the few seconds that hold the ranks the quartiles read (at most six

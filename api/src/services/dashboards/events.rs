@@ -17,9 +17,14 @@ pub struct EventKindCount {
     pub last_at: Option<DateTime<Utc>>,
 }
 
-/// The kinds whose counts the rollups hold (`executions` and `focus` of `cell_rollups`).
-fn is_rolled_up(kind: EventKind) -> bool {
-    matches!(kind, EventKind::CodeExecution | EventKind::CellFocus)
+/// The scope's count of `kind` from the rollups' `(executions, focus)`, for the kinds they
+/// hold (`executions` and `focus` of `cell_rollups`).
+fn rolled_count(kind: EventKind, (executions, focus): (i64, i64)) -> Option<i64> {
+    match kind {
+        EventKind::CodeExecution => Some(executions),
+        EventKind::CellFocus => Some(focus),
+        _ => None,
+    }
 }
 
 /// Every kind of [`EventKind::ALL`], in that order, zero counts included.
@@ -28,8 +33,10 @@ pub async fn event_counts(
     scope: &Scope,
 ) -> AppResult<Vec<EventKindCount>> {
     let (txn, progress) = rolled::begin(db).await?;
-    let (executions, focus) = rolled_counts(&txn, scope, &progress).await?;
-    let rows = txn.query_all_raw(per_kind(db, scope).build()).await?;
+    let rolled = rolled_counts(&txn, scope, &progress).await?;
+    let rows = txn
+        .query_all_raw(per_kind(db, scope, rolled).build())
+        .await?;
     txn.commit().await?;
     let mut counts = Vec::with_capacity(EventKind::ALL.len());
     for kind in EventKind::ALL {
@@ -37,7 +44,7 @@ pub async fn event_counts(
             row.try_get::<String>("", "kind")
                 .is_ok_and(|w| w == kind.word())
         });
-        let mut count = match row {
+        counts.push(match row {
             Some(row) => EventKindCount {
                 kind,
                 count: row.try_get("", "events")?,
@@ -50,13 +57,7 @@ pub async fn event_counts(
                 first_at: None,
                 last_at: None,
             },
-        };
-        match kind {
-            EventKind::CodeExecution => count.count = executions,
-            EventKind::CellFocus => count.count = focus,
-            _ => {}
-        }
-        counts.push(count);
+        });
     }
     Ok(counts)
 }
@@ -87,28 +88,28 @@ async fn rolled_counts(
     }
 }
 
-/// One row per kind: the count (0 for a rolled-up kind, counted apart) and the first and last
-/// time, a `UNION ALL` of one aggregate per event table.
-fn per_kind(db: &DatabaseConnection, scope: &Scope) -> Sql {
+/// One row per kind: the count (for a rolled-up kind, its count from `rolled`) and the first
+/// and last time, a `UNION ALL` of one aggregate per event table.
+fn per_kind(db: &DatabaseConnection, scope: &Scope, rolled: (i64, i64)) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
     for (index, kind) in EventKind::ALL.into_iter().enumerate() {
         if index > 0 {
             sql.push(" UNION ALL ");
         }
         let (word, table, time) = (kind.word(), kind.table().name, kind.table().time);
-        if !is_rolled_up(kind) {
+        let Some(count) = rolled_count(kind, rolled) else {
             sql.push(&format!(
                 "SELECT '{word}' AS kind, COUNT(*) AS events, MIN({time}) AS first_at, \
                  MAX({time}) AS last_at FROM {table} WHERE "
             ))
             .scope(scope, time);
             continue;
-        }
+        };
         // Each end is the first row of the notebook's time index in the window (that index
         // leads with the notebook) that is in the scope's students.
-        sql.push(&format!(
-            "SELECT '{word}' AS kind, CAST(0 AS BIGINT) AS events"
-        ));
+        sql.push(&format!("SELECT '{word}' AS kind, CAST("))
+            .bind(count)
+            .push(" AS BIGINT) AS events");
         for (alias, order) in [("first_at", "ASC"), ("last_at", "DESC")] {
             sql.push(&format!(", (SELECT {time} FROM {table} WHERE "))
                 .scope(scope, time)
