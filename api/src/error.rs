@@ -45,6 +45,9 @@ pub enum AppError {
     Timeout {
         limit_ms: u64,
     },
+    /// A database statement ran past the database's statement timeout and was cancelled
+    /// (PostgreSQL's `query_canceled`): the same `TIMEOUT` to the client.
+    StatementTimeout,
     /// A dependency cannot be reached right now; retrying later may succeed.
     Unavailable {
         dependency: Dependency,
@@ -71,7 +74,7 @@ impl AppError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
-            Self::Timeout { .. } => "TIMEOUT",
+            Self::Timeout { .. } | Self::StatementTimeout => "TIMEOUT",
             Self::Unavailable { .. } => "UNAVAILABLE",
             Self::InBatch { error, .. } => error.code(),
             Self::Internal(_) => "INTERNAL",
@@ -88,7 +91,9 @@ impl AppError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
-            Self::Timeout { .. } | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout { .. } | Self::StatementTimeout | Self::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::InBatch { error, .. } => error.status(),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,6 +142,9 @@ impl AppError {
             Self::Timeout { limit_ms } => {
                 format!("the operation ran longer than {limit_ms} ms and was stopped")
             }
+            Self::StatementTimeout => "a database statement ran past its time limit and was \
+                stopped; a narrower filter (a shorter window, fewer students) reads less"
+                .into(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
@@ -240,6 +248,10 @@ fn sqlx_error(error: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     }
 }
 
+/// PostgreSQL's `query_canceled`: the statement timeout passed (or an administrator cancelled
+/// the statement).
+const QUERY_CANCELED: &str = "57014";
+
 /// SQLSTATEs of a server going away rather than refusing a statement: an administrator's or a
 /// crash's shutdown (57P01 to 57P03: `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`)
 /// and every connection exception (class 08).
@@ -252,6 +264,9 @@ impl From<sea_orm::DbErr> for AppError {
         if is_connection_failure(&error) {
             tracing::warn!(error = %error, "database unreachable");
             Self::unavailable()
+        } else if sqlstate(&error).as_deref() == Some(QUERY_CANCELED) {
+            tracing::warn!(error = %error, "database statement cancelled");
+            Self::StatementTimeout
         } else {
             Self::Internal(error.into())
         }

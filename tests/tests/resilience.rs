@@ -329,6 +329,43 @@ async fn a_connection_the_database_terminates_is_unavailable_not_internal() {
     );
 }
 
+/// A statement PostgreSQL cancels at its statement timeout (SQLSTATE 57014: a whole-course read
+/// of a very large class) is a `TIMEOUT` the client can act on, not an internal error.
+#[tokio::test]
+async fn a_statement_past_the_database_timeout_is_timeout_not_internal() {
+    use sea_orm::{
+        DbErr, RuntimeErr,
+        sqlx::{self, Connection, PgConnection},
+    };
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("PostgreSQL statement timeout test skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let mut connection = PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query("SET statement_timeout = '20ms'")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let error = sqlx::query("SELECT pg_sleep(2)")
+        .execute(&mut connection)
+        .await
+        .unwrap_err();
+    let error = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(error)));
+    assert!(!api::error::is_connection_failure(&error), "{error}");
+    let error = api::error::AppError::from(error);
+    assert_eq!((error.code(), error.status().as_u16()), ("TIMEOUT", 503));
+    assert!(
+        error.message().contains("time limit"),
+        "{}",
+        error.message()
+    );
+    // The connection stays usable: a cancelled statement is not an outage.
+    sqlx::query("SELECT 1")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+}
+
 /// The breaker: once the server has seen the database go, it refuses at once (not after the
 /// pool's 3 s acquire timeout, the default here), and the first request after the database's
 /// return succeeds.
