@@ -15,6 +15,7 @@ mod m20261130_000009_account_lifecycle;
 mod m20261204_000010_rollups;
 mod m20261204_000011_rollup_watermarks;
 mod m20261204_000012_rollup_fold;
+mod m20261205_000013_markdown_rollups;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_rollups::Migration),
             Box::new(m20261204_000011_rollup_watermarks::Migration),
             Box::new(m20261204_000012_rollup_fold::Migration),
+            Box::new(m20261205_000013_markdown_rollups::Migration),
         ]
     }
 }

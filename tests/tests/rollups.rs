@@ -386,7 +386,7 @@ async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
     use sea_orm::{ConnectionTrait, Statement};
     let db = &app.state.db;
     let sql = "SELECT notebook_id, tier, bucket, orig_cell_id, user_id, executions, ok_executions, \
-               focus, focus_on, kept_count, kept_sum FROM cell_rollups";
+               focus, focus_on, kept_count, kept_sum, markdown_executions FROM cell_rollups";
     let rows = db
         .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -397,7 +397,7 @@ async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
             let int = |name: &str| row.try_get::<i64>("", name).unwrap();
             let text = |name: &str| row.try_get::<String>("", name).unwrap();
             let key = format!(
-                "{} {} {} {} {} {} {} {} {} {}",
+                "{} {} {} {} {} {} {} {} {} {} {}",
                 int("notebook_id"),
                 row.try_get::<i16>("", "tier").unwrap(),
                 int("bucket"),
@@ -407,7 +407,8 @@ async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
                 int("ok_executions"),
                 int("focus"),
                 int("focus_on"),
-                int("kept_count")
+                int("kept_count"),
+                int("markdown_executions")
             );
             (key, row.try_get::<f64>("", "kept_sum").unwrap())
         })

@@ -21,8 +21,15 @@ pub const STUDENTS: usize = 16;
 
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Execution { ok: bool },
-    Focus { on: bool, duration: Option<f64> },
+    Execution {
+        ok: bool,
+    },
+    Focus {
+        on: bool,
+        duration: Option<f64>,
+    },
+    /// A markdown cell render.
+    Markdown,
 }
 
 #[derive(Clone, Debug)]
@@ -55,7 +62,7 @@ pub fn random_class(seed: u64) -> Vec<Event> {
     let mut events = Vec::new();
     for student in 0..STUDENTS {
         for n in 0..rng.random_range(10..70) {
-            let kind = match rng.random_range(0..3) {
+            let kind = match rng.random_range(0..4) {
                 0 => Kind::Execution {
                     ok: rng.random_bool(0.7),
                 },
@@ -63,6 +70,7 @@ pub fn random_class(seed: u64) -> Vec<Event> {
                     on: true,
                     duration: None,
                 },
+                2 => Kind::Markdown,
                 _ => Kind::Focus {
                     on: false,
                     duration: match rng.random_range(0..6) {
@@ -116,6 +124,11 @@ pub fn input(event: &Event) -> Value {
             fields["clickDuration"] = json!(duration);
             json!({ "cellFocus": fields })
         }
+        Kind::Markdown => {
+            fields["time"] = json!(time);
+            fields["cellContent"] = json!("# A heading");
+            json!({ "markdownExecution": fields })
+        }
     }
 }
 
@@ -139,7 +152,9 @@ impl Window {
 /// `codeExecutionsPerCell` as the reference computes it.
 pub fn executions_per_cell(events: &[Event], window: &Window) -> Value {
     let mut cells: BTreeMap<&str, [i64; 4]> = BTreeMap::new();
-    for event in events.iter().filter(|e| window.holds(e)) {
+    // Markdown executions count in no cell's activity.
+    let activity = |e: &&Event| !matches!(e.kind, Kind::Markdown) && window.holds(e);
+    for event in events.iter().filter(activity) {
         let counts = cells.entry(event.cell.unwrap_or("")).or_default();
         match event.kind {
             Kind::Execution { ok } => {
@@ -150,6 +165,7 @@ pub fn executions_per_cell(events: &[Event], window: &Window) -> Value {
                 counts[2] += 1;
                 counts[3] += i64::from(on);
             }
+            Kind::Markdown => {}
         }
     }
     Value::Array(cells.into_iter().map(|(cell, c)| json!({ "cellId": cell,
@@ -215,8 +231,8 @@ fn round_micro(value: f64) -> f64 {
     }
 }
 
-/// `eventCounts` as the reference computes it: the class has code executions and cell focus
-/// events only, so the other kinds count none.
+/// `eventCounts` as the reference computes it: the class has code executions, cell focus
+/// events and markdown executions only, so the other kinds count none.
 pub fn event_counts(events: &[Event], window: &Window) -> Value {
     type Kinds = BTreeMap<&'static str, (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>;
     let mut kinds: Kinds = BTreeMap::new();
@@ -224,6 +240,7 @@ pub fn event_counts(events: &[Event], window: &Window) -> Value {
         let kind = match event.kind {
             Kind::Execution { .. } => "CODE_EXECUTION",
             Kind::Focus { .. } => "CELL_FOCUS",
+            Kind::Markdown => "MARKDOWN_EXECUTION",
         };
         let (count, first, last) = kinds.entry(kind).or_default();
         *count += 1;

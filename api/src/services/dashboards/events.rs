@@ -1,7 +1,7 @@
-//! Event counts per kind with the first and last event time. Code executions and cell focus
-//! events, most of a class's events, are counted from the rollups (`rolled::parts`, as the
-//! per-cell aggregates); their first and last times are one index probe each. The other
-//! kinds, a few per student, are counted by a scan. All in one snapshot.
+//! Event counts per kind with the first and last event time. Code executions, cell focus
+//! events and markdown executions, most of a class's events, are counted from the rollups
+//! (`rolled::parts`, as the per-cell aggregates); their first and last times are one index
+//! probe each. The other kinds, a few per student, are counted by a scan. All in one snapshot.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
@@ -17,12 +17,20 @@ pub struct EventKindCount {
     pub last_at: Option<DateTime<Utc>>,
 }
 
-/// The scope's count of `kind` from the rollups' `(executions, focus)`, for the kinds they
-/// hold (`executions` and `focus` of `cell_rollups`).
-fn rolled_count(kind: EventKind, (executions, focus): (i64, i64)) -> Option<i64> {
+/// The scope's events of the kinds the rollups count (`rolled::Sums::Counts`).
+#[derive(Clone, Copy)]
+struct Rolled {
+    executions: i64,
+    focus: i64,
+    markdown: i64,
+}
+
+/// The scope's count of `kind` from the rollups, for the kinds they hold.
+fn rolled_count(kind: EventKind, rolled: Rolled) -> Option<i64> {
     match kind {
-        EventKind::CodeExecution => Some(executions),
-        EventKind::CellFocus => Some(focus),
+        EventKind::CodeExecution => Some(rolled.executions),
+        EventKind::CellFocus => Some(rolled.focus),
+        EventKind::MarkdownExecution => Some(rolled.markdown),
         _ => None,
     }
 }
@@ -62,35 +70,47 @@ pub async fn event_counts(
     Ok(counts)
 }
 
-/// The scope's code executions and cell focus events, summed from the rollups.
+/// The scope's events of the rolled-up kinds, summed from the rollups.
 async fn rolled_counts(
     txn: &DatabaseTransaction,
     scope: &Scope,
     progress: &rolled::Progress,
-) -> AppResult<(i64, i64)> {
+) -> AppResult<Rolled> {
     let cover = rolled::cover_for_sums(txn, scope, progress).await?;
     let mut sql = Sql::new(txn.get_database_backend());
-    // Summed as integers: see `executions_per_cell`. The totals are bigints.
-    sql.push(
-        "SELECT CAST(COALESCE(SUM(CAST(executions AS INTEGER)), 0) AS BIGINT) AS executions, \
-         CAST(COALESCE(SUM(CAST(focus AS INTEGER)), 0) AS BIGINT) AS focus FROM (",
-    );
+    sql.push("SELECT ");
+    for (index, count) in ["executions", "focus", "markdown"].into_iter().enumerate() {
+        // Summed as integers: see `executions_per_cell`. The totals are bigints.
+        let separator = if index > 0 { ", " } else { "" };
+        sql.push(&format!(
+            "{separator}CAST(COALESCE(SUM(CAST({count} AS INTEGER)), 0) AS BIGINT) AS {count}"
+        ));
+    }
+    sql.push(" FROM (");
     rolled::parts(
         &mut sql,
         scope,
         (&cover, &progress.unapplied),
-        rolled::Sums::Activity,
+        rolled::Sums::Counts,
     );
     sql.push(") AS parts");
-    match txn.query_one_raw(sql.build()).await? {
-        Some(row) => Ok((row.try_get("", "executions")?, row.try_get("", "focus")?)),
-        None => Ok((0, 0)),
-    }
+    let Some(row) = txn.query_one_raw(sql.build()).await? else {
+        return Ok(Rolled {
+            executions: 0,
+            focus: 0,
+            markdown: 0,
+        });
+    };
+    Ok(Rolled {
+        executions: row.try_get("", "executions")?,
+        focus: row.try_get("", "focus")?,
+        markdown: row.try_get("", "markdown")?,
+    })
 }
 
 /// One row per kind: the count (for a rolled-up kind, its count from `rolled`) and the first
 /// and last time, a `UNION ALL` of one aggregate per event table.
-fn per_kind(db: &DatabaseConnection, scope: &Scope, rolled: (i64, i64)) -> Sql {
+fn per_kind(db: &DatabaseConnection, scope: &Scope, rolled: Rolled) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
     for (index, kind) in EventKind::ALL.into_iter().enumerate() {
         if index > 0 {

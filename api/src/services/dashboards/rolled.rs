@@ -8,6 +8,8 @@
 //! The rollups, the watermarks and the fold must come from one snapshot: [`begin`] opens the
 //! read transaction that gives it and says what is unapplied and folded in it.
 
+mod event_rows;
+
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
@@ -16,12 +18,14 @@ use sea_orm::{
     IsolationLevel, TransactionTrait,
 };
 
+use event_rows::{Sign, Source, event_rows};
+
 use super::{Scope, sql::Sql};
 use crate::{
     error::AppResult,
     services::rollups::{
         self, Cover, EdgeRange, Tier, TierRange, fold,
-        watermarks::{self, EXECUTIONS, FOCUS, Unapplied},
+        watermarks::{self, Unapplied},
     },
 };
 
@@ -84,24 +88,26 @@ pub(super) async fn cover_for_sums(
     ))
 }
 
-/// Whether the notebook has any event (of any student) in `range`.
+/// Whether the notebook has any rolled-up event (of any student) in `range`.
 async fn has_events(
     txn: &DatabaseTransaction,
     scope: &Scope,
     range: &EdgeRange,
 ) -> AppResult<bool> {
     let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("SELECT CASE WHEN EXISTS (SELECT 1 FROM ")
-        .push(EXECUTIONS)
-        .push(" WHERE notebook_id = ")
-        .bind(scope.notebook_id)
-        .between("t_finish", range.lower, range.upper)
-        .push(") OR EXISTS (SELECT 1 FROM ")
-        .push(FOCUS)
-        .push(" WHERE notebook_id = ")
-        .bind(scope.notebook_id)
-        .between("time", range.lower, range.upper)
-        .push(") THEN 1 ELSE 0 END AS found");
+    sql.push("SELECT CASE WHEN ");
+    for (index, source) in Source::ALL.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("EXISTS (SELECT 1 FROM ")
+            .push(source.table())
+            .push(" WHERE notebook_id = ")
+            .bind(scope.notebook_id)
+            .between(source.time(), range.lower, range.upper)
+            .push(")");
+    }
+    sql.push(" THEN 1 ELSE 0 END AS found");
     let found = match txn.query_one_raw(sql.build()).await? {
         Some(row) => row.try_get::<i32>("", "found")? != 0,
         None => true,
@@ -117,6 +123,20 @@ pub(super) enum Sums {
     /// `cell, user_id, kept_count, kept_sum`, from the rows with a kept duration only (time
     /// per cell reads no execution and no other focus event).
     KeptDurations,
+    /// `executions, focus, markdown`: how many events of each rolled-up kind (no cell, no
+    /// student: the event counts).
+    Counts,
+}
+
+impl Sums {
+    /// The event tables whose rows these sums add.
+    fn sources(self) -> &'static [Source] {
+        match self {
+            Self::Activity => &[Source::Executions, Source::Focus],
+            Self::KeptDurations => &[Source::Focus],
+            Self::Counts => &Source::ALL,
+        }
+    }
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
@@ -132,41 +152,19 @@ pub(super) fn parts(
     rollup_rows(sql, scope, &cover.rollups, sums);
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {
-        if sums == Sums::Activity {
+        for &source in sums.sources() {
             sql.push(" UNION ALL ");
-            execution_rows(sql, sign);
-            events_in(sql, scope, edge, "t_finish");
+            event_rows(sql, (source, sign), sums);
+            events_in(sql, scope, edge, source.time());
         }
-        sql.push(" UNION ALL ");
-        focus_rows(sql, sign, sums);
-        events_in(sql, scope, edge, "time");
     }
     for range in &cover.rollups {
-        if let Some(mark) = unapplied.executions.filter(|_| sums == Sums::Activity) {
-            sql.push(" UNION ALL ");
-            execution_rows(sql, Sign::Plus);
-            unapplied_in(sql, scope, (range, mark), "t_finish");
-        }
-        if let Some(mark) = unapplied.focus {
-            sql.push(" UNION ALL ");
-            focus_rows(sql, Sign::Plus, sums);
-            unapplied_in(sql, scope, (range, mark), "time");
-        }
-    }
-}
-
-/// Whether an event's row adds to the totals or takes away from them.
-#[derive(Clone, Copy)]
-enum Sign {
-    Plus,
-    Minus,
-}
-
-impl Sign {
-    fn sql(self) -> &'static str {
-        match self {
-            Self::Plus => "",
-            Self::Minus => "-",
+        for &source in sums.sources() {
+            if let Some(mark) = source.unapplied(unapplied) {
+                sql.push(" UNION ALL ");
+                event_rows(sql, (source, Sign::Plus), sums);
+                unapplied_in(sql, scope, (range, mark), source.time());
+            }
         }
     }
 }
@@ -237,6 +235,10 @@ fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange], sums: Sums) {
             "SELECT orig_cell_id AS cell, user_id, kept_count, kept_sum FROM cell_rollups \
              WHERE kept_count <> 0 AND notebook_id = "
         }
+        Sums::Counts => {
+            "SELECT executions, focus, markdown_executions AS markdown FROM cell_rollups \
+             WHERE notebook_id = "
+        }
     })
     .bind(scope.notebook_id);
     ranges_condition(sql, ranges);
@@ -268,40 +270,6 @@ fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
         sql.push(")");
     }
     sql.push(")");
-}
-
-fn execution_rows(sql: &mut Sql, sign: Sign) {
-    let sign = sign.sql();
-    sql.push(&format!(
-        "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, \
-         {sign}(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), 0, 0, 0, 0.0 FROM "
-    ))
-    .push(EXECUTIONS)
-    .push(" WHERE ");
-}
-
-fn focus_rows(sql: &mut Sql, sign: Sign, sums: Sums) {
-    let sign = sign.sql();
-    if sums == Sums::KeptDurations {
-        sql.push(&format!(
-            "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, {sign}click_duration FROM "
-        ))
-        .push(FOCUS)
-        .push(" WHERE ")
-        .kept_duration()
-        .push(" AND ");
-        return;
-    }
-    sql.push(&format!(
-        "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, {sign}1, \
-         {sign}(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END), {sign}(CASE WHEN "
-    ))
-    .kept_duration()
-    .push(&format!(" THEN 1 ELSE 0 END), {sign}(CASE WHEN "))
-    .kept_duration()
-    .push(" THEN click_duration ELSE 0.0 END) FROM ")
-    .push(FOCUS)
-    .push(" WHERE ");
 }
 
 /// The scope's events whose time is in `edge`.

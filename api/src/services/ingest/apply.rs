@@ -1,7 +1,8 @@
-//! The rollup applier: adds committed code executions and cell focus events to the rollups
-//! after their commit, many commits at a time, and moves each table's watermark past them in
-//! the same transaction. Ingest only inserts events; readers take the rows above the
-//! watermarks from the events, so what they answer never depends on how far this has got.
+//! The rollup applier: adds committed code executions, cell focus events and markdown
+//! executions to the rollups after their commit, many commits at a time, and moves each
+//! table's watermark past them in the same transaction. Ingest only inserts events; readers
+//! take the rows above the watermarks from the events, so what they answer never depends on
+//! how far this has got.
 //!
 //! Exactness needs one thing: no row at or below a new watermark may commit after it. SQLite
 //! has one writer, so inside the applier's write transaction every id up to the table's
@@ -104,7 +105,10 @@ pub async fn apply_rollups_at(
     watermarks::advance(&txn, to).await?;
     txn.commit().await?;
     metrics::counter!("rollups_applied_events_total").increment(events);
-    let caught_up = to.executions >= horizon.executions && to.focus >= horizon.focus;
+    // At or past: a deletion (erasure, retention) can leave a table's newest id below its mark.
+    let caught_up = rollup_rows::ROLLED
+        .iter()
+        .all(|table| to.of(table.name) >= horizon.of(table.name));
     Ok(Pass {
         events,
         caught_up,
@@ -196,8 +200,10 @@ async fn committed_ids(db: &DatabaseConnection) -> Result<Watermarks, DbErr> {
     let txn = db.begin().await?;
     txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         .await?;
-    txn.execute_unprepared("LOCK TABLE code_executions, cell_focus_events IN SHARE MODE")
-        .await?;
+    txn.execute_unprepared(
+        "LOCK TABLE code_executions, cell_focus_events, markdown_executions IN SHARE MODE",
+    )
+    .await?;
     let ids = watermarks::newest(&txn).await?;
     txn.commit().await?;
     Ok(ids)

@@ -1,7 +1,7 @@
-//! The rollup deltas of stored rows: code executions and cell focus events, read back by id
-//! range (the applier's new rows, a rebuild's every row) with one select list and decoded by
-//! one function, so the two cannot disagree on what a row adds. A focus event's row id is the
-//! tie-break of "latest".
+//! The rollup deltas of stored rows: code executions, cell focus events and markdown
+//! executions, read back by id range (the applier's new rows, a rebuild's every row) with one
+//! select list and decoded by one function, so the two cannot disagree on what a row adds. A
+//! focus event's row id is the tie-break of "latest".
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Row};
@@ -23,13 +23,22 @@ pub fn select_list(table: &EventTable) -> Option<&'static str> {
             "id, notebook_id, user_id, orig_cell_id, time AS rollup_time, \
              click_type AS rollup_word, click_duration AS rollup_duration",
         )
+    } else if table.name == catalogue::MARKDOWN_EXECUTIONS.name {
+        Some(
+            "id, notebook_id, user_id, orig_cell_id, time AS rollup_time, \
+             CAST(NULL AS TEXT) AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration",
+        )
     } else {
         None
     }
 }
 
 /// The tables the rollups read, in the order a rebuild reads them.
-pub const ROLLED: [&EventTable; 2] = [&catalogue::CODE_EXECUTIONS, &catalogue::CELL_FOCUS_EVENTS];
+pub const ROLLED: [&EventTable; 3] = [
+    &catalogue::CODE_EXECUTIONS,
+    &catalogue::CELL_FOCUS_EVENTS,
+    &catalogue::MARKDOWN_EXECUTIONS,
+];
 
 /// Adds one row of `table` read with [`select_list`]'s columns; returns its row id.
 pub fn add<R: Row>(deltas: &mut Deltas, table: &EventTable, row: &R) -> Result<i64, sqlx::Error>
@@ -55,6 +64,8 @@ where
             time,
             word.as_deref() == Some("ok"),
         );
+    } else if table.name == catalogue::MARKDOWN_EXECUTIONS.name {
+        deltas.markdown(student, cell.as_deref(), time);
     } else {
         let duration: Option<f64> = row.try_get("rollup_duration")?;
         let on = word.as_deref() == Some("ON");

@@ -27,6 +27,7 @@ pub struct CellCounts {
     pub focus_on: i64,
     pub kept_count: i64,
     pub kept_sum: f64,
+    pub markdown_executions: i64,
 }
 
 impl CellCounts {
@@ -37,6 +38,7 @@ impl CellCounts {
         self.focus_on += other.focus_on;
         self.kept_count += other.kept_count;
         self.kept_sum += other.kept_sum;
+        self.markdown_executions += other.markdown_executions;
     }
 }
 
@@ -110,6 +112,20 @@ impl Deltas {
             ..CellCounts::default()
         };
         self.add((notebook_id, user), cell, finished, &counts);
+    }
+
+    /// A stored markdown execution (a render).
+    pub fn markdown(
+        &mut self,
+        (notebook_id, user): (i64, &str),
+        cell: Option<&str>,
+        time: DateTime<Utc>,
+    ) {
+        let counts = CellCounts {
+            markdown_executions: 1,
+            ..CellCounts::default()
+        };
+        self.add((notebook_id, user), cell, time, &counts);
     }
 
     /// A stored cell focus event (row `id`); `on` for an ON event, else OFF.

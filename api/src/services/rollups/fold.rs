@@ -50,7 +50,8 @@ pub async fn fold_closed_hours(
     let cells = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT notebook_id, {all}, 0, orig_cell_id, \
          user_id, SUM(executions), SUM(ok_executions), SUM(focus), SUM(focus_on), \
-         SUM(kept_count), SUM(kept_sum) FROM cell_rollups WHERE {hours} \
+         SUM(kept_count), SUM(kept_sum), SUM(markdown_executions) FROM cell_rollups \
+         WHERE {hours} \
          GROUP BY notebook_id, orig_cell_id, user_id{CELL_CONFLICT}"
     );
     // Each student's latest of the folded hours: by time, then row id, as the hours keep it.

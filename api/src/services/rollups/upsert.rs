@@ -7,7 +7,7 @@ use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 use super::{CellCounts, Latest, LocationKey, RollupKey};
 
 pub(super) const CELL_COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
-     ok_executions, focus, focus_on, kept_count, kept_sum";
+     ok_executions, focus, focus_on, kept_count, kept_sum, markdown_executions";
 
 pub(super) const CELL_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
      DO UPDATE SET executions = cell_rollups.executions + excluded.executions, \
@@ -15,9 +15,11 @@ pub(super) const CELL_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket,
      focus = cell_rollups.focus + excluded.focus, \
      focus_on = cell_rollups.focus_on + excluded.focus_on, \
      kept_count = cell_rollups.kept_count + excluded.kept_count, \
-     kept_sum = cell_rollups.kept_sum + excluded.kept_sum";
+     kept_sum = cell_rollups.kept_sum + excluded.kept_sum, \
+     markdown_executions = cell_rollups.markdown_executions + excluded.markdown_executions";
 
-/// Rows per SQLite statement (11 values each, far below its bind limit).
+/// Rows per SQLite statement of the location upserts (7 values each, far below its bind
+/// limit).
 const SQLITE_ROWS_PER_STATEMENT: usize = 256;
 
 /// `rows` in chunks of 256, then of decreasing powers of two: at most nine statement texts per
@@ -48,7 +50,7 @@ pub async fn upsert_postgres(
     let sql = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int2[], \
          $3::int8[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
-         $10::int8[], $11::float8[]){CELL_CONFLICT}"
+         $10::int8[], $11::float8[], $12::int8[]){CELL_CONFLICT}"
     );
     let column = |value: fn(&(RollupKey, CellCounts)) -> i64| -> Vec<i64> {
         rows.iter().map(value).collect()
@@ -77,6 +79,7 @@ pub async fn upsert_postgres(
                 .map(|(_, counts)| counts.kept_sum)
                 .collect::<Vec<f64>>(),
         )
+        .bind(column(|(_, counts)| counts.markdown_executions))
         .execute(conn)
         .await?;
     Ok(())
@@ -96,7 +99,7 @@ pub async fn upsert_sqlite(
     let sql = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
          value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
-         value ->> 9, value ->> 10 FROM json_each(?) WHERE true{CELL_CONFLICT}"
+         value ->> 9, value ->> 10, value ->> 11 FROM json_each(?) WHERE true{CELL_CONFLICT}"
     );
     for chunk in rows.chunks(SQLITE_JSON_ROWS_PER_STATEMENT) {
         let values: Vec<_> = chunk
@@ -115,6 +118,7 @@ pub async fn upsert_sqlite(
                     counts.focus_on,
                     counts.kept_count,
                     counts.kept_sum,
+                    counts.markdown_executions,
                 )
             })
             .collect();

@@ -14,12 +14,14 @@ use super::placeholder;
 /// The event tables the rollups sum, by the name their watermark is stored under.
 pub const EXECUTIONS: &str = "code_executions";
 pub const FOCUS: &str = "cell_focus_events";
+pub const MARKDOWN: &str = "markdown_executions";
 
 /// The applied watermark of each summed event table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watermarks {
     pub executions: i64,
     pub focus: i64,
+    pub markdown: i64,
 }
 
 impl Watermarks {
@@ -28,6 +30,7 @@ impl Watermarks {
         match table {
             EXECUTIONS => self.executions,
             FOCUS => self.focus,
+            MARKDOWN => self.markdown,
             _ => 0,
         }
     }
@@ -36,6 +39,7 @@ impl Watermarks {
         match table {
             EXECUTIONS => self.executions = id,
             FOCUS => self.focus = id,
+            MARKDOWN => self.markdown = id,
             _ => {}
         }
     }
@@ -47,6 +51,7 @@ impl Watermarks {
 pub struct Unapplied {
     pub executions: Option<i64>,
     pub focus: Option<i64>,
+    pub markdown: Option<i64>,
 }
 
 /// What a reader must take from the events besides the rollups, as its snapshot sees it.
@@ -56,6 +61,7 @@ pub async fn unapplied(db: &impl ConnectionTrait) -> Result<Unapplied, DbErr> {
     Ok(Unapplied {
         executions: above(marks.executions, newest.executions),
         focus: above(marks.focus, newest.focus),
+        markdown: above(marks.markdown, newest.markdown),
     })
 }
 
@@ -63,7 +69,8 @@ pub async fn unapplied(db: &impl ConnectionTrait) -> Result<Unapplied, DbErr> {
 pub async fn newest(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
     let sql = format!(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM {EXECUTIONS}) AS executions, \
-         (SELECT COALESCE(MAX(id), 0) FROM {FOCUS}) AS focus"
+         (SELECT COALESCE(MAX(id), 0) FROM {FOCUS}) AS focus, \
+         (SELECT COALESCE(MAX(id), 0) FROM {MARKDOWN}) AS markdown"
     );
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -72,6 +79,7 @@ pub async fn newest(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
     Ok(Watermarks {
         executions: row.try_get("", "executions")?,
         focus: row.try_get("", "focus")?,
+        markdown: row.try_get("", "markdown")?,
     })
 }
 
@@ -101,7 +109,12 @@ pub async fn lock(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
 pub async fn advance(db: &impl ConnectionTrait, marks: Watermarks) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let (first, second) = (placeholder(backend, 1), placeholder(backend, 2));
-    for (table, id) in [(EXECUTIONS, marks.executions), (FOCUS, marks.focus)] {
+    let marks = [
+        (EXECUTIONS, marks.executions),
+        (FOCUS, marks.focus),
+        (MARKDOWN, marks.markdown),
+    ];
+    for (table, id) in marks {
         let sql = format!(
             "UPDATE rollup_watermarks SET applied_id = {first} WHERE event_table = {second}"
         );
