@@ -1,9 +1,9 @@
 //! Rollups of the per-cell dashboards: per notebook, original cell, student and time bucket,
-//! the executions, focus events and counted focus durations. The ingest's rollup applier adds
-//! stored events to them after their commit, in large batches, up to a watermark per event
-//! table ([`watermarks`]); the dashboards read whole buckets from here, and from the events
-//! only a window's partial edges and the rows above the watermark, so answers are exact while
-//! the work stays off the acknowledgement path.
+//! the code and markdown executions, focus events and counted focus durations. The ingest's
+//! rollup applier adds stored events to them after their commit, in large batches, up to a
+//! watermark per event table ([`watermarks`]); the dashboards read whole buckets from here,
+//! and from the events only a window's partial edges and the rows above the watermark, so
+//! answers are exact while the work stays off the acknowledgement path.
 //!
 //! A rollup row per student is what lets a group or "live only" filter read rollups too, and
 //! what keeps "time per cell" (a mean over students of each one's mean) exact: each student's
