@@ -16,6 +16,7 @@ mod m20261204_000010_rollups;
 mod m20261204_000011_rollup_watermarks;
 mod m20261204_000012_rollup_fold;
 mod m20261205_000013_markdown_rollups;
+mod m20261205_000014_latest_execution_rollups;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_rollup_watermarks::Migration),
             Box::new(m20261204_000012_rollup_fold::Migration),
             Box::new(m20261205_000013_markdown_rollups::Migration),
+            Box::new(m20261205_000014_latest_execution_rollups::Migration),
         ]
     }
 }

@@ -7,6 +7,8 @@
 
 #[path = "rollups/class.rs"]
 mod class;
+#[path = "rollups/rows.rs"]
+mod rows;
 
 use std::collections::BTreeSet;
 
@@ -23,6 +25,7 @@ use api::{
 use chrono::{DateTime, TimeDelta, Utc};
 use class::{Event, NB, STUDENTS, Window};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use rows::{assert_same_rows, execute, rollup_rows};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests};
 
@@ -148,7 +151,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
             let filter = json!({ "after": text(after), "until": text(until), "groups": groups });
             let response = class
                 .app
-                .graphql_as(&class.token, CELLS_QUERY, json!({ "nb": NB, "f": filter }))
+                .graphql_as(
+                    &class.token,
+                    &cells_query(),
+                    json!({ "nb": NB, "f": filter }),
+                )
                 .await;
             let data = &response.data()["notebook"];
             let window = Window {
@@ -176,10 +183,40 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
                 class::event_counts(events, &window),
                 "{filter}"
             );
+            assert_latest_attempts(class, (data, events), &window);
         }
     }
 }
 
+/// `latestAttempts` of every cell of the class in `data` (aliased `cell0`, `cell1`, … in
+/// [`class::cell_ids`] order), against the reference. Listed by pseudonym: the page's order is
+/// the statement's `ORDER BY`, which the rollups do not touch.
+fn assert_latest_attempts(class: &Class, (data, events): (&Value, &[Event]), window: &Window) {
+    let pseudonym = |student: usize| class.app.pseudonym(&class::raw(student));
+    for (index, cell) in class::cell_ids().enumerate() {
+        let mut page = data[format!("cell{index}")].clone();
+        if let Some(attempts) = page["attempts"].as_array_mut() {
+            attempts.sort_by_key(|attempt| attempt["userId"].as_str().map(str::to_owned));
+        }
+        let expected = class::latest_attempts(events, window, cell, pseudonym);
+        let (after, until) = (window.after, window.until);
+        assert_eq!(page, expected, "{cell:?} after {after:?} until {until:?}");
+    }
+}
+
+/// The aggregates [`assert_matches`] compares, with every cell's latest attempts.
+fn cells_query() -> String {
+    let attempts: String = class::cell_ids()
+        .enumerate()
+        .map(|(index, cell)| {
+            format!(
+                "cell{index}: latestAttempts(cellId: {cell:?}, limit: 100, filter: $f) \
+                 {{ totalCount attempts {{ userId tFinish status }} }} "
+            )
+        })
+        .collect();
+    CELLS_QUERY.replacen("eventCounts", &format!("{attempts}eventCounts"), 1)
+}
 /// The start of the class's day `days`.
 fn day(days: i64) -> DateTime<Utc> {
     class::base() + TimeDelta::days(days)
@@ -243,6 +280,23 @@ backend_tests! {
         assert_eq!(ingest::apply_all_rollups(db).await.unwrap() as usize, class.events.len());
         assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 0, "nothing twice");
         assert_same_rows(&kept, &rollup_rows(&class.app).await);
+    }
+
+    async fn the_upgrade_gives_the_stored_rollups_their_latest_executions(backend) {
+        use migration::{Migrator, MigratorTrait};
+        let class = load(app_applied_by_hand(backend).await, 8).await;
+        let db = &class.app.state.db;
+        // Applied in parts with the fold moving between them: both tiers hold latest
+        // executions, and the rows above the marks are not the rollups' yet.
+        let quarter = class.events.len() as u64 / 4;
+        ingest::apply_rollups_at(db, 2 * quarter, day(20)).await.unwrap();
+        ingest::apply_rollups_at(db, quarter, day(35)).await.unwrap();
+        let kept = rollup_rows(&class.app).await;
+        // Back to before the migration that added them, and through it again.
+        Migrator::down(db, Some(1)).await.unwrap();
+        Migrator::up(db, None).await.unwrap();
+        assert_same_rows(&kept, &rollup_rows(&class.app).await);
+        assert_matches(&class, &class.events, 8, 10).await;
     }
 
     async fn the_applier_adds_committed_events_in_the_background(backend) {
@@ -371,53 +425,4 @@ async fn a_row_committed_after_a_higher_id_is_still_applied() {
     );
     ingest::rebuild_rollups(db, None).await.unwrap();
     assert_same_rows(&applied, &rollup_rows(&app).await);
-}
-
-fn assert_same_rows(expected: &[(String, f64)], actual: &[(String, f64)]) {
-    assert_eq!(expected.len(), actual.len());
-    for (a, b) in expected.iter().zip(actual) {
-        assert_eq!(a.0, b.0);
-        assert!((a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
-    }
-}
-
-/// Every rollup row as (key and integer counts, kept sum), in key order.
-async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &app.state.db;
-    let sql = "SELECT notebook_id, tier, bucket, orig_cell_id, user_id, executions, ok_executions, \
-               focus, focus_on, kept_count, kept_sum, markdown_executions FROM cell_rollups";
-    let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap();
-    let mut rows: Vec<(String, f64)> = rows
-        .iter()
-        .map(|row| {
-            let int = |name: &str| row.try_get::<i64>("", name).unwrap();
-            let text = |name: &str| row.try_get::<String>("", name).unwrap();
-            let key = format!(
-                "{} {} {} {} {} {} {} {} {} {} {}",
-                int("notebook_id"),
-                row.try_get::<i16>("", "tier").unwrap(),
-                int("bucket"),
-                text("orig_cell_id"),
-                text("user_id"),
-                int("executions"),
-                int("ok_executions"),
-                int("focus"),
-                int("focus_on"),
-                int("kept_count"),
-                int("markdown_executions")
-            );
-            (key, row.try_get::<f64>("", "kept_sum").unwrap())
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows
-}
-
-async fn execute(db: &sea_orm::DatabaseConnection, sql: &str) {
-    use sea_orm::ConnectionTrait;
-    db.execute_unprepared(sql).await.unwrap();
 }

@@ -1,5 +1,6 @@
 //! Rollups of the per-cell dashboards: per notebook, original cell, student and time bucket,
-//! the code and markdown executions, focus events and counted focus durations. The ingest's
+//! the code and markdown executions, focus events and counted focus durations, and the
+//! latest code execution (a maximum, for the latest attempts). The ingest's
 //! rollup applier adds stored events to them after their commit, in large batches, up to a
 //! watermark per event table ([`watermarks`]); the dashboards read whole buckets from here,
 //! and from the events only a window's partial edges and the rows above the watermark, so

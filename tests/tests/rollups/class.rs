@@ -267,3 +267,39 @@ pub fn event_counts(events: &[Event], window: &Window) -> Value {
         "kinds": listed,
     })
 }
+
+/// The original cells a class's events name, as the dashboards list them (`""`: unmapped).
+pub fn cell_ids() -> impl Iterator<Item = &'static str> {
+    CELLS.iter().map(|cell| cell.unwrap_or(""))
+}
+
+/// `latestAttempts` of original cell `cell` as the reference computes it: each student's
+/// latest execution of it in the window (by finish time, ties to the later-recorded), listed
+/// by pseudonym.
+pub fn latest_attempts(
+    events: &[Event],
+    window: &Window,
+    cell: &str,
+    pseudonym: impl Fn(usize) -> String,
+) -> Value {
+    let mut latest: BTreeMap<String, (DateTime<Utc>, usize, bool)> = BTreeMap::new();
+    for (order, event) in events.iter().enumerate().filter(|(_, e)| window.holds(e)) {
+        if let Kind::Execution { ok } = event.kind
+            && event.cell.unwrap_or("") == cell
+        {
+            let candidate = (event.time, order, ok);
+            let entry = latest.entry(pseudonym(event.student)).or_insert(candidate);
+            if (candidate.0, candidate.1) > (entry.0, entry.1) {
+                *entry = candidate;
+            }
+        }
+    }
+    let attempts: Vec<Value> = latest
+        .iter()
+        .map(|(user, (time, _, ok))| {
+            let status = if *ok { "OK" } else { "ERROR" };
+            json!({ "userId": user, "tFinish": time.to_rfc3339(), "status": status })
+        })
+        .collect();
+    json!({ "totalCount": attempts.len(), "attempts": attempts })
+}

@@ -1,12 +1,15 @@
 //! The latest attempt of each student at one cell: their latest execution of it in the scope
-//! (ROW_NUMBER over the student's executions by finish time, then arrival), sorted and paged
-//! in the database, with the total in the same statement.
+//! (by finish time, then arrival), sorted and paged in the database, with the total in the same
+//! statement. The candidates are a few per student, from the rollups (each bucket's latest)
+//! and the events of the window's edges and above the watermark
+//! (`rolled::latest_execution_candidates`): a page costs the same for a session as for the
+//! whole course.
 
 use chrono::{DateTime, Utc};
 use entity::enums::ExecutionStatus;
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
 
-use super::{Scope, sql::Sql};
+use super::{Scope, rolled, sql::Sql};
 use crate::error::{AppError, AppResult};
 
 /// Most attempts one page may hold.
@@ -63,41 +66,18 @@ pub struct AttemptPage {
 }
 
 pub async fn latest_attempts(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     scope: &Scope,
     request: &AttemptsRequest,
 ) -> AppResult<AttemptPage> {
     if request.limit > MAX_LIMIT {
         return Err(AppError::bad_input(format!("limit is at most {MAX_LIMIT}")));
     }
-    let order = format!(
-        "{} {}, user_id ASC",
-        request.sort.column(),
-        if request.descending { "DESC" } else { "ASC" }
-    );
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push(
-        "WITH latest AS (SELECT id, user_id, cell_id, orig_cell_id, status, cell_input, \
-         CAST(LENGTH(cell_input) AS BIGINT) AS input_length, cell_output_model, cell_output_length, \
-         language_mimetype, t_start, t_finish FROM (SELECT *, ROW_NUMBER() OVER \
-         (PARTITION BY user_id ORDER BY t_finish DESC, id DESC) AS recency \
-         FROM code_executions WHERE ",
-    )
-    .scope(scope, "t_finish")
-    .unmapped_or_cell(&request.orig_cell_id)
-    .push(") AS ranked WHERE recency = 1), page AS (SELECT * FROM latest ORDER BY ")
-    .push(&order)
-    .push(" LIMIT ")
-    .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))
-    .push(" OFFSET ")
-    .bind(i64::try_from(request.offset).unwrap_or(i64::MAX))
-    // The one-row anchor keeps the total when the page is empty (an offset past the end).
-    .push(
-        ") SELECT (SELECT COUNT(*) FROM latest) AS total_count, page.* \
-         FROM (SELECT 1 AS anchor) AS anchor LEFT JOIN page ON 1 = 1 ORDER BY ",
-    )
-    .push(&order);
-    let rows = db.query_all_raw(sql.build()).await?;
+    let (txn, progress) = rolled::begin(db).await?;
+    let rows = txn
+        .query_all_raw(statement(db.get_database_backend(), scope, request, &progress).build())
+        .await?;
+    txn.commit().await?;
     let total_count = match rows.first() {
         Some(row) => row.try_get("", "total_count")?,
         None => 0,
@@ -112,6 +92,44 @@ pub async fn latest_attempts(
         total_count,
         attempts,
     })
+}
+
+/// The page and the total in one statement: each student's latest among the candidates (a
+/// few per student, fetched by id), sorted and paged.
+fn statement(
+    backend: DbBackend,
+    scope: &Scope,
+    request: &AttemptsRequest,
+    progress: &rolled::Progress,
+) -> Sql {
+    let order = format!(
+        "{} {}, user_id ASC",
+        request.sort.column(),
+        if request.descending { "DESC" } else { "ASC" }
+    );
+    let mut sql = Sql::new(backend);
+    sql.push("WITH candidates AS (");
+    rolled::latest_execution_candidates(&mut sql, scope, progress, &request.orig_cell_id);
+    sql.push(
+        "), latest AS (SELECT id, user_id, cell_id, orig_cell_id, status, cell_input, \
+         CAST(LENGTH(cell_input) AS BIGINT) AS input_length, cell_output_model, cell_output_length, \
+         language_mimetype, t_start, t_finish FROM (SELECT *, ROW_NUMBER() OVER \
+         (PARTITION BY user_id ORDER BY t_finish DESC, id DESC) AS recency \
+         FROM code_executions WHERE id IN (SELECT id FROM candidates)) AS ranked \
+         WHERE recency = 1), page AS (SELECT * FROM latest ORDER BY ",
+    )
+    .push(&order)
+    .push(" LIMIT ")
+    .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))
+    .push(" OFFSET ")
+    .bind(i64::try_from(request.offset).unwrap_or(i64::MAX))
+    // The one-row anchor keeps the total when the page is empty (an offset past the end).
+    .push(
+        ") SELECT (SELECT COUNT(*) FROM latest) AS total_count, page.* \
+         FROM (SELECT 1 AS anchor) AS anchor LEFT JOIN page ON 1 = 1 ORDER BY ",
+    )
+    .push(&order);
+    sql
 }
 
 fn attempt(row: &QueryResult) -> AppResult<Option<Attempt>> {

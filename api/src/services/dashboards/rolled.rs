@@ -215,6 +215,39 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &P
     }
 }
 
+/// Pushes `SELECT id FROM …`: the row ids of each student's latest execution of original
+/// cell `cell` (`""`: the unmapped cell) in every whole bucket of `scope`, and of every
+/// execution of the cell in its partial edges and among its unapplied rows. The latest of
+/// these per student (by finish time, then id) is their latest attempt in the scope.
+pub(super) fn latest_execution_candidates(
+    sql: &mut Sql,
+    scope: &Scope,
+    progress: &Progress,
+    cell: &str,
+) {
+    let cover = rollups::cover(scope.after, scope.until, progress.folded_before);
+    sql.push("SELECT latest_execution_id AS id FROM cell_rollups WHERE notebook_id = ")
+        .bind(scope.notebook_id)
+        .push(" AND orig_cell_id = ")
+        .bind(cell.to_owned())
+        .push(" AND latest_execution_id IS NOT NULL");
+    ranges_condition(sql, &cover.rollups);
+    sql.students(scope);
+    const EXECUTIONS: &str = " UNION ALL SELECT id FROM code_executions WHERE ";
+    for edge in &cover.edges {
+        sql.push(EXECUTIONS);
+        events_in(sql, scope, edge, "t_finish");
+        sql.unmapped_or_cell(cell);
+    }
+    if let Some(mark) = progress.unapplied.executions {
+        for range in &cover.rollups {
+            sql.push(EXECUTIONS);
+            unapplied_in(sql, scope, (range, mark), "t_finish");
+            sql.unmapped_or_cell(cell);
+        }
+    }
+}
+
 /// `SELECT user_id, cell, time, id FROM location_rollups WHERE notebook_id = …` (the caller
 /// adds the buckets).
 fn location_rows(sql: &mut Sql, scope: &Scope) {

@@ -60,7 +60,7 @@ where
     if table.name == catalogue::CODE_EXECUTIONS.name {
         deltas.execution(
             student,
-            cell.as_deref(),
+            (cell.as_deref(), id),
             time,
             word.as_deref() == Some("ok"),
         );

@@ -28,6 +28,9 @@ pub struct CellCounts {
     pub kept_count: i64,
     pub kept_sum: f64,
     pub markdown_executions: i64,
+    /// The latest code execution: its finish time and row id (the later-recorded of a tie).
+    /// Kept as a maximum, not a sum, so the latest attempts read one candidate per bucket.
+    pub latest_execution: Option<(DateTime<Utc>, i64)>,
 }
 
 impl CellCounts {
@@ -39,6 +42,7 @@ impl CellCounts {
         self.kept_count += other.kept_count;
         self.kept_sum += other.kept_sum;
         self.markdown_executions += other.markdown_executions;
+        self.latest_execution = self.latest_execution.max(other.latest_execution);
     }
 }
 
@@ -98,17 +102,18 @@ impl Deltas {
         self.rows.len() + self.locations.len()
     }
 
-    /// A stored code execution, at its finish time.
+    /// A stored code execution (row `id`), at its finish time.
     pub fn execution(
         &mut self,
         (notebook_id, user): (i64, &str),
-        cell: Option<&str>,
+        (cell, id): (Option<&str>, i64),
         finished: DateTime<Utc>,
         ok: bool,
     ) {
         let counts = CellCounts {
             executions: 1,
             ok_executions: i64::from(ok),
+            latest_execution: Some((finished, id)),
             ..CellCounts::default()
         };
         self.add((notebook_id, user), cell, finished, &counts);

@@ -47,12 +47,18 @@ pub async fn fold_closed_hours(
         Tier::Hour.id()
     );
     let all = Tier::All.id();
+    // Counts add up; the latest execution is that of the hour ranked first (by time, then
+    // row id, as the hours keep it).
     let cells = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT notebook_id, {all}, 0, orig_cell_id, \
          user_id, SUM(executions), SUM(ok_executions), SUM(focus), SUM(focus_on), \
-         SUM(kept_count), SUM(kept_sum), SUM(markdown_executions) FROM cell_rollups \
-         WHERE {hours} \
-         GROUP BY notebook_id, orig_cell_id, user_id{CELL_CONFLICT}"
+         SUM(kept_count), SUM(kept_sum), SUM(markdown_executions), \
+         MAX(CASE WHEN newest = 1 THEN latest_execution_at END), \
+         MAX(CASE WHEN newest = 1 THEN latest_execution_id END) FROM (SELECT *, ROW_NUMBER() \
+         OVER (PARTITION BY notebook_id, orig_cell_id, user_id ORDER BY latest_execution_at \
+         DESC NULLS LAST, latest_execution_id DESC NULLS LAST) AS newest FROM cell_rollups \
+         WHERE {hours}) AS hours \
+         WHERE true GROUP BY notebook_id, orig_cell_id, user_id{CELL_CONFLICT}"
     );
     // Each student's latest of the folded hours: by time, then row id, as the hours keep it.
     let locations = format!(

@@ -2,21 +2,43 @@
 //! one statement of arrays (its text never changes); on SQLite multi-row `VALUES` of a fixed
 //! size, as the event store does.
 
+use chrono::SecondsFormat;
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
 use super::{CellCounts, Latest, LocationKey, RollupKey};
 
 pub(super) const CELL_COLUMNS: &str = "notebook_id, tier, bucket, orig_cell_id, user_id, executions, \
-     ok_executions, focus, focus_on, kept_count, kept_sum, markdown_executions";
+     ok_executions, focus, focus_on, kept_count, kept_sum, markdown_executions, \
+     latest_execution_at, latest_execution_id";
 
-pub(super) const CELL_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
+/// Whether the incoming row's latest execution is later than the stored one's (by finish
+/// time, then row id); a row without executions brings none.
+macro_rules! later_execution {
+    () => {
+        "(excluded.latest_execution_id IS NOT NULL AND (cell_rollups.latest_execution_id IS NULL \
+         OR excluded.latest_execution_at > cell_rollups.latest_execution_at \
+         OR (excluded.latest_execution_at = cell_rollups.latest_execution_at \
+         AND excluded.latest_execution_id > cell_rollups.latest_execution_id)))"
+    };
+}
+
+/// Counts add up; the latest execution is the later of the two.
+pub(super) const CELL_CONFLICT: &str = concat!(
+    " ON CONFLICT (notebook_id, tier, bucket, orig_cell_id, user_id) \
      DO UPDATE SET executions = cell_rollups.executions + excluded.executions, \
      ok_executions = cell_rollups.ok_executions + excluded.ok_executions, \
      focus = cell_rollups.focus + excluded.focus, \
      focus_on = cell_rollups.focus_on + excluded.focus_on, \
      kept_count = cell_rollups.kept_count + excluded.kept_count, \
      kept_sum = cell_rollups.kept_sum + excluded.kept_sum, \
-     markdown_executions = cell_rollups.markdown_executions + excluded.markdown_executions";
+     markdown_executions = cell_rollups.markdown_executions + excluded.markdown_executions, \
+     latest_execution_at = CASE WHEN ",
+    later_execution!(),
+    " THEN excluded.latest_execution_at ELSE cell_rollups.latest_execution_at END, \
+     latest_execution_id = CASE WHEN ",
+    later_execution!(),
+    " THEN excluded.latest_execution_id ELSE cell_rollups.latest_execution_id END"
+);
 
 /// Rows per SQLite statement of the location upserts (7 values each, far below its bind
 /// limit).
@@ -50,7 +72,7 @@ pub async fn upsert_postgres(
     let sql = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT * FROM UNNEST($1::int8[], $2::int2[], \
          $3::int8[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], \
-         $10::int8[], $11::float8[], $12::int8[]){CELL_CONFLICT}"
+         $10::int8[], $11::float8[], $12::int8[], $13::timestamptz[], $14::int8[]){CELL_CONFLICT}"
     );
     let column = |value: fn(&(RollupKey, CellCounts)) -> i64| -> Vec<i64> {
         rows.iter().map(value).collect()
@@ -80,6 +102,16 @@ pub async fn upsert_postgres(
                 .collect::<Vec<f64>>(),
         )
         .bind(column(|(_, counts)| counts.markdown_executions))
+        .bind(
+            rows.iter()
+                .map(|(_, counts)| counts.latest_execution.map(|(time, _)| time))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, counts)| counts.latest_execution.map(|(_, id)| id))
+                .collect::<Vec<Option<i64>>>(),
+        )
         .execute(conn)
         .await?;
     Ok(())
@@ -99,7 +131,8 @@ pub async fn upsert_sqlite(
     let sql = format!(
         "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
          value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
-         value ->> 9, value ->> 10, value ->> 11 FROM json_each(?) WHERE true{CELL_CONFLICT}"
+         value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13 FROM json_each(?) \
+         WHERE true{CELL_CONFLICT}"
     );
     for chunk in rows.chunks(SQLITE_JSON_ROWS_PER_STATEMENT) {
         let values: Vec<_> = chunk
@@ -119,6 +152,12 @@ pub async fn upsert_sqlite(
                     counts.kept_count,
                     counts.kept_sum,
                     counts.markdown_executions,
+                    // As sqlx writes a time to SQLite (the events' own text), so the stored
+                    // times order alike.
+                    counts
+                        .latest_execution
+                        .map(|(time, _)| time.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
+                    counts.latest_execution.map(|(_, id)| id),
                 )
             })
             .collect();
