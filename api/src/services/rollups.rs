@@ -11,16 +11,19 @@
 //! sum and count add up across buckets.
 //!
 //! This module holds the model (tiers, buckets, the cover of a window, the deltas of stored
-//! events and their upsert, the watermarks); it imports nothing from the services that use it.
+//! events and their upsert, the watermarks, the event tables summed: [`RolledTable`]); it imports
+//! nothing from the services that use it, only the event catalogue its tables are entries of.
 
 mod cover;
 mod deltas;
 pub mod fold;
+mod tables;
 mod upsert;
 pub mod watermarks;
 
 pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending, rests_for_sums};
 pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
+pub use tables::RolledTable;
 pub use upsert::{
     upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,
 };

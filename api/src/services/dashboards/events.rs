@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 use super::{Scope, rolled, sql::Sql};
-use crate::{error::AppResult, services::catalogue::EventKind};
+use crate::{
+    error::AppResult,
+    services::{catalogue::EventKind, rollups::RolledTable},
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventKindCount {
@@ -17,21 +20,15 @@ pub struct EventKindCount {
     pub last_at: Option<DateTime<Utc>>,
 }
 
-/// The scope's events of the kinds the rollups count (`rolled::Sums::Counts`).
-#[derive(Clone, Copy)]
-struct Rolled {
-    executions: i64,
-    focus: i64,
-    markdown: i64,
-}
+/// The scope's events of each rolled-up table (`rolled::Sums::Counts`), by
+/// [`RolledTable::index`].
+#[derive(Clone, Copy, Default)]
+struct Rolled([i64; RolledTable::COUNT]);
 
-/// The scope's count of `kind` from the rollups, for the kinds they hold.
-fn rolled_count(kind: EventKind, rolled: Rolled) -> Option<i64> {
-    match kind {
-        EventKind::CodeExecution => Some(rolled.executions),
-        EventKind::CellFocus => Some(rolled.focus),
-        EventKind::MarkdownExecution => Some(rolled.markdown),
-        _ => None,
+impl Rolled {
+    /// The scope's count of `kind` from the rollups, for the kinds they hold.
+    fn of_kind(&self, kind: EventKind) -> Option<i64> {
+        RolledTable::of_kind(kind).map(|table| self.0[table.index()])
     }
 }
 
@@ -78,14 +75,12 @@ async fn rolled_counts(
 ) -> AppResult<Rolled> {
     let cover = rolled::cover_for_sums(txn, scope, progress).await?;
     let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("SELECT ");
-    for (index, count) in ["executions", "focus", "markdown"].into_iter().enumerate() {
-        // Summed as integers: see `executions_per_cell`. The totals are bigints.
-        let separator = if index > 0 { ", " } else { "" };
-        sql.push(&format!(
-            "{separator}CAST(COALESCE(SUM(CAST({count} AS INTEGER)), 0) AS BIGINT) AS {count}"
-        ));
-    }
+    // Summed as integers: see `executions_per_cell`. The totals are bigints.
+    let columns = RolledTable::ALL.map(|table| {
+        let count = table.alias();
+        format!("CAST(COALESCE(SUM(CAST({count} AS INTEGER)), 0) AS BIGINT) AS {count}")
+    });
+    sql.push("SELECT ").push(&columns.join(", "));
     sql.push(" FROM (");
     rolled::parts(
         &mut sql,
@@ -94,18 +89,13 @@ async fn rolled_counts(
         rolled::Sums::Counts,
     );
     sql.push(") AS parts");
-    let Some(row) = txn.query_one_raw(sql.build()).await? else {
-        return Ok(Rolled {
-            executions: 0,
-            focus: 0,
-            markdown: 0,
-        });
-    };
-    Ok(Rolled {
-        executions: row.try_get("", "executions")?,
-        focus: row.try_get("", "focus")?,
-        markdown: row.try_get("", "markdown")?,
-    })
+    let mut rolled = Rolled::default();
+    if let Some(row) = txn.query_one_raw(sql.build()).await? {
+        for table in RolledTable::ALL {
+            rolled.0[table.index()] = row.try_get("", table.alias())?;
+        }
+    }
+    Ok(rolled)
 }
 
 /// One row per kind: the count (for a rolled-up kind, its count from `rolled`) and the first
@@ -117,7 +107,7 @@ fn per_kind(db: &DatabaseConnection, scope: &Scope, rolled: Rolled) -> Sql {
             sql.push(" UNION ALL ");
         }
         let (word, table, time) = (kind.word(), kind.table().name, kind.table().time);
-        let Some(count) = rolled_count(kind, rolled) else {
+        let Some(count) = rolled.of_kind(kind) else {
             sql.push(&format!(
                 "SELECT '{word}' AS kind, COUNT(*) AS events, MIN({time}) AS first_at, \
                  MAX({time}) AS last_at FROM {table} WHERE "

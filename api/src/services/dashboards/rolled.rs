@@ -18,13 +18,13 @@ use sea_orm::{
     IsolationLevel, TransactionTrait,
 };
 
-use event_rows::{Sign, Source, event_rows};
+use event_rows::{EventRows, Sign};
 
 use super::{Scope, sql::Sql};
 use crate::{
     error::AppResult,
     services::rollups::{
-        self, Cover, EdgeRange, Tier, TierRange, fold,
+        self, Cover, EdgeRange, RolledTable, Tier, TierRange, fold,
         watermarks::{self, Unapplied},
     },
 };
@@ -96,15 +96,15 @@ async fn has_events(
 ) -> AppResult<bool> {
     let mut sql = Sql::new(txn.get_database_backend());
     sql.push("SELECT CASE WHEN ");
-    for (index, source) in Source::ALL.into_iter().enumerate() {
+    for (index, table) in RolledTable::ALL.into_iter().enumerate() {
         if index > 0 {
             sql.push(" OR ");
         }
         sql.push("EXISTS (SELECT 1 FROM ")
-            .push(source.table())
+            .push(table.name())
             .push(" WHERE notebook_id = ")
             .bind(scope.notebook_id)
-            .between(source.time(), range.lower, range.upper)
+            .between(table.time(), range.lower, range.upper)
             .push(")");
     }
     sql.push(" THEN 1 ELSE 0 END AS found");
@@ -115,7 +115,8 @@ async fn has_events(
     Ok(found)
 }
 
-/// What [`parts`] rows carry.
+/// What [`parts`] rows carry. Which event tables each reads, and how:
+/// [`EventRows::of`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Sums {
     /// `cell, user_id, executions, ok, focus, focus_on, kept_count, kept_sum`.
@@ -126,17 +127,6 @@ pub(super) enum Sums {
     /// `executions, focus, markdown`: how many events of each rolled-up kind (no cell, no
     /// student: the event counts).
     Counts,
-}
-
-impl Sums {
-    /// The event tables whose rows these sums add.
-    fn sources(self) -> &'static [Source] {
-        match self {
-            Self::Activity => &[Source::Executions, Source::Focus],
-            Self::KeptDurations => &[Source::Focus],
-            Self::Counts => &Source::ALL,
-        }
-    }
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
@@ -152,18 +142,19 @@ pub(super) fn parts(
     rollup_rows(sql, scope, &cover.rollups, sums);
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {
-        for &source in sums.sources() {
+        for rows in EventRows::of(sums) {
             sql.push(" UNION ALL ");
-            event_rows(sql, (source, sign), sums);
-            events_in(sql, scope, edge, source.time());
+            rows.push(sql, sign);
+            events_in(sql, scope, edge, rows.table().time());
         }
     }
     for range in &cover.rollups {
-        for &source in sums.sources() {
-            if let Some(mark) = source.unapplied(unapplied) {
+        for rows in EventRows::of(sums) {
+            let table = rows.table();
+            if let Some(mark) = unapplied.of(table) {
                 sql.push(" UNION ALL ");
-                event_rows(sql, (source, Sign::Plus), sums);
-                unapplied_in(sql, scope, (range, mark), source.time());
+                rows.push(sql, Sign::Plus);
+                unapplied_in(sql, scope, (range, mark), table.time());
             }
         }
     }
@@ -177,7 +168,7 @@ pub(super) fn parts(
 /// the latest after the start when it lies after it, and when it does not, the student has no
 /// focus there at all.
 pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &Progress) {
-    let unapplied = &progress.unapplied;
+    let unapplied_focus = progress.unapplied.of(RolledTable::Focus);
     let cover = rollups::cover(scope.after, scope.until, progress.folded_before);
     location_rows(sql, scope);
     ranges_condition(sql, &cover.rollups);
@@ -196,7 +187,7 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &P
                     .push(" AND latest_time > ")
                     .bind(after)
                     .students(scope);
-                if let Some(mark) = unapplied.focus {
+                if let Some(mark) = unapplied_focus {
                     sql.push(ON_FOCUS);
                     unapplied_between(sql, scope, mark, ("time", edge.lower, edge.upper));
                 }
@@ -207,7 +198,7 @@ pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &P
             }
         }
     }
-    if let Some(mark) = unapplied.focus {
+    if let Some(mark) = unapplied_focus {
         for range in &cover.rollups {
             sql.push(ON_FOCUS);
             unapplied_in(sql, scope, (range, mark), "time");
@@ -239,7 +230,7 @@ pub(super) fn latest_execution_candidates(
         events_in(sql, scope, edge, "t_finish");
         sql.unmapped_or_cell(cell);
     }
-    if let Some(mark) = progress.unapplied.executions {
+    if let Some(mark) = progress.unapplied.of(RolledTable::Executions) {
         for range in &cover.rollups {
             sql.push(EXECUTIONS);
             unapplied_in(sql, scope, (range, mark), "t_finish");

@@ -18,12 +18,11 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Transaction
 
 use super::{
     rebuild::{add_range, flush},
-    rollup_rows,
     transaction::EventTransaction,
     writer::WriteTurns,
 };
 use crate::services::rollups::{
-    Deltas, Watermarks, fold,
+    Deltas, RolledTable, Watermarks, fold,
     watermarks::{self, Unapplied},
 };
 
@@ -93,22 +92,22 @@ pub async fn apply_rollups_at(
     let mut to = from;
     let mut deltas = Deltas::new(folded_before);
     let mut events = 0;
-    for table in rollup_rows::ROLLED {
-        let range = (from.of(table.name), horizon.of(table.name));
+    for table in RolledTable::ALL {
+        let range = (from.of(table), horizon.of(table));
         let budget = max_events.saturating_sub(events);
         let (read, reached) =
             add_range(&mut txn, (table, None), range, budget, &mut deltas).await?;
         events += read;
-        to.set(table.name, reached);
+        to.set(table, reached);
     }
     flush(&mut txn, &mut deltas).await?;
     watermarks::advance(&txn, to).await?;
     txn.commit().await?;
     metrics::counter!("rollups_applied_events_total").increment(events);
     // At or past: a deletion (erasure, retention) can leave a table's newest id below its mark.
-    let caught_up = rollup_rows::ROLLED
-        .iter()
-        .all(|table| to.of(table.name) >= horizon.of(table.name));
+    let caught_up = RolledTable::ALL
+        .into_iter()
+        .all(|table| to.of(table) >= horizon.of(table));
     Ok(Pass {
         events,
         caught_up,
@@ -200,10 +199,9 @@ async fn committed_ids(db: &DatabaseConnection) -> Result<Watermarks, DbErr> {
     let txn = db.begin().await?;
     txn.execute_unprepared(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         .await?;
-    txn.execute_unprepared(
-        "LOCK TABLE code_executions, cell_focus_events, markdown_executions IN SHARE MODE",
-    )
-    .await?;
+    let tables = RolledTable::ALL.map(RolledTable::name).join(", ");
+    txn.execute_unprepared(&format!("LOCK TABLE {tables} IN SHARE MODE"))
+        .await?;
     let ids = watermarks::newest(&txn).await?;
     txn.commit().await?;
     Ok(ids)

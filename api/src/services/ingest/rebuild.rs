@@ -11,10 +11,7 @@ use sea_orm::{
 };
 
 use super::{
-    super::{
-        catalogue::EventTable,
-        rollups::{self, Deltas, fold, watermarks},
-    },
+    super::rollups::{self, Deltas, RolledTable, fold, watermarks},
     rollup_rows,
     store::{self, Connection, exec_error},
     transaction::EventTransaction,
@@ -58,8 +55,8 @@ pub async fn rebuild_in(
     }
     let mut read = 0;
     let mut deltas = Deltas::new(fold::folded_before(&*txn).await?);
-    for table in rollup_rows::ROLLED {
-        let range = (0, marks.of(table.name));
+    for table in RolledTable::ALL {
+        let range = (0, marks.of(table));
         let rows = (table, notebook_id);
         read += add_range(txn, rows, range, u64::MAX, &mut deltas).await?.0;
     }
@@ -72,7 +69,7 @@ pub async fn rebuild_in(
 /// how many rows were read and the id up to which every row is added.
 pub(super) async fn add_range(
     txn: &mut EventTransaction,
-    rows: (&EventTable, Option<i64>),
+    rows: (RolledTable, Option<i64>),
     (mut after, up_to): (i64, i64),
     budget: u64,
     deltas: &mut Deltas,
@@ -111,17 +108,17 @@ struct Page {
 /// decoded by [`rollup_rows::add`].
 async fn add_page(
     txn: &mut EventTransaction,
-    (table, notebook_id): (&EventTable, Option<i64>),
+    (table, notebook_id): (RolledTable, Option<i64>),
     (after, up_to): (i64, i64),
     limit: i64,
     deltas: &mut Deltas,
 ) -> Result<Page, sqlx::Error> {
     let limit = limit.clamp(1, PAGE);
     let backend = txn.get_database_backend();
-    let columns = rollup_rows::select_list(table).unwrap_or("id");
+    let columns = rollup_rows::select_list(table);
     let mut sql = format!(
         "SELECT {columns} FROM {} WHERE id > {} AND id <= {}",
-        table.name,
+        table.name(),
         rollups::placeholder(backend, 1),
         rollups::placeholder(backend, 2)
     );

@@ -6,42 +6,28 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Row};
 
-use super::super::{
-    catalogue::{self, EventTable},
-    rollups::Deltas,
-};
+use super::super::rollups::{Deltas, RolledTable};
 
-/// The select list of a table the rollups read (`None` for the others).
-pub fn select_list(table: &EventTable) -> Option<&'static str> {
-    if table.name == catalogue::CODE_EXECUTIONS.name {
-        Some(
+/// The select list of `table`'s rows, as [`add`] decodes them.
+pub fn select_list(table: RolledTable) -> &'static str {
+    match table {
+        RolledTable::Executions => {
             "id, notebook_id, user_id, orig_cell_id, t_finish AS rollup_time, \
-             status AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration",
-        )
-    } else if table.name == catalogue::CELL_FOCUS_EVENTS.name {
-        Some(
+             status AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration"
+        }
+        RolledTable::Focus => {
             "id, notebook_id, user_id, orig_cell_id, time AS rollup_time, \
-             click_type AS rollup_word, click_duration AS rollup_duration",
-        )
-    } else if table.name == catalogue::MARKDOWN_EXECUTIONS.name {
-        Some(
+             click_type AS rollup_word, click_duration AS rollup_duration"
+        }
+        RolledTable::Markdown => {
             "id, notebook_id, user_id, orig_cell_id, time AS rollup_time, \
-             CAST(NULL AS TEXT) AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration",
-        )
-    } else {
-        None
+             CAST(NULL AS TEXT) AS rollup_word, CAST(NULL AS DOUBLE PRECISION) AS rollup_duration"
+        }
     }
 }
 
-/// The tables the rollups read, in the order a rebuild reads them.
-pub const ROLLED: [&EventTable; 3] = [
-    &catalogue::CODE_EXECUTIONS,
-    &catalogue::CELL_FOCUS_EVENTS,
-    &catalogue::MARKDOWN_EXECUTIONS,
-];
-
 /// Adds one row of `table` read with [`select_list`]'s columns; returns its row id.
-pub fn add<R: Row>(deltas: &mut Deltas, table: &EventTable, row: &R) -> Result<i64, sqlx::Error>
+pub fn add<R: Row>(deltas: &mut Deltas, table: RolledTable, row: &R) -> Result<i64, sqlx::Error>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -57,19 +43,17 @@ where
     let time: DateTime<Utc> = row.try_get("rollup_time")?;
     let word: Option<String> = row.try_get("rollup_word")?;
     let student = (notebook_id, user.as_str());
-    if table.name == catalogue::CODE_EXECUTIONS.name {
-        deltas.execution(
-            student,
-            (cell.as_deref(), id),
-            time,
-            word.as_deref() == Some("ok"),
-        );
-    } else if table.name == catalogue::MARKDOWN_EXECUTIONS.name {
-        deltas.markdown(student, cell.as_deref(), time);
-    } else {
-        let duration: Option<f64> = row.try_get("rollup_duration")?;
-        let on = word.as_deref() == Some("ON");
-        deltas.focus(student, (cell.as_deref(), id), time, (on, duration));
+    match table {
+        RolledTable::Executions => {
+            let ok = word.as_deref() == Some("ok");
+            deltas.execution(student, (cell.as_deref(), id), time, ok);
+        }
+        RolledTable::Focus => {
+            let duration: Option<f64> = row.try_get("rollup_duration")?;
+            let on = word.as_deref() == Some("ON");
+            deltas.focus(student, (cell.as_deref(), id), time, (on, duration));
+        }
+        RolledTable::Markdown => deltas.markdown(student, cell.as_deref(), time),
     }
     Ok(id)
 }

@@ -9,78 +9,61 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
-use super::placeholder;
+use super::{RolledTable, placeholder};
 
-/// The event tables the rollups sum, by the name their watermark is stored under.
-pub const EXECUTIONS: &str = "code_executions";
-pub const FOCUS: &str = "cell_focus_events";
-pub const MARKDOWN: &str = "markdown_executions";
-
-/// The applied watermark of each summed event table.
+/// The applied watermark of each summed event table, by [`RolledTable::index`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Watermarks {
-    pub executions: i64,
-    pub focus: i64,
-    pub markdown: i64,
-}
+pub struct Watermarks([i64; RolledTable::COUNT]);
 
 impl Watermarks {
-    /// The watermark of event table `table` (0 for a table the rollups do not sum).
-    pub fn of(&self, table: &str) -> i64 {
-        match table {
-            EXECUTIONS => self.executions,
-            FOCUS => self.focus,
-            MARKDOWN => self.markdown,
-            _ => 0,
-        }
+    /// The watermark of `table`.
+    pub fn of(&self, table: RolledTable) -> i64 {
+        self.0[table.index()]
     }
 
-    pub fn set(&mut self, table: &str, id: i64) {
-        match table {
-            EXECUTIONS => self.executions = id,
-            FOCUS => self.focus = id,
-            MARKDOWN => self.markdown = id,
-            _ => {}
-        }
+    pub fn set(&mut self, table: RolledTable, id: i64) {
+        self.0[table.index()] = id;
     }
 }
 
-/// The event rows the rollups do not hold yet, per table: `Some(mark)` when rows above the
-/// watermark `mark` exist, `None` when the table is fully applied.
+/// The event rows the rollups do not hold yet, per table (by [`RolledTable::index`]):
+/// `Some(mark)` when rows above the watermark `mark` exist, `None` when the table is fully
+/// applied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Unapplied {
-    pub executions: Option<i64>,
-    pub focus: Option<i64>,
-    pub markdown: Option<i64>,
+pub struct Unapplied([Option<i64>; RolledTable::COUNT]);
+
+impl Unapplied {
+    /// The watermark above which `table` has rows the rollups lack, if it has any.
+    pub fn of(&self, table: RolledTable) -> Option<i64> {
+        self.0[table.index()]
+    }
 }
 
 /// What a reader must take from the events besides the rollups, as its snapshot sees it.
 pub async fn unapplied(db: &impl ConnectionTrait) -> Result<Unapplied, DbErr> {
     let (marks, newest) = (read(db).await?, newest(db).await?);
-    let above = |mark: i64, newest: i64| (newest > mark).then_some(mark);
-    Ok(Unapplied {
-        executions: above(marks.executions, newest.executions),
-        focus: above(marks.focus, newest.focus),
-        markdown: above(marks.markdown, newest.markdown),
-    })
+    Ok(Unapplied(RolledTable::ALL.map(|table| {
+        let mark = marks.of(table);
+        (newest.of(table) > mark).then_some(mark)
+    })))
 }
 
 /// The highest id of each summed table that the caller sees (0 for an empty table).
 pub async fn newest(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
-    let sql = format!(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM {EXECUTIONS}) AS executions, \
-         (SELECT COALESCE(MAX(id), 0) FROM {FOCUS}) AS focus, \
-         (SELECT COALESCE(MAX(id), 0) FROM {MARKDOWN}) AS markdown"
-    );
+    let columns = RolledTable::ALL.map(|table| {
+        let (name, alias) = (table.name(), table.alias());
+        format!("(SELECT COALESCE(MAX(id), 0) FROM {name}) AS {alias}")
+    });
+    let sql = format!("SELECT {}", columns.join(", "));
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the newest event ids".to_owned()))?;
-    Ok(Watermarks {
-        executions: row.try_get("", "executions")?,
-        focus: row.try_get("", "focus")?,
-        markdown: row.try_get("", "markdown")?,
-    })
+    let mut ids = Watermarks::default();
+    for table in RolledTable::ALL {
+        ids.set(table, row.try_get("", table.alias())?);
+    }
+    Ok(ids)
 }
 
 const SELECT: &str = "SELECT event_table, applied_id FROM rollup_watermarks";
@@ -109,21 +92,13 @@ pub async fn lock(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
 pub async fn advance(db: &impl ConnectionTrait, marks: Watermarks) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let (first, second) = (placeholder(backend, 1), placeholder(backend, 2));
-    let marks = [
-        (EXECUTIONS, marks.executions),
-        (FOCUS, marks.focus),
-        (MARKDOWN, marks.markdown),
-    ];
-    for (table, id) in marks {
+    for table in RolledTable::ALL {
         let sql = format!(
             "UPDATE rollup_watermarks SET applied_id = {first} WHERE event_table = {second}"
         );
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [id.into(), table.into()],
-        ))
-        .await?;
+        let values = [marks.of(table).into(), table.name().into()];
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
     }
     Ok(())
 }
@@ -134,8 +109,11 @@ async fn select(db: &impl ConnectionTrait, sql: &str) -> Result<Watermarks, DbEr
         .await?;
     let mut marks = Watermarks::default();
     for row in rows {
-        let table: String = row.try_get("", "event_table")?;
-        marks.set(&table, row.try_get("", "applied_id")?);
+        let name: String = row.try_get("", "event_table")?;
+        // A row of a table that is not rolled up has no watermark here (none today).
+        if let Some(table) = RolledTable::of_table(&name) {
+            marks.set(table, row.try_get("", "applied_id")?);
+        }
     }
     Ok(marks)
 }

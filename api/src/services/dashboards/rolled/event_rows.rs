@@ -2,65 +2,64 @@
 //! count added (or taken away, for the part of an hour outside a window).
 
 use super::Sums;
-use crate::services::{
-    dashboards::sql::Sql,
-    rollups::watermarks::{EXECUTIONS, FOCUS, MARKDOWN, Unapplied},
-};
+use crate::services::{dashboards::sql::Sql, rollups::RolledTable};
 
-/// An event table the rollups sum.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    Executions,
-    Focus,
-    Markdown,
+/// One event table's rows as a [`Sums`] reads them. Which tables a `Sums` reads and the row it
+/// makes of each are decided together ([`EventRows::of`]), so no table is read in a shape
+/// that is not its own.
+#[derive(Clone, Copy)]
+pub(super) enum EventRows {
+    /// [`Sums::Counts`]: one count per rolled table, the event's own table's 1.
+    Count(RolledTable),
+    /// [`Sums::Activity`] of a code execution.
+    ExecutionActivity,
+    /// [`Sums::Activity`] of a cell focus event.
+    FocusActivity,
+    /// [`Sums::KeptDurations`]: a focus event with a kept duration.
+    KeptDuration,
 }
 
-impl Source {
-    pub(super) const ALL: [Self; 3] = [Self::Executions, Self::Focus, Self::Markdown];
+impl EventRows {
+    /// The event tables whose rows `sums` adds, each as it reads them, in
+    /// [`RolledTable::ALL`] order.
+    pub(super) fn of(sums: Sums) -> impl Iterator<Item = Self> {
+        RolledTable::ALL
+            .into_iter()
+            .filter_map(move |table| Self::read(sums, table))
+    }
 
-    pub(super) fn table(self) -> &'static str {
-        match self {
-            Self::Executions => EXECUTIONS,
-            Self::Focus => FOCUS,
-            Self::Markdown => MARKDOWN,
+    /// How `sums` reads `table`'s rows; `None` when it does not read them.
+    fn read(sums: Sums, table: RolledTable) -> Option<Self> {
+        use RolledTable::{Executions, Focus, Markdown};
+        match (sums, table) {
+            (Sums::Counts, _) => Some(Self::Count(table)),
+            (Sums::Activity, Executions) => Some(Self::ExecutionActivity),
+            (Sums::Activity, Focus) => Some(Self::FocusActivity),
+            (Sums::KeptDurations, Focus) => Some(Self::KeptDuration),
+            // Per-cell activity and durations have no column for a markdown execution, and
+            // durations none for an execution.
+            (Sums::Activity, Markdown) | (Sums::KeptDurations, Executions | Markdown) => None,
         }
     }
 
-    /// The column a row is dated by (and bucketed by in the rollups).
-    pub(super) fn time(self) -> &'static str {
+    /// The table the rows are read from.
+    pub(super) fn table(self) -> RolledTable {
         match self {
-            Self::Executions => "t_finish",
-            Self::Focus | Self::Markdown => "time",
+            Self::Count(table) => table,
+            Self::ExecutionActivity => RolledTable::Executions,
+            Self::FocusActivity | Self::KeptDuration => RolledTable::Focus,
         }
     }
 
-    pub(super) fn unapplied(self, unapplied: &Unapplied) -> Option<i64> {
+    /// Pushes `SELECT <one row of sums per event> FROM <table> WHERE ` (the caller adds which
+    /// events).
+    pub(super) fn push(self, sql: &mut Sql, sign: Sign) {
         match self {
-            Self::Executions => unapplied.executions,
-            Self::Focus => unapplied.focus,
-            Self::Markdown => unapplied.markdown,
+            Self::Count(table) => count_rows(sql, table, sign),
+            Self::ExecutionActivity => execution_rows(sql, sign),
+            Self::FocusActivity => focus_rows(sql, sign),
+            Self::KeptDuration => kept_duration_rows(sql, sign),
         }
-    }
-}
-
-/// Pushes `SELECT <one row of sums per event> FROM <source> WHERE ` (the caller adds which
-/// events).
-pub(super) fn event_rows(sql: &mut Sql, (source, sign): (Source, Sign), sums: Sums) {
-    match (sums, source) {
-        // Only the counts read markdown executions (`Sums::sources`).
-        (Sums::Counts, _) | (_, Source::Markdown) => {
-            let count = |of: Source| match of == source {
-                true => format!("{}1", sign.sql()),
-                false => "0".to_owned(),
-            };
-            let [executions, focus, markdown] = Source::ALL.map(count);
-            sql.push(&format!(
-                "SELECT {executions}, {focus}, {markdown} FROM {} WHERE ",
-                source.table()
-            ));
-        }
-        (_, Source::Executions) => execution_rows(sql, sign),
-        (_, Source::Focus) => focus_rows(sql, sign, sums),
     }
 }
 
@@ -80,28 +79,38 @@ impl Sign {
     }
 }
 
+fn count_rows(sql: &mut Sql, table: RolledTable, sign: Sign) {
+    let count = |of: RolledTable| match of == table {
+        true => format!("{}1", sign.sql()),
+        false => "0".to_owned(),
+    };
+    let counts = RolledTable::ALL.map(count).join(", ");
+    sql.push(&format!("SELECT {counts} FROM {} WHERE ", table.name()));
+}
+
 fn execution_rows(sql: &mut Sql, sign: Sign) {
     let sign = sign.sql();
     sql.push(&format!(
         "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, \
          {sign}(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), 0, 0, 0, 0.0 FROM "
     ))
-    .push(EXECUTIONS)
+    .push(RolledTable::Executions.name())
     .push(" WHERE ");
 }
 
-fn focus_rows(sql: &mut Sql, sign: Sign, sums: Sums) {
+fn kept_duration_rows(sql: &mut Sql, sign: Sign) {
     let sign = sign.sql();
-    if sums == Sums::KeptDurations {
-        sql.push(&format!(
-            "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, {sign}click_duration FROM "
-        ))
-        .push(FOCUS)
-        .push(" WHERE ")
-        .kept_duration()
-        .push(" AND ");
-        return;
-    }
+    sql.push(&format!(
+        "SELECT COALESCE(orig_cell_id, ''), user_id, {sign}1, {sign}click_duration FROM "
+    ))
+    .push(RolledTable::Focus.name())
+    .push(" WHERE ")
+    .kept_duration()
+    .push(" AND ");
+}
+
+fn focus_rows(sql: &mut Sql, sign: Sign) {
+    let sign = sign.sql();
     sql.push(&format!(
         "SELECT COALESCE(orig_cell_id, ''), user_id, 0, 0, {sign}1, \
          {sign}(CASE WHEN click_type = 'ON' THEN 1 ELSE 0 END), {sign}(CASE WHEN "
@@ -110,6 +119,6 @@ fn focus_rows(sql: &mut Sql, sign: Sign, sums: Sums) {
     .push(&format!(" THEN 1 ELSE 0 END), {sign}(CASE WHEN "))
     .kept_duration()
     .push(" THEN click_duration ELSE 0.0 END) FROM ")
-    .push(FOCUS)
+    .push(RolledTable::Focus.name())
     .push(" WHERE ");
 }
