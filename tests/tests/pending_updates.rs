@@ -106,7 +106,40 @@ async fn stats(app: &TestApp, token: &str) -> Value {
         .clone()
 }
 
+/// Records a student's answer at 10:`minute` on `(cell, update)`, or notebook-wide.
+async fn answer(app: &TestApp, raw: &str, action: &str, on: Option<(&str, &str)>, minute: u32) {
+    let time = format!("2026-01-05T10:{minute:02}:00Z");
+    let event = json!({ "notebookId": NB, "userId": raw, "cellId": on.map(|(cell, _)| cell),
+        "updateId": on.map(|(_, update)| update), "action": action, "time": time });
+    let mutation = "mutation($e: PendingUpdateInteractionInput!) { recordPendingUpdateInteraction(event: $e) { acceptedCount } }";
+    app.graphql(mutation, json!({ "e": event })).await.data();
+}
+
 backend_tests! {
+    async fn a_postponing_students_later_actions_are_on_that_update_or_notebook_wide(backend) {
+        let (app, token) = ready_app(backend).await;
+        // No push recorded: each update is dated by its first answer. c1's u0 (10:00, bob's)
+        // is older than u1 (10:01), which alice postponed.
+        answer(&app, "bob", "UPDATE_NOW", Some(("c1", "u0")), 0).await;
+        answer(&app, "alice", "UPDATE_LATER", Some(("c1", "u1")), 1).await;
+        answer(&app, "bob", "UPDATE_NOW", Some(("c2", "u2")), 2).await;
+        // Then: an answer on another cell, one notebook-wide, one on the postponed update and
+        // one on c1's older update. Only the second and third follow her postponement.
+        answer(&app, "alice", "UPDATE_NOW", Some(("c2", "u2")), 3).await;
+        answer(&app, "alice", "UPDATE_ALL", None, 4).await;
+        answer(&app, "alice", "APPLY_SINGLE", Some(("c1", "u1")), 5).await;
+        answer(&app, "alice", "REMOVE_SINGLE", Some(("c1", "u0")), 6).await;
+        let query = r#"query($nb: ID!) { notebook(id: $nb) { pendingUpdateStats { cellId updateId
+            updateNowCount updateLaterCount postponed { userId laterActions { action } } } } }"#;
+        let got = app.graphql_as(&token, query, json!({ "nb": NB })).await.data()["notebook"]["pendingUpdateStats"].clone();
+        let alice = json!({ "userId": app.pseudonym("alice"),
+            "laterActions": [{ "action": "UPDATE_ALL" }, { "action": "APPLY_SINGLE" }] });
+        assert_eq!(got, json!([
+            { "cellId": "c1", "updateId": "u1", "updateNowCount": 0, "updateLaterCount": 1, "postponed": [alice] },
+            { "cellId": "c2", "updateId": "u2", "updateNowCount": 2, "updateLaterCount": 0, "postponed": [] },
+        ]));
+    }
+
     async fn a_teammates_share_overrides_the_update_its_recipient_postponed(backend) {
         let (app, token) = ready_app(backend).await;
         let _alice = connect(&app, "alice").await;

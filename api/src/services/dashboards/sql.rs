@@ -133,15 +133,6 @@ impl Sql {
         }
     }
 
-    /// `column` compared byte by byte on both backends (PostgreSQL's default collation may
-    /// order text otherwise), for `ORDER BY` tie-breaks that must agree.
-    pub fn bytewise(&mut self, column: &str) -> &mut Self {
-        match self.backend {
-            DbBackend::Postgres => self.push(&format!("{column} COLLATE \"C\"")),
-            _ => self.push(column),
-        }
-    }
-
     /// The text written so far, leaving none (the values bound stay): for a statement that
     /// wraps it, where it must appear exactly once.
     pub fn take_text(&mut self) -> String {
