@@ -137,25 +137,25 @@ fn count_answers(
     latest: &BTreeMap<String, (String, DateTime<Utc>)>,
     answers: &[&Interaction],
 ) {
-    let mut now: HashSet<(&str, &str)> = HashSet::new();
-    let mut later: HashSet<(&str, &str)> = HashSet::new();
+    type Students<'a> = HashSet<&'a str>;
+    let mut students: HashMap<&str, (Students, Students)> = HashMap::new();
     for answer in answers {
         let Some(cell_id) = answer_to_latest(answer, latest) else {
             continue;
         };
+        let (now, later) = students.entry(cell_id).or_default();
         match answer.action.as_str() {
-            UPDATE_NOW => now.insert((cell_id, &answer.user_id)),
-            UPDATE_LATER => later.insert((cell_id, &answer.user_id)),
+            UPDATE_NOW => now.insert(&answer.user_id),
+            UPDATE_LATER => later.insert(&answer.user_id),
             _ => false,
         };
     }
+    let count = |set: &Students| i64::try_from(set.len()).unwrap_or(i64::MAX);
     for (cell_id, cell) in cells.iter_mut() {
-        let count = |set: &HashSet<(&str, &str)>| {
-            let students = set.iter().filter(|(cell, _)| cell == cell_id).count();
-            i64::try_from(students).unwrap_or(i64::MAX)
-        };
-        cell.update_now_count = count(&now);
-        cell.update_later_count = count(&later);
+        if let Some((now, later)) = students.get(cell_id.as_str()) {
+            cell.update_now_count = count(now);
+            cell.update_later_count = count(later);
+        }
     }
 }
 
@@ -179,48 +179,44 @@ fn postponements(
     latest: &BTreeMap<String, (String, DateTime<Utc>)>,
     answers: &[&Interaction],
 ) -> AppResult<BTreeMap<(String, String), Postponement>> {
-    let mut postponed: BTreeMap<(String, String), Postponement> = BTreeMap::new();
+    let mut postponed: Vec<((String, String), Postponement)> = Vec::new();
+    // The (cell, student) pairs seen; per student, their postponed cells and places.
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut by_student: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
     for answer in answers.iter().filter(|a| a.action == UPDATE_LATER) {
         let Some(cell_id) = answer_to_latest(answer, latest) else {
             continue;
         };
         // Answers come in time order: the first seen is the earliest.
-        postponed
-            .entry((cell_id.to_owned(), answer.user_id.clone()))
-            .or_insert_with(|| Postponement {
-                user_id: answer.user_id.clone(),
-                postponed_at: answer.time,
-                later_actions: Vec::new(),
-            });
+        if !seen.insert((cell_id, answer.user_id.as_str())) {
+            continue;
+        }
+        by_student
+            .entry(&answer.user_id)
+            .or_default()
+            .push((cell_id, postponed.len()));
+        let postponement = Postponement {
+            user_id: answer.user_id.clone(),
+            postponed_at: answer.time,
+            later_actions: Vec::new(),
+        };
+        postponed.push(((cell_id.to_owned(), answer.user_id.clone()), postponement));
     }
-    let mut by_student: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (cell_id, user_id) in postponed.keys() {
-        by_student.entry(user_id).or_default().push(cell_id);
-    }
-    let mut later_actions: Vec<((String, String), LaterAction)> = Vec::new();
     for answer in answers {
         let Some(cells) = by_student.get(answer.user_id.as_str()) else {
             continue;
         };
-        for &cell_id in cells {
-            let key = (cell_id.to_owned(), answer.user_id.clone());
-            let Some(postponement) = postponed.get(&key) else {
-                continue;
-            };
+        let answered_cell = answer_to_latest(answer, latest);
+        for &(cell_id, place) in cells {
             // Notebook-wide (no cell), or an answer to the postponed update itself.
-            let on_it = answer.cell_id.is_none()
-                || answer_to_latest(answer, latest).is_some_and(|cell| cell == cell_id);
+            let on_it = answer.cell_id.is_none() || answered_cell == Some(cell_id);
+            let postponement = &mut postponed[place].1;
             if on_it && answer.time > postponement.postponed_at {
-                later_actions.push((key, later_action(answer)?));
+                postponement.later_actions.push(later_action(answer)?);
             }
         }
     }
-    for (key, action) in later_actions {
-        if let Some(postponement) = postponed.get_mut(&key) {
-            postponement.later_actions.push(action);
-        }
-    }
-    Ok(postponed)
+    Ok(postponed.into_iter().collect())
 }
 
 fn later_action(answer: &Interaction) -> AppResult<LaterAction> {
