@@ -7,6 +7,8 @@
 
 #[path = "rollups/class.rs"]
 mod class;
+#[path = "rollups/query.rs"]
+mod query;
 #[path = "rollups/rows.rs"]
 mod rows;
 
@@ -28,13 +30,6 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use rows::{assert_same_rows, execute, rollup_rows};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests};
-
-const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id: $nb) {
-    codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
-    timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } }
-    studentLocations(filter: $f) { cellId studentCount }
-    eventCounts(filter: $f) { totalCount firstEventAt lastEventAt
-        kinds { kind count firstEventAt lastEventAt } } } }"#;
 
 struct Class {
     app: TestApp,
@@ -153,7 +148,7 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
                 .app
                 .graphql_as(
                     &class.token,
-                    &cells_query(),
+                    &query::cells_query(),
                     json!({ "nb": NB, "f": filter }),
                 )
                 .await;
@@ -183,40 +178,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
                 class::event_counts(events, &window),
                 "{filter}"
             );
-            assert_latest_attempts(class, (data, events), &window);
+            query::assert_latest_attempts(&class.app, (data, events), &window);
         }
     }
 }
 
-/// `latestAttempts` of every cell of the class in `data` (aliased `cell0`, `cell1`, … in
-/// [`class::cell_ids`] order), against the reference. Listed by pseudonym: the page's order is
-/// the statement's `ORDER BY`, which the rollups do not touch.
-fn assert_latest_attempts(class: &Class, (data, events): (&Value, &[Event]), window: &Window) {
-    let pseudonym = |student: usize| class.app.pseudonym(&class::raw(student));
-    for (index, cell) in class::cell_ids().enumerate() {
-        let mut page = data[format!("cell{index}")].clone();
-        if let Some(attempts) = page["attempts"].as_array_mut() {
-            attempts.sort_by_key(|attempt| attempt["userId"].as_str().map(str::to_owned));
-        }
-        let expected = class::latest_attempts(events, window, cell, pseudonym);
-        let (after, until) = (window.after, window.until);
-        assert_eq!(page, expected, "{cell:?} after {after:?} until {until:?}");
-    }
-}
-
-/// The aggregates [`assert_matches`] compares, with every cell's latest attempts.
-fn cells_query() -> String {
-    let attempts: String = class::cell_ids()
-        .enumerate()
-        .map(|(index, cell)| {
-            format!(
-                "cell{index}: latestAttempts(cellId: {cell:?}, limit: 100, filter: $f) \
-                 {{ totalCount attempts {{ userId tFinish status }} }} "
-            )
-        })
-        .collect();
-    CELLS_QUERY.replacen("eventCounts", &format!("{attempts}eventCounts"), 1)
-}
 /// The start of the class's day `days`.
 fn day(days: i64) -> DateTime<Utc> {
     class::base() + TimeDelta::days(days)
