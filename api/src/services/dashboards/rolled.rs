@@ -224,16 +224,17 @@ pub(super) fn latest_execution_candidates(
         .push(" AND latest_execution_id IS NOT NULL");
     ranges_condition(sql, &cover.rollups);
     sql.students(scope);
-    const EXECUTIONS: &str = " UNION ALL SELECT id FROM code_executions WHERE ";
+    let executions = RolledTable::Executions;
+    let select = format!(" UNION ALL SELECT id FROM {} WHERE ", executions.name());
     for edge in &cover.edges {
-        sql.push(EXECUTIONS);
-        events_in(sql, scope, edge, "t_finish");
+        sql.push(&select);
+        events_in(sql, scope, edge, executions.time());
         sql.unmapped_or_cell(cell);
     }
-    if let Some(mark) = progress.unapplied.of(RolledTable::Executions) {
+    if let Some(mark) = progress.unapplied.of(executions) {
         for range in &cover.rollups {
-            sql.push(EXECUTIONS);
-            unapplied_in(sql, scope, (range, mark), "t_finish");
+            sql.push(&select);
+            unapplied_in(sql, scope, (range, mark), executions.time());
             sql.unmapped_or_cell(cell);
         }
     }

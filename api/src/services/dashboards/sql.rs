@@ -67,10 +67,15 @@ impl Sql {
     /// `notebook_id = … AND <time> > after AND <time> <= until AND <students>` on the
     /// unqualified columns of one event table.
     pub fn scope(&mut self, scope: &Scope, time: &str) -> &mut Self {
+        self.push("notebook_id = ").bind(scope.notebook_id);
+        self.window(scope, time).students(scope)
+    }
+
+    /// The time part of a scope: ` AND <time> > after AND <time> <= until`, for the ends it has.
+    pub fn window(&mut self, scope: &Scope, time: &str) -> &mut Self {
         let after = scope.after.map_or(Bound::Unbounded, Bound::Excluded);
         let until = scope.until.map_or(Bound::Unbounded, Bound::Included);
-        self.push("notebook_id = ").bind(scope.notebook_id);
-        self.between(time, after, until).students(scope)
+        self.between(time, after, until)
     }
 
     /// ` AND <time> > lower` (or `>=` when included) ` AND <time> < upper` (or `<=`); nothing

@@ -2,8 +2,6 @@
 //! interactions of every student, each marked with whether the scope's student filter keeps it
 //! (a push is dated by any student's first answer; only the filtered answers are counted).
 
-use std::ops::Bound;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, Statement};
 
@@ -42,9 +40,9 @@ impl Interaction {
 /// is still not dated by its answers), with its first push in `scope`'s window.
 pub(super) async fn pushes(txn: &DatabaseTransaction, scope: &Scope) -> AppResult<Vec<Push>> {
     let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("SELECT cell_id, update_id, MIN(CASE WHEN 1 = 1");
-    window(&mut sql, scope, "pushed_at");
-    sql.push(" THEN pushed_at END) AS first_in_window FROM pushed_updates WHERE notebook_id = ")
+    sql.push("SELECT cell_id, update_id, MIN(CASE WHEN 1 = 1")
+        .window(scope, "pushed_at")
+        .push(" THEN pushed_at END) AS first_in_window FROM pushed_updates WHERE notebook_id = ")
         .bind(scope.notebook_id)
         .push(" GROUP BY cell_id, update_id");
     let rows = txn.query_all_raw(sql.build()).await?;
@@ -78,17 +76,10 @@ pub(super) fn statement(backend: DbBackend, scope: &Scope) -> Statement {
         .push(
             " THEN 1 ELSE 0 END AS in_scope FROM pending_update_interactions WHERE notebook_id = ",
         )
-        .bind(scope.notebook_id);
-    window(&mut sql, scope, "time");
-    sql.push(" ORDER BY time, id");
+        .bind(scope.notebook_id)
+        .window(scope, "time")
+        .push(" ORDER BY time, id");
     sql.build()
-}
-
-/// ` AND <time> > after AND <time> <= until`, for the ends `scope` has.
-fn window(sql: &mut Sql, scope: &Scope, time: &str) {
-    let after = scope.after.map_or(Bound::Unbounded, Bound::Excluded);
-    let until = scope.until.map_or(Bound::Unbounded, Bound::Included);
-    sql.between(time, after, until);
 }
 
 fn interaction(row: &QueryResult) -> AppResult<Interaction> {
