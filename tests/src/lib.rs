@@ -17,7 +17,7 @@ pub use app::{Backend, TEST_SALT, TestApp, UPLOAD_NOTEBOOK};
 pub use fault_proxy::FaultProxy;
 pub use graphql::GraphQLResponse;
 pub use instance::{Instance, api_binary};
-pub use postgres::TempDatabase;
+pub use postgres::{TempDatabase, admin_url_or_skip};
 pub use socketio::SioClient;
 pub use websocket::WsClient;
 

@@ -5,6 +5,16 @@ use sea_orm::{ConnectionTrait, Database};
 
 pub const ENV: &str = "TEST_DATABASE_URL";
 
+/// The PostgreSQL server's URL for a test that talks to it directly; `None`, after saying that
+/// `test` is skipped, when it is not set.
+pub fn admin_url_or_skip(test: &str) -> Option<String> {
+    let url = std::env::var(ENV).ok();
+    if url.is_none() {
+        eprintln!("{test} skipped: {ENV} is not set");
+    }
+    url
+}
+
 pub struct TempDatabase {
     admin_url: String,
     pub name: String,

@@ -292,8 +292,7 @@ async fn a_connection_the_database_terminates_is_unavailable_not_internal() {
         DbErr, RuntimeErr,
         sqlx::{self, Connection, PgConnection},
     };
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("PostgreSQL shutdown test skipped: TEST_DATABASE_URL is not set");
+    let Some(admin_url) = tests::admin_url_or_skip("PostgreSQL shutdown test") else {
         return;
     };
     let mut victim = PgConnection::connect(&admin_url).await.unwrap();
@@ -337,8 +336,7 @@ async fn a_statement_past_the_database_timeout_is_timeout_not_internal() {
         DbErr, RuntimeErr,
         sqlx::{self, Connection, PgConnection},
     };
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("PostgreSQL statement timeout test skipped: TEST_DATABASE_URL is not set");
+    let Some(admin_url) = tests::admin_url_or_skip("PostgreSQL statement timeout test") else {
         return;
     };
     let mut connection = PgConnection::connect(&admin_url).await.unwrap();
