@@ -17,6 +17,7 @@ mod m20261204_000011_rollup_watermarks;
 mod m20261204_000012_rollup_fold;
 mod m20261205_000013_markdown_rollups;
 mod m20261205_000014_latest_execution_rollups;
+mod m20261206_000015_duration_rollups;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_rollup_fold::Migration),
             Box::new(m20261205_000013_markdown_rollups::Migration),
             Box::new(m20261205_000014_latest_execution_rollups::Migration),
+            Box::new(m20261206_000015_duration_rollups::Migration),
         ]
     }
 }

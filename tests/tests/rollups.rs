@@ -174,6 +174,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
                 "{filter}"
             );
             assert_eq!(
+                data["focusDurationSummary"],
+                class::duration_summary(events, &window),
+                "{filter}"
+            );
+            assert_eq!(
                 data["eventCounts"],
                 class::event_counts(events, &window),
                 "{filter}"
@@ -240,6 +245,7 @@ backend_tests! {
         // As after the upgrade that introduced the applier: no rollups, watermarks at 0.
         execute(db, "DELETE FROM cell_rollups").await;
         execute(db, "DELETE FROM location_rollups").await;
+        execute(db, "DELETE FROM duration_rollups").await;
         execute(db, "UPDATE rollup_watermarks SET applied_id = 0").await;
         execute(db, "UPDATE rollup_fold SET folded_before = NULL").await;
         assert_matches(&class, &class.events, 3, 5).await;
@@ -248,7 +254,7 @@ backend_tests! {
         assert_same_rows(&kept, &rollup_rows(&class.app).await);
     }
 
-    async fn the_upgrade_gives_the_stored_rollups_their_latest_executions(backend) {
+    async fn the_upgrades_give_the_stored_rollups_their_latest_executions_and_durations(backend) {
         use migration::{Migrator, MigratorTrait};
         let class = load(app_applied_by_hand(backend).await, 8).await;
         let db = &class.app.state.db;
@@ -258,8 +264,8 @@ backend_tests! {
         ingest::apply_rollups_at(db, 2 * quarter, day(20)).await.unwrap();
         ingest::apply_rollups_at(db, quarter, day(35)).await.unwrap();
         let kept = rollup_rows(&class.app).await;
-        // Back to before the migration that added them, and through it again.
-        Migrator::down(db, Some(1)).await.unwrap();
+        // Back to before the migrations that added them, and through them again.
+        Migrator::down(db, Some(2)).await.unwrap();
         Migrator::up(db, None).await.unwrap();
         assert_same_rows(&kept, &rollup_rows(&class.app).await);
         assert_matches(&class, &class.events, 8, 10).await;
@@ -337,6 +343,10 @@ backend_tests! {
         let live = privacy::LiveState { presence: state.presence.as_ref(), rate_limits: &state.rate_limits };
         let student = privacy::Student { raw_id: &raw, pseudonym: &pseudonym };
         privacy::erase_student(&state.db, live, student, None).await.unwrap();
+        // The per-notebook duration rows lose exactly the student's applied durations.
+        let kept = rollup_rows(&class.app).await;
+        ingest::rebuild_rollups(&state.db, None).await.unwrap();
+        assert_same_rows(&kept, &rollup_rows(&class.app).await);
         let mut left: Vec<Event> = class.events.iter().filter(|e| e.student != 0).cloned().collect();
         assert_matches(&class, &left, 4, 10).await;
         let cutoff = class::base() + TimeDelta::days(20) + TimeDelta::minutes(30);

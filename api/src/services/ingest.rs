@@ -18,7 +18,7 @@ pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,
 };
-pub use rebuild::{rebuild_in, rebuild_rollups};
+pub use rebuild::{rebuild_in, rebuild_rollups, take_out_durations};
 pub use rows::{DashboardInteractionRow, EventRows, unmapped_as_null};
 pub use transaction::EventTransaction;
 pub use writer::{IngestWriter, WriteTurns};

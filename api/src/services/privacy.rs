@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::notebook;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect,
     sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use serde_json::json;
@@ -55,9 +55,12 @@ pub async fn erase_student(
         Some((_, public_id)) => vec![public_id.to_owned()],
         None => all_notebook_ids(db).await?,
     };
-    let txn = db.begin().await?;
+    let mut txn = EventTransaction::begin_immediate(db).await?;
     // The rollup applier must not add this student's rows read before the erasure after it.
-    rollups::watermarks::lock(&txn).await?;
+    let applied = rollups::watermarks::lock(&txn).await?;
+    let focus = applied.of(rollups::RolledTable::Focus);
+    let notebook_row = notebook.map(|(row_id, _)| row_id);
+    ingest::take_out_durations(&mut txn, (pseudonym, notebook_row), focus).await?;
     let mut counts = Counts::new();
     for table in EventKind::ALL.map(|kind| kind.table().name) {
         let mut condition = Expr::col(Alias::new("user_id")).eq(pseudonym);
@@ -70,7 +73,7 @@ pub async fn erase_student(
     if let Some((row_id, _)) = notebook {
         condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
     }
-    // Rollup rows are per student: theirs go, everyone else's stay exact.
+    // Cell and location rollup rows are per student: theirs go, everyone else's stay exact.
     for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
         counts.push((
             table,

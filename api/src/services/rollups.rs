@@ -16,6 +16,7 @@
 
 mod cover;
 mod deltas;
+mod durations;
 pub mod fold;
 mod tables;
 mod upsert;
@@ -23,6 +24,10 @@ pub mod watermarks;
 
 pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending, rests_for_sums};
 pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
+pub use durations::{
+    DURATIONS_TABLE, DurationKey, SecondCounts, duration_tenths, second_of_tenths,
+    upsert_durations_postgres, upsert_durations_sqlite,
+};
 pub use tables::RolledTable;
 pub use upsert::{
     upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,

@@ -77,6 +77,8 @@ pub fn random_class(seed: u64) -> Vec<Event> {
                         0 => None,
                         1 => Some(5000.0),
                         2 => Some(rng.random_range(5000.001..9000.0)),
+                        // A few seconds: many durations share a whole second.
+                        3 => Some(f64::from(rng.random_range(0..4_000u32)) / 1000.0),
                         _ => Some(f64::from(rng.random_range(0..4_000_000u32)) / 1000.0),
                     },
                 },
@@ -218,6 +220,63 @@ pub fn time_per_cell(events: &[Event], window: &Window) -> Value {
         json!({ "cellId": cell, "averageDuration": round_micro(average), "studentCount": means.len() })
     }).collect();
     json!({ "totalStudentCount": students.len(), "cells": cells })
+}
+
+/// Histogram edges of `focusDurationSummary`, in seconds.
+const EDGES: [f64; 12] = [
+    0.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 5000.0,
+];
+
+/// `focusDurationSummary` as the reference computes it: per cell, its kept durations sorted,
+/// quartiles as Python's `statistics.quantiles(n=4)` (exclusive) and `statistics.median`.
+pub fn duration_summary(events: &[Event], window: &Window) -> Value {
+    let mut cells: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for event in events.iter().filter(|e| window.holds(e)) {
+        if let Kind::Focus {
+            on: false,
+            duration: Some(seconds),
+        } = event.kind
+            && seconds <= 5000.0
+        {
+            cells
+                .entry(event.cell.unwrap_or(""))
+                .or_default()
+                .push(seconds);
+        }
+    }
+    let summaries = cells.into_iter().map(|(cell, mut sorted)| {
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n % 2 {
+            1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        let quartile = |i: usize| match n {
+            1 => sorted[0],
+            _ => {
+                // Below the second rank or past the last but one, `delta` extrapolates.
+                let j = (i * (n + 1) / 4).clamp(1, n - 1);
+                let delta = (i * (n + 1)) as f64 - (j * 4) as f64;
+                (sorted[j - 1] * (4.0 - delta) + sorted[j] * delta) / 4.0
+            }
+        };
+        let histogram: Vec<Value> = EDGES
+            .windows(2)
+            .enumerate()
+            .map(|(i, edge)| {
+                let last = i == EDGES.len() - 2;
+                let count = sorted
+                    .iter()
+                    .filter(|d| **d >= edge[0] && (**d < edge[1] || last && **d <= edge[1]))
+                    .count();
+                json!({ "from": edge[0], "to": edge[1], "count": count })
+            })
+            .collect();
+        json!({ "cellId": cell, "count": n, "min": sorted[0], "firstQuartile": quartile(1),
+            "median": median, "thirdQuartile": quartile(3), "max": sorted[n - 1],
+            "mean": round_micro(sorted.iter().sum::<f64>() / n as f64), "histogram": histogram })
+    });
+    Value::Array(summaries.collect())
 }
 
 /// The schema's rounding: to the microsecond, a mean within a thousandth of a microsecond of

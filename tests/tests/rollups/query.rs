@@ -9,6 +9,8 @@ const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id:
     codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
     timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } }
     studentLocations(filter: $f) { cellId studentCount }
+    focusDurationSummary(filter: $f) { cellId count min firstQuartile median thirdQuartile max
+        mean histogram { from to count } }
     eventCounts(filter: $f) { totalCount firstEventAt lastEventAt
         kinds { kind count firstEventAt lastEventAt } } } }"#;
 

@@ -48,8 +48,36 @@ pub async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
             (key, row.try_get::<f64>("", "kept_sum").unwrap())
         })
         .collect();
+    rows.extend(duration_rows(app).await);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows
+}
+
+/// Every duration rollup row as (key and count; sum).
+async fn duration_rows(app: &TestApp) -> Vec<(String, f64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let sql = "SELECT notebook_id, tier, bucket, orig_cell_id, tenths, kept_count, kept_sum \
+               FROM duration_rollups";
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let int = |name: &str| row.try_get::<i64>("", name).unwrap();
+            let key = format!(
+                "durations {} {} {} {} {} {}",
+                int("notebook_id"),
+                row.try_get::<i16>("", "tier").unwrap(),
+                int("bucket"),
+                row.try_get::<String>("", "orig_cell_id").unwrap(),
+                int("tenths"),
+                int("kept_count"),
+            );
+            (key, row.try_get::<f64>("", "kept_sum").unwrap())
+        })
+        .collect()
 }
 
 pub async fn execute(db: &sea_orm::DatabaseConnection, sql: &str) {

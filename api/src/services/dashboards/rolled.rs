@@ -127,6 +127,10 @@ pub(super) enum Sums {
     /// `executions, focus, markdown`: how many events of each rolled-up kind (no cell, no
     /// student: the event counts).
     Counts,
+    /// `cell, tenths, kept_count, kept_sum`: the kept durations by tenth of a second, of every
+    /// student (the duration rollups are per notebook): only for a scope of the whole class
+    /// ([`Scope::has_every_student`]).
+    Tenths,
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
@@ -264,10 +268,20 @@ fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange], sums: Sums) {
             "SELECT executions, focus, markdown_executions AS markdown FROM cell_rollups \
              WHERE notebook_id = "
         }
+        Sums::Tenths => {
+            "SELECT orig_cell_id AS cell, tenths, kept_count, kept_sum FROM duration_rollups \
+             WHERE notebook_id = "
+        }
     })
     .bind(scope.notebook_id);
     ranges_condition(sql, ranges);
-    sql.students(scope);
+    match sums {
+        // No student column: the caller reads the whole class only.
+        Sums::Tenths => debug_assert!(scope.has_every_student()),
+        _ => {
+            sql.students(scope);
+        }
+    }
 }
 
 /// ` AND (…)`: the buckets of `ranges`.

@@ -80,6 +80,11 @@ pub struct ScopeRequest {
 }
 
 impl Scope {
+    /// Whether the scope reads every student of the notebook (no group or student filter).
+    pub fn has_every_student(&self) -> bool {
+        self.groups.is_empty() && self.students.is_none()
+    }
+
     /// The scope `request` selects in the notebook with row id `notebook_id` and public id
     /// `public_id`: the window checked (`until` later than `after`), the groups checked or
     /// matched, "live only" resolved through presence.

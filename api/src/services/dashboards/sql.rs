@@ -129,12 +129,18 @@ impl Sql {
         self
     }
 
-    /// The whole seconds of a non-negative number of seconds, as a bigint: its floor
-    /// (PostgreSQL rounds a float cast to an integer, SQLite truncates it).
-    pub fn whole_seconds(&mut self, column: &str) -> &mut Self {
+    /// [`duration_tenths`](crate::services::rollups::duration_tenths) of a non-negative
+    /// number of seconds, with the same floating-point operations.
+    pub fn tenths(&mut self, column: &str) -> &mut Self {
         match self.backend {
-            DbBackend::Postgres => self.push(&format!("CAST(FLOOR({column}) AS BIGINT)")),
-            _ => self.push(&format!("CAST({column} AS INTEGER)")),
+            DbBackend::Postgres => self.push(&format!(
+                "(CAST(FLOOR({column}) AS BIGINT) * 10 \
+                 + CAST(FLOOR(({column} - FLOOR({column})) * 10) AS BIGINT))"
+            )),
+            _ => self.push(&format!(
+                "(CAST({column} AS INTEGER) * 10 \
+                 + CAST(({column} - CAST({column} AS INTEGER)) * 10 AS INTEGER))"
+            )),
         }
     }
 

@@ -42,7 +42,11 @@ pub async fn rebuild_in(
 ) -> Result<u64, DbErr> {
     let marks = watermarks::lock(&*txn).await?;
     let backend = txn.get_database_backend();
-    for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
+    for table in [
+        rollups::TABLE,
+        rollups::LOCATIONS_TABLE,
+        rollups::DURATIONS_TABLE,
+    ] {
         let mut delete = format!("DELETE FROM {table}");
         let mut values = Vec::new();
         if let Some(id) = notebook_id {
@@ -62,6 +66,55 @@ pub async fn rebuild_in(
     }
     flush(txn, &mut deltas).await?;
     Ok(read)
+}
+
+/// Takes a student's applied focus events (up to the focus watermark `applied`) out of the
+/// duration rollups, which are per notebook and so are not deleted with the student's other
+/// rollup rows; the rows this empties go. Runs in the erasure's transaction, which holds the
+/// watermarks locked, before it deletes the events.
+pub async fn take_out_durations(
+    txn: &mut EventTransaction,
+    (user, notebook_id): (&str, Option<i64>),
+    applied: i64,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let mark = |index| rollups::placeholder(backend, index);
+    let mut sql = format!(
+        "SELECT notebook_id, orig_cell_id, time, click_duration FROM {} WHERE user_id = {} \
+         AND id <= {} AND click_type = 'OFF'",
+        RolledTable::Focus.name(),
+        mark(1),
+        mark(2)
+    );
+    let mut values = vec![Value::from(user), Value::from(applied)];
+    let mut empty_rows = "DELETE FROM duration_rollups WHERE kept_count = 0".to_owned();
+    if let Some(id) = notebook_id {
+        sql.push_str(&format!(" AND notebook_id = {}", mark(3)));
+        values.push(Value::from(id));
+        empty_rows.push_str(&format!(" AND notebook_id = {}", mark(1)));
+    }
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut deltas = Deltas::new(fold::folded_before(&*txn).await?);
+    for row in rows {
+        let duration: Option<f64> = row.try_get("", "click_duration")?;
+        if let Some(seconds) = rollups::kept_duration(true, duration) {
+            let cell: Option<String> = row.try_get("", "orig_cell_id")?;
+            let time = row.try_get("", "time")?;
+            deltas.erased_duration(
+                row.try_get("", "notebook_id")?,
+                cell.as_deref(),
+                time,
+                seconds,
+            );
+        }
+    }
+    flush(txn, &mut deltas).await?;
+    let values: Vec<Value> = notebook_id.into_iter().map(Value::from).collect();
+    txn.execute_raw(Statement::from_sql_and_values(backend, empty_rows, values))
+        .await?;
+    Ok(())
 }
 
 /// Adds up to `budget` rows of `table` (of one notebook or all) with an id in

@@ -21,9 +21,10 @@ use crate::{
 };
 
 /// Tables whose rows name a notebook by `notebook_id`, children before parents.
-const BY_NOTEBOOK: [&str; 13] = [
+const BY_NOTEBOOK: [&str; 14] = [
     "cell_rollups",
     "location_rollups",
+    "duration_rollups",
     "code_executions",
     "markdown_executions",
     "cell_focus_events",

@@ -7,7 +7,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Tier, kept_duration};
+use super::{
+    Tier,
+    durations::{DurationKey, SecondCounts, duration_tenths},
+    kept_duration,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
@@ -68,6 +72,7 @@ pub struct Latest {
 pub struct SortedDeltas {
     pub cells: Vec<(RollupKey, CellCounts)>,
     pub locations: Vec<(LocationKey, Latest)>,
+    pub durations: Vec<(DurationKey, SecondCounts)>,
 }
 
 /// The rollup changes of some stored events.
@@ -75,6 +80,7 @@ pub struct SortedDeltas {
 pub struct Deltas {
     rows: HashMap<RollupKey, CellCounts>,
     locations: HashMap<LocationKey, Latest>,
+    durations: HashMap<DurationKey, SecondCounts>,
     /// The fold the rollups are at ([`fold::folded_before`](super::fold::folded_before)).
     folded_before: Option<i64>,
 }
@@ -85,6 +91,7 @@ impl Deltas {
         Self {
             rows: HashMap::new(),
             locations: HashMap::new(),
+            durations: HashMap::new(),
             folded_before,
         }
     }
@@ -95,11 +102,11 @@ impl Deltas {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.locations.is_empty()
+        self.rows.is_empty() && self.locations.is_empty() && self.durations.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len() + self.locations.len()
+        self.rows.len() + self.locations.len() + self.durations.len()
     }
 
     /// A stored code execution (row `id`), at its finish time.
@@ -145,6 +152,13 @@ impl Deltas {
             self.located((notebook_id, user), cell, time, id);
         }
         let kept = kept_duration(!on, duration);
+        if let Some(seconds) = kept {
+            let counts = SecondCounts {
+                count: 1,
+                sum: seconds,
+            };
+            self.add_duration(notebook_id, cell, time, (seconds, counts));
+        }
         let counts = CellCounts {
             focus: 1,
             focus_on: i64::from(on),
@@ -153,6 +167,44 @@ impl Deltas {
             ..CellCounts::default()
         };
         self.add((notebook_id, user), cell, time, &counts);
+    }
+
+    /// Takes an erased student's applied focus event (with a counted duration of `seconds`)
+    /// out of the duration rollups, which are per notebook. (Their other rollup rows are
+    /// theirs alone, and are deleted.)
+    pub fn erased_duration(
+        &mut self,
+        notebook_id: i64,
+        cell: Option<&str>,
+        time: DateTime<Utc>,
+        seconds: f64,
+    ) {
+        let counts = SecondCounts {
+            count: -1,
+            sum: -seconds,
+        };
+        self.add_duration(notebook_id, cell, time, (seconds, counts));
+    }
+
+    fn add_duration(
+        &mut self,
+        notebook_id: i64,
+        cell: Option<&str>,
+        time: DateTime<Utc>,
+        (seconds, counts): (f64, SecondCounts),
+    ) {
+        for tier in self.tiers(time) {
+            let key = DurationKey {
+                notebook_id,
+                tier: tier.id(),
+                bucket: tier.bucket(time),
+                cell: cell.unwrap_or_default().to_owned(),
+                tenths: duration_tenths(seconds),
+            };
+            let held = self.durations.entry(key).or_default();
+            held.count += counts.count;
+            held.sum += counts.sum;
+        }
     }
 
     /// The tiers an event at `time` adds to: its hour, and all time if that hour is folded.
@@ -221,6 +273,12 @@ impl Deltas {
         cells.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut locations: Vec<_> = self.locations.into_iter().collect();
         locations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        SortedDeltas { cells, locations }
+        let mut durations: Vec<_> = self.durations.into_iter().collect();
+        durations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        SortedDeltas {
+            cells,
+            locations,
+            durations,
+        }
     }
 }

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use super::{
-    Tier, placeholder,
+    Tier,
+    durations::{DURATION_COLUMNS, DURATION_CONFLICT},
+    placeholder,
     upsert::{CELL_COLUMNS, CELL_CONFLICT, LOCATION_COLUMNS, LOCATION_CONFLICT},
 };
 
@@ -68,7 +70,12 @@ pub async fn fold_closed_hours(
          user_id ORDER BY latest_time DESC, latest_id DESC) AS newest FROM location_rollups \
          WHERE {hours}) AS hours WHERE newest = 1{LOCATION_CONFLICT}"
     );
-    for sql in [cells, locations] {
+    let durations = format!(
+        "INSERT INTO duration_rollups ({DURATION_COLUMNS}) SELECT notebook_id, {all}, 0, \
+         orig_cell_id, tenths, SUM(kept_count), SUM(kept_sum) FROM duration_rollups \
+         WHERE {hours} GROUP BY notebook_id, orig_cell_id, tenths{DURATION_CONFLICT}"
+    );
+    for sql in [cells, locations, durations] {
         let values = [from.into(), current_hour.into()];
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
@@ -77,7 +84,7 @@ pub async fn fold_closed_hours(
         // A fold moves many rows between tiers at once, too few for autovacuum to notice: a
         // planner that still thinks the all-time tier is empty sorts its rows by collation
         // to group them (twice as slow as hashing). Once an hour, a sample of each table.
-        db.execute_unprepared("ANALYZE cell_rollups, location_rollups")
+        db.execute_unprepared("ANALYZE cell_rollups, location_rollups, duration_rollups")
             .await?;
     }
     let sql = format!(

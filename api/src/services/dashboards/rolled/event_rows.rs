@@ -17,6 +17,8 @@ pub(super) enum EventRows {
     FocusActivity,
     /// [`Sums::KeptDurations`]: a focus event with a kept duration.
     KeptDuration,
+    /// [`Sums::Tenths`]: a focus event with a kept duration, by its tenth of a second.
+    KeptTenths,
 }
 
 impl EventRows {
@@ -36,9 +38,11 @@ impl EventRows {
             (Sums::Activity, Executions) => Some(Self::ExecutionActivity),
             (Sums::Activity, Focus) => Some(Self::FocusActivity),
             (Sums::KeptDurations, Focus) => Some(Self::KeptDuration),
+            (Sums::Tenths, Focus) => Some(Self::KeptTenths),
             // Per-cell activity and durations have no column for a markdown execution, and
             // durations none for an execution.
-            (Sums::Activity, Markdown) | (Sums::KeptDurations, Executions | Markdown) => None,
+            (Sums::Activity, Markdown)
+            | (Sums::KeptDurations | Sums::Tenths, Executions | Markdown) => None,
         }
     }
 
@@ -47,7 +51,7 @@ impl EventRows {
         match self {
             Self::Count(table) => table,
             Self::ExecutionActivity => RolledTable::Executions,
-            Self::FocusActivity | Self::KeptDuration => RolledTable::Focus,
+            Self::FocusActivity | Self::KeptDuration | Self::KeptTenths => RolledTable::Focus,
         }
     }
 
@@ -59,6 +63,7 @@ impl EventRows {
             Self::ExecutionActivity => execution_rows(sql, sign),
             Self::FocusActivity => focus_rows(sql, sign),
             Self::KeptDuration => kept_duration_rows(sql, sign),
+            Self::KeptTenths => kept_tenths_rows(sql, sign),
         }
     }
 }
@@ -107,6 +112,17 @@ fn kept_duration_rows(sql: &mut Sql, sign: Sign) {
     .push(" WHERE ")
     .kept_duration()
     .push(" AND ");
+}
+
+fn kept_tenths_rows(sql: &mut Sql, sign: Sign) {
+    let sign = sign.sql();
+    sql.push("SELECT COALESCE(orig_cell_id, ''), ")
+        .tenths("click_duration")
+        .push(&format!(", {sign}1, {sign}click_duration FROM "))
+        .push(RolledTable::Focus.name())
+        .push(" WHERE ")
+        .kept_duration()
+        .push(" AND ");
 }
 
 fn focus_rows(sql: &mut Sql, sign: Sign) {
