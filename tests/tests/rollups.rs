@@ -174,6 +174,11 @@ async fn assert_matches(class: &Class, events: &[Event], seed: u64, count: usize
                 "{filter}"
             );
             assert_eq!(
+                data["focusDurationsPerCell"],
+                class::duration_pages(events, &window, (3, 2)),
+                "{filter}"
+            );
+            assert_eq!(
                 data["focusDurationSummary"],
                 class::duration_summary(events, &window),
                 "{filter}"

@@ -99,7 +99,7 @@ impl Notebook {
             limit: i64::from(limit),
             offset: i64::from(offset),
         };
-        let cells = svc::focus_durations(&app.db, &scope, Some(page)).await?;
+        let cells = svc::focus_duration_pages(&app.db, &scope, page).await?;
         Ok(cells.into_iter().map(Into::into).collect())
     }
 

@@ -14,6 +14,7 @@
 mod attempts;
 mod cells;
 mod distribution;
+mod duration_pages;
 mod events;
 mod pending;
 mod progress;
@@ -31,6 +32,7 @@ pub use cells::{
     executions_per_cell, focus_durations, student_locations, time_per_cell,
 };
 pub use distribution::{DurationSummary, HISTOGRAM_EDGES, duration_summaries};
+pub use duration_pages::focus_duration_pages;
 pub use events::{EventKindCount, event_counts};
 pub use pending::{
     LaterAction, PendingUpdate, Postponement, pending_updates, pending_updates_statement,

@@ -279,6 +279,42 @@ pub fn duration_summary(events: &[Event], window: &Window) -> Value {
     Value::Array(summaries.collect())
 }
 
+/// `focusDurationsPerCell(limit, offset)` as the reference computes it: per cell, its kept
+/// durations by time, ties in record order, that page of them, and how many there are; a cell
+/// whose page is empty is left out.
+pub fn duration_pages(events: &[Event], window: &Window, (limit, offset): (usize, usize)) -> Value {
+    /// A duration with its time and record order.
+    type Timed = (DateTime<Utc>, usize, f64);
+    let mut cells: BTreeMap<&str, Vec<Timed>> = BTreeMap::new();
+    for (order, event) in events.iter().enumerate().filter(|(_, e)| window.holds(e)) {
+        if let Kind::Focus {
+            on: false,
+            duration: Some(seconds),
+        } = event.kind
+            && seconds <= 5000.0
+        {
+            cells
+                .entry(event.cell.unwrap_or(""))
+                .or_default()
+                .push((event.time, order, seconds));
+        }
+    }
+    let pages = cells.into_iter().filter_map(|(cell, mut durations)| {
+        durations.sort_by_key(|d| (d.0, d.1));
+        let page: Vec<f64> = durations
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|d| d.2)
+            .collect();
+        (!page.is_empty()).then(|| {
+            json!({ "cellId": cell, "durations": page,
+            "totalCount": durations.len() })
+        })
+    });
+    Value::Array(pages.collect())
+}
+
 /// The schema's rounding: to the microsecond, a mean within a thousandth of a microsecond of
 /// the half rounded up (sums of floats differ in their last bits between orders).
 fn round_micro(value: f64) -> f64 {

@@ -9,6 +9,7 @@ const CELLS_QUERY: &str = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id:
     codeExecutionsPerCell(filter: $f) { cellId executionCount okExecutionCount focusCount focusOnCount }
     timePerCell(filter: $f) { totalStudentCount cells { cellId averageDuration studentCount } }
     studentLocations(filter: $f) { cellId studentCount }
+    focusDurationsPerCell(filter: $f, limit: 3, offset: 2) { cellId durations totalCount }
     focusDurationSummary(filter: $f) { cellId count min firstQuartile median thirdQuartile max
         mean histogram { from to count } }
     eventCounts(filter: $f) { totalCount firstEventAt lastEventAt

@@ -58,7 +58,7 @@ pub async fn cell_time(
 ) -> LegacyResult<Json<Value>> {
     let scope = query.scope(&state, &teacher.notebook).await?;
     // The old extension draws its box plots from every value: unpaged, as it always was.
-    let cells = svc::focus_durations(&state.app.db, &scope, None).await?;
+    let cells = svc::focus_durations(&state.app.db, &scope).await?;
     let list: Vec<Value> = cells
         .into_iter()
         .map(|cell| json!({ "cell": cell.cell_id, "durations": cell.durations }))

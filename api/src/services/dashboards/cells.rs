@@ -148,40 +148,28 @@ pub struct DurationPage {
     pub offset: i64,
 }
 
-/// The durations [`time_per_cell`] averages, per cell; with `page`, that page of each cell.
+/// Every duration [`time_per_cell`] averages, per cell (the old dashboard's list; GraphQL
+/// pages them: [`focus_duration_pages`](super::focus_duration_pages)).
 pub async fn focus_durations(
     db: &impl ConnectionTrait,
     scope: &Scope,
-    page: Option<DurationPage>,
 ) -> AppResult<Vec<CellDurations>> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push(
-        "SELECT orig_cell_id, click_duration, n FROM (SELECT orig_cell_id, click_duration, \
-         ROW_NUMBER() OVER (PARTITION BY orig_cell_id ORDER BY time, id) - 1 AS k, \
-         COUNT(*) OVER (PARTITION BY orig_cell_id) AS n FROM (",
-    );
+    sql.push("SELECT orig_cell_id, click_duration FROM (");
     kept_durations(&mut sql, scope);
-    sql.push(") AS kept) AS ranked");
-    if let Some(page) = page {
-        sql.push(" WHERE k >= ")
-            .bind(page.offset)
-            .push(" AND k < ")
-            .bind(page.offset.saturating_add(page.limit));
-    }
-    sql.push(" ORDER BY orig_cell_id, k");
+    sql.push(") AS kept ORDER BY orig_cell_id, time, id");
     let mut cells: BTreeMap<String, CellDurations> = BTreeMap::new();
     for row in db.query_all_raw(sql.build()).await? {
         let cell_id: String = row.try_get("", "orig_cell_id")?;
-        let total_count: i64 = row.try_get("", "n")?;
-        cells
+        let cell = cells
             .entry(cell_id.clone())
             .or_insert_with(|| CellDurations {
                 cell_id,
                 durations: Vec::new(),
-                total_count,
-            })
-            .durations
-            .push(row.try_get("", "click_duration")?);
+                total_count: 0,
+            });
+        cell.durations.push(row.try_get("", "click_duration")?);
+        cell.total_count += 1;
     }
     Ok(cells.into_values().collect())
 }
