@@ -98,7 +98,7 @@ fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     .push(" WHERE ")
     .scope(scope, "time")
     .push(" AND orig_cell_id = w.cell AND ")
-    .kept_duration();
+    .kept_duration_in_time_order();
     limit(&mut sql, page);
     sql.push(") AS p");
     if cells.contains(&"") {
@@ -133,7 +133,7 @@ fn branch(sql: &mut Sql, scope: &Scope, cell: &str, page: DurationPage) {
     .scope(scope, "time")
     .unmapped_or_cell(cell)
     .push(" AND ")
-    .kept_duration();
+    .kept_duration_in_time_order();
     limit(sql, page);
     sql.push(") AS page");
 }

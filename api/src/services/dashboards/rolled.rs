@@ -55,9 +55,13 @@ pub(super) async fn snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTrans
             let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
             let txn = db.begin_with_config(Some(isolation), Some(access)).await?;
             // Bounds and watermarks move with every read: a plan made for their values finds
-            // the handful of unapplied rows by id, where a generic plan may not.
-            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-                .await?;
+            // the handful of unapplied rows by id, where a generic plan may not. JIT
+            // compiling takes longer than these statements run (it starts at a cost that a
+            // join over a JSON parameter's rows reaches on the planner's default estimate).
+            txn.execute_unprepared(
+                "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off",
+            )
+            .await?;
             txn
         }
         _ => db.begin().await?,
