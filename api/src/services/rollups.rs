@@ -25,7 +25,7 @@ pub mod watermarks;
 pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending, rests_for_sums};
 pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
 pub use durations::{
-    DURATIONS_TABLE, DurationKey, SecondCounts, duration_tenths, second_of_tenths,
+    DURATIONS_TABLE, DurationCounts, DurationKey, duration_tenths, second_of_tenths,
     upsert_durations_postgres, upsert_durations_sqlite,
 };
 pub use tables::RolledTable;

@@ -199,19 +199,27 @@ pub fn student_locations(events: &[Event], window: &Window) -> Value {
     )
 }
 
+/// The window's counted durations (`OFF`, at most 5000 s): record order, event, seconds.
+fn kept_durations<'a>(
+    events: &'a [Event],
+    window: &'a Window,
+) -> impl Iterator<Item = (usize, &'a Event, f64)> + 'a {
+    let in_window = events.iter().enumerate().filter(|(_, e)| window.holds(e));
+    in_window.filter_map(|(order, event)| match event.kind {
+        Kind::Focus {
+            on: false,
+            duration: Some(seconds),
+        } if seconds <= 5000.0 => Some((order, event, seconds)),
+        _ => None,
+    })
+}
+
 /// `timePerCell` as the reference computes it (means rounded to the microsecond).
 pub fn time_per_cell(events: &[Event], window: &Window) -> Value {
     let mut durations: BTreeMap<&str, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
-    for event in events.iter().filter(|e| window.holds(e)) {
-        if let Kind::Focus {
-            on: false,
-            duration: Some(seconds),
-        } = event.kind
-            && seconds <= 5000.0
-        {
-            let cell = durations.entry(event.cell.unwrap_or("")).or_default();
-            cell.entry(event.student).or_default().push(seconds);
-        }
+    for (_, event, seconds) in kept_durations(events, window) {
+        let cell = durations.entry(event.cell.unwrap_or("")).or_default();
+        cell.entry(event.student).or_default().push(seconds);
     }
     let students: BTreeSet<usize> = durations.values().flat_map(|s| s.keys().copied()).collect();
     let cells: Vec<Value> = durations.iter().map(|(cell, per_student)| {
@@ -231,18 +239,11 @@ const EDGES: [f64; 12] = [
 /// quartiles as Python's `statistics.quantiles(n=4)` (exclusive) and `statistics.median`.
 pub fn duration_summary(events: &[Event], window: &Window) -> Value {
     let mut cells: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for event in events.iter().filter(|e| window.holds(e)) {
-        if let Kind::Focus {
-            on: false,
-            duration: Some(seconds),
-        } = event.kind
-            && seconds <= 5000.0
-        {
-            cells
-                .entry(event.cell.unwrap_or(""))
-                .or_default()
-                .push(seconds);
-        }
+    for (_, event, seconds) in kept_durations(events, window) {
+        cells
+            .entry(event.cell.unwrap_or(""))
+            .or_default()
+            .push(seconds);
     }
     let summaries = cells.into_iter().map(|(cell, mut sorted)| {
         sorted.sort_by(f64::total_cmp);
@@ -286,18 +287,9 @@ pub fn duration_pages(events: &[Event], window: &Window, (limit, offset): (usize
     /// A duration with its time and record order.
     type Timed = (DateTime<Utc>, usize, f64);
     let mut cells: BTreeMap<&str, Vec<Timed>> = BTreeMap::new();
-    for (order, event) in events.iter().enumerate().filter(|(_, e)| window.holds(e)) {
-        if let Kind::Focus {
-            on: false,
-            duration: Some(seconds),
-        } = event.kind
-            && seconds <= 5000.0
-        {
-            cells
-                .entry(event.cell.unwrap_or(""))
-                .or_default()
-                .push((event.time, order, seconds));
-        }
+    for (order, event, seconds) in kept_durations(events, window) {
+        let cell = cells.entry(event.cell.unwrap_or("")).or_default();
+        cell.push((event.time, order, seconds));
     }
     let pages = cells.into_iter().filter_map(|(cell, mut durations)| {
         durations.sort_by_key(|d| (d.0, d.1));

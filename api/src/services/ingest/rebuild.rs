@@ -87,7 +87,10 @@ pub async fn take_out_durations(
         mark(2)
     );
     let mut values = vec![Value::from(user), Value::from(applied)];
-    let mut empty_rows = "DELETE FROM duration_rollups WHERE kept_count = 0".to_owned();
+    let mut empty_rows = format!(
+        "DELETE FROM {} WHERE kept_count = 0",
+        rollups::DURATIONS_TABLE
+    );
     if let Some(id) = notebook_id {
         sql.push_str(&format!(" AND notebook_id = {}", mark(3)));
         values.push(Value::from(id));

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Tier,
-    durations::{DurationKey, SecondCounts, duration_tenths},
+    durations::{DurationCounts, DurationKey, duration_tenths},
     kept_duration,
 };
 
@@ -72,7 +72,7 @@ pub struct Latest {
 pub struct SortedDeltas {
     pub cells: Vec<(RollupKey, CellCounts)>,
     pub locations: Vec<(LocationKey, Latest)>,
-    pub durations: Vec<(DurationKey, SecondCounts)>,
+    pub durations: Vec<(DurationKey, DurationCounts)>,
 }
 
 /// The rollup changes of some stored events.
@@ -80,7 +80,7 @@ pub struct SortedDeltas {
 pub struct Deltas {
     rows: HashMap<RollupKey, CellCounts>,
     locations: HashMap<LocationKey, Latest>,
-    durations: HashMap<DurationKey, SecondCounts>,
+    durations: HashMap<DurationKey, DurationCounts>,
     /// The fold the rollups are at ([`fold::folded_before`](super::fold::folded_before)).
     folded_before: Option<i64>,
 }
@@ -153,7 +153,7 @@ impl Deltas {
         }
         let kept = kept_duration(!on, duration);
         if let Some(seconds) = kept {
-            let counts = SecondCounts {
+            let counts = DurationCounts {
                 count: 1,
                 sum: seconds,
             };
@@ -179,7 +179,7 @@ impl Deltas {
         time: DateTime<Utc>,
         seconds: f64,
     ) {
-        let counts = SecondCounts {
+        let counts = DurationCounts {
             count: -1,
             sum: -seconds,
         };
@@ -191,7 +191,7 @@ impl Deltas {
         notebook_id: i64,
         cell: Option<&str>,
         time: DateTime<Utc>,
-        (seconds, counts): (f64, SecondCounts),
+        (seconds, counts): (f64, DurationCounts),
     ) {
         for tier in self.tiers(time) {
             let key = DurationKey {

@@ -26,7 +26,7 @@ pub struct DurationKey {
 /// The durations of one [`DurationKey`]: how many, and their sum (both negative for an
 /// erasure's deltas).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SecondCounts {
+pub struct DurationCounts {
     pub count: i64,
     pub sum: f64,
 }
@@ -60,7 +60,7 @@ const SQLITE_ROWS_PER_STATEMENT: usize = 10_000;
 
 pub async fn upsert_durations_postgres(
     conn: &mut PgConnection,
-    rows: &[(DurationKey, SecondCounts)],
+    rows: &[(DurationKey, DurationCounts)],
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
@@ -94,7 +94,7 @@ pub async fn upsert_durations_postgres(
 /// changes. `WHERE true` tells SQLite's parser that `ON CONFLICT` belongs to the `INSERT`.
 pub async fn upsert_durations_sqlite(
     conn: &mut SqliteConnection,
-    rows: &[(DurationKey, SecondCounts)],
+    rows: &[(DurationKey, DurationCounts)],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO duration_rollups ({DURATION_COLUMNS}) SELECT value ->> 0, value ->> 1, \
