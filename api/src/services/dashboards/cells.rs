@@ -26,18 +26,12 @@ pub async fn executions_per_cell(
     scope: &Scope,
 ) -> AppResult<Vec<CellActivity>> {
     let (txn, progress) = rolled::begin(db).await?;
-    let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
-    let mut sql = Sql::new(db.get_database_backend());
-    // PostgreSQL sums integers into a bigint, but bigints into a numeric, which is slow to
-    // build per group: a rollup row's count fits an integer, the sum is a bigint.
-    sql.push(
-        "SELECT cell, SUM(CAST(executions AS INTEGER)) AS executions, \
-         SUM(CAST(ok AS INTEGER)) AS ok, SUM(CAST(focus AS INTEGER)) AS focus, \
-         SUM(CAST(focus_on AS INTEGER)) AS focus_on FROM (",
-    );
-    let reading = (&cover, &progress.unapplied);
-    rolled::parts(&mut sql, scope, reading, rolled::Sums::Activity);
-    sql.push(") AS parts GROUP BY cell");
+    let select = "SELECT cell, SUM(CAST(executions AS INTEGER)) AS executions, \
+                  SUM(CAST(ok AS INTEGER)) AS ok, SUM(CAST(focus AS INTEGER)) AS focus, \
+                  SUM(CAST(focus_on AS INTEGER)) AS focus_on";
+    let reading = (scope, &progress);
+    let shape = (select, " GROUP BY cell");
+    let sql = rolled::summed(&txn, reading, rolled::Sums::Activity, shape).await?;
     let rows = txn.query_all_raw(sql.build()).await?;
     txn.commit().await?;
     let mut cells = rows
@@ -85,17 +79,13 @@ pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
 
 pub async fn time_per_cell(db: &DatabaseConnection, scope: &Scope) -> AppResult<TimePerCell> {
     let (txn, progress) = rolled::begin(db).await?;
-    let cover = rolled::cover_for_sums(&txn, scope, &progress).await?;
-    let mut sql = Sql::new(db.get_database_backend());
-    // Each student's mean on a cell is their summed kept durations over their count (summed
-    // as integers, as above).
-    sql.push(
-        "SELECT cell, user_id, SUM(kept_sum) / SUM(CAST(kept_count AS INTEGER)) AS average \
-         FROM (",
-    );
-    let reading = (&cover, &progress.unapplied);
-    rolled::parts(&mut sql, scope, reading, rolled::Sums::KeptDurations);
-    sql.push(") AS parts GROUP BY cell, user_id HAVING SUM(CAST(kept_count AS INTEGER)) > 0");
+    // Each student's mean on a cell is their summed kept durations over their count.
+    let select =
+        "SELECT cell, user_id, SUM(kept_sum) / SUM(CAST(kept_count AS INTEGER)) AS average";
+    let rest = " GROUP BY cell, user_id HAVING SUM(CAST(kept_count AS INTEGER)) > 0";
+    let reading = (scope, &progress);
+    let mut sql =
+        rolled::summed(&txn, reading, rolled::Sums::KeptDurations, (select, rest)).await?;
     let per_student = sql.take_text();
     // One row per cell (its mean of means) and one per student (with no cell), grouped in one
     // pass where the database can: a second scan of the students would cost as much again.

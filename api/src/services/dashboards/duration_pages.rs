@@ -63,12 +63,12 @@ async fn totals(
     scope: &Scope,
     progress: &rolled::Progress,
 ) -> AppResult<BTreeMap<String, i64>> {
-    let cover = rolled::cover_for_sums(txn, scope, progress).await?;
-    let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("SELECT cell, SUM(CAST(kept_count AS INTEGER)) AS n FROM (");
-    let reading = (&cover, &progress.unapplied);
-    rolled::parts(&mut sql, scope, reading, rolled::Sums::KeptDurations);
-    sql.push(") AS parts GROUP BY cell HAVING SUM(CAST(kept_count AS INTEGER)) > 0");
+    let shape = (
+        "SELECT cell, SUM(CAST(kept_count AS INTEGER)) AS n",
+        " GROUP BY cell HAVING SUM(CAST(kept_count AS INTEGER)) > 0",
+    );
+    let sums = rolled::Sums::KeptDurations;
+    let sql = rolled::summed(txn, (scope, progress), sums, shape).await?;
     let mut totals = BTreeMap::new();
     for row in txn.query_all_raw(sql.build()).await? {
         totals.insert(row.try_get("", "cell")?, row.try_get("", "n")?);

@@ -73,22 +73,13 @@ async fn rolled_counts(
     scope: &Scope,
     progress: &rolled::Progress,
 ) -> AppResult<Rolled> {
-    let cover = rolled::cover_for_sums(txn, scope, progress).await?;
-    let mut sql = Sql::new(txn.get_database_backend());
-    // Summed as integers: see `executions_per_cell`. The totals are bigints.
+    // Summed as integers (`rolled::summed`). The totals are bigints.
     let columns = RolledTable::ALL.map(|table| {
         let count = table.alias();
         format!("CAST(COALESCE(SUM(CAST({count} AS INTEGER)), 0) AS BIGINT) AS {count}")
     });
-    sql.push("SELECT ").push(&columns.join(", "));
-    sql.push(" FROM (");
-    rolled::parts(
-        &mut sql,
-        scope,
-        (&cover, &progress.unapplied),
-        rolled::Sums::Counts,
-    );
-    sql.push(") AS parts");
+    let select = format!("SELECT {}", columns.join(", "));
+    let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Counts, (&select, "")).await?;
     let mut rolled = Rolled::default();
     if let Some(row) = txn.query_one_raw(sql.build()).await? {
         for table in RolledTable::ALL {

@@ -72,7 +72,7 @@ pub(super) async fn snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTrans
 /// How a sum over `scope` reads its window, in `txn`'s snapshot: the part of an end's hour
 /// outside the window is subtracted when it is the shorter one, or when it holds no event (one
 /// index probe each: before a class starts, after it ends).
-pub(super) async fn cover_for_sums(
+async fn cover_for_sums(
     txn: &DatabaseTransaction,
     scope: &Scope,
     progress: &Progress,
@@ -119,6 +119,24 @@ async fn has_events(
     Ok(found)
 }
 
+/// `<select> FROM (<the scope's parts of sums>) AS parts <rest>`: a statement over the totals
+/// of the rollups and the events that complete them, as every rolled-up sum reads them.
+/// Counts are summed as integers in `select`: PostgreSQL sums integers into a bigint, but
+/// bigints into a numeric, which is slow to build per group (a rollup row's count fits one).
+pub(super) async fn summed(
+    txn: &DatabaseTransaction,
+    (scope, progress): (&Scope, &Progress),
+    sums: Sums,
+    (select, rest): (&str, &str),
+) -> AppResult<Sql> {
+    let cover = cover_for_sums(txn, scope, progress).await?;
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push(select).push(" FROM (");
+    parts(&mut sql, scope, (&cover, &progress.unapplied), sums);
+    sql.push(") AS parts").push(rest);
+    Ok(sql)
+}
+
 /// What [`parts`] rows carry. Which event tables each reads, and how:
 /// [`EventRows::of`].
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -141,12 +159,7 @@ pub(super) enum Sums {
 /// rows of whole buckets; one row per event of the partial edges and of the unapplied rows in
 /// whole buckets; and one negative row per event of a whole bucket that lies outside the
 /// window (`cover_for_sums`).
-pub(super) fn parts(
-    sql: &mut Sql,
-    scope: &Scope,
-    (cover, unapplied): (&Cover, &Unapplied),
-    sums: Sums,
-) {
+fn parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied), sums: Sums) {
     rollup_rows(sql, scope, &cover.rollups, sums);
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {

@@ -28,17 +28,13 @@ pub(super) async fn rolled_tenths(
     scope: &Scope,
     progress: &rolled::Progress,
 ) -> AppResult<BTreeMap<String, CellTenths>> {
-    let cover = rolled::cover_for_sums(txn, scope, progress).await?;
-    let mut sql = Sql::new(txn.get_database_backend());
-    // Summed as integers (a bigint sum is a slow numeric on PostgreSQL); a tenth whose events
-    // all lie outside the window sums to none.
-    sql.push(
+    // A tenth whose events all lie outside the window sums to none.
+    let shape = (
         "SELECT cell AS orig_cell_id, tenths, SUM(CAST(kept_count AS INTEGER)) AS n, \
-         SUM(kept_sum) AS total FROM (",
+         SUM(kept_sum) AS total",
+        " GROUP BY cell, tenths HAVING SUM(CAST(kept_count AS INTEGER)) > 0",
     );
-    let reading = (&cover, &progress.unapplied);
-    rolled::parts(&mut sql, scope, reading, rolled::Sums::Tenths);
-    sql.push(") AS parts GROUP BY cell, tenths HAVING SUM(CAST(kept_count AS INTEGER)) > 0");
+    let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Tenths, shape).await?;
     cell_tenths(txn, sql).await
 }
 
