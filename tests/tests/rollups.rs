@@ -5,6 +5,8 @@
 //! of the events applied; after a rebuild, an erasure and a retention run; and while students
 //! ingest with the applier running.
 
+#[path = "rollups/applier.rs"]
+mod applier;
 #[path = "rollups/class.rs"]
 mod class;
 #[path = "rollups/query.rs"]
@@ -361,49 +363,4 @@ backend_tests! {
         ingest::apply_all_rollups(&state.db).await.unwrap();
         assert_matches(&class, &left, 4, 10).await;
     }
-}
-
-/// PostgreSQL takes ids before commit, so a lower id can commit after a higher one (SQLite has
-/// one writer: there it cannot).
-#[tokio::test]
-async fn a_row_committed_after_a_higher_id_is_still_applied() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    if !tests::Backend::postgres_available() {
-        return;
-    }
-    let app = app_applied_by_hand(tests::Backend::Postgres).await;
-    app.register_notebook(NB).await;
-    let db = &app.state.db;
-    // A writer takes an id and has not committed yet when a later one commits.
-    let slow = db.begin().await.unwrap();
-    slow.execute_unprepared(&format!(
-        "INSERT INTO cell_focus_events (notebook_id, user_id, cell_id, orig_cell_id, \
-         click_type, time) SELECT id, 'slow-student', 'c', 'o', 'ON', '2026-01-05T00:00:00Z' \
-         FROM notebooks WHERE public_id = '{NB}'"
-    ))
-    .await
-    .unwrap();
-    let later = Event {
-        student: 0,
-        cell: Some("c1"),
-        time: class::base() + TimeDelta::minutes(1),
-        kind: class::Kind::Focus {
-            on: true,
-            duration: None,
-        },
-        event_id: None,
-    };
-    record(&app, &[later]).await;
-    // The applier waits for the open writer (briefly), then leaves the rows for its next pass.
-    let pass = ingest::apply_rollups(db, 100).await.unwrap();
-    assert!(pass.blocked && pass.events == 0, "{pass:?}");
-    slow.commit().await.unwrap();
-    assert_eq!(ingest::apply_all_rollups(db).await.unwrap(), 2);
-    let applied = rollup_rows(&app).await;
-    assert!(
-        applied.iter().any(|(key, _)| key.contains("slow-student")),
-        "{applied:?}"
-    );
-    ingest::rebuild_rollups(db, None).await.unwrap();
-    assert_same_rows(&applied, &rollup_rows(&app).await);
 }

@@ -13,7 +13,10 @@ mod store;
 mod transaction;
 mod writer;
 
-pub use apply::{Pass, apply_all_rollups, apply_rollups, apply_rollups_at, run_rollup_applier};
+pub use apply::{
+    Pass, ReadAhead, Start, apply_all_rollups, apply_rollups, apply_rollups_at, run_rollup_applier,
+    start_pass, write_pass,
+};
 pub use events::{
     CellAlteration, CellFocus, CodeExecution, Event, EventSource, MarkdownExecution, NotebookFocus,
     PendingUpdateInteraction,

@@ -5,8 +5,9 @@
 //! how far this has got.
 //!
 //! Exactness needs one thing: no row at or below a new watermark may commit after it. SQLite
-//! has one writer, so inside the applier's write transaction every id up to the table's
-//! maximum is committed. On PostgreSQL ids are taken before commit, so a transaction holding a
+//! has one writer, so in any snapshot every id up to the table's maximum is committed: a pass
+//! reads its rows in a read transaction first, so that SQLite's single write lock, which
+//! ingest waits for, is held only to write their sums ([`read`]). On PostgreSQL ids are taken before commit, so a transaction holding a
 //! lower id can commit after a higher one: the applier first waits for the writers in flight
 //! (a `SHARE` lock of the event tables, taken and released at once, which new inserts queue
 //! behind for that moment), and only then reads the maximum ids it may apply up to.
@@ -16,13 +17,15 @@ use std::{future::Future, time::Duration};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 
-use super::{
-    rebuild::{add_range, flush},
-    transaction::EventTransaction,
-    writer::WriteTurns,
-};
+mod read;
+
+pub use read::ReadAhead;
+
+use read::{Read, read_ahead};
+
+use super::{rebuild::flush, transaction::EventTransaction, writer::WriteTurns};
 use crate::services::rollups::{
-    Deltas, RolledTable, Watermarks, fold,
+    RolledTable, Watermarks, fold,
     watermarks::{self, Unapplied},
 };
 
@@ -73,41 +76,81 @@ pub async fn apply_rollups_at(
     max_events: u64,
     now: DateTime<Utc>,
 ) -> Result<Pass, DbErr> {
-    let committed = match db.get_database_backend() {
+    let start = match start_pass(db, max_events, now).await? {
+        Ok(start) => start,
+        Err(pass) => return Ok(pass),
+    };
+    write_pass(db, (start, None), max_events, now).await
+}
+
+/// How a pass begins, before its write transaction.
+pub enum Start {
+    /// PostgreSQL: every row up to these ids is committed (or rolled back).
+    Committed(Watermarks),
+    /// SQLite: the rows were read ahead, outside the write lock ([`read_ahead`]).
+    ReadAhead(Box<ReadAhead>),
+}
+
+/// The first half of a pass, which takes no write lock: [`Start`], or the pass itself when
+/// there is nothing to do (or, on PostgreSQL, it cannot start yet).
+pub async fn start_pass(
+    db: &DatabaseConnection,
+    max_events: u64,
+    now: DateTime<Utc>,
+) -> Result<Result<Start, Pass>, DbErr> {
+    Ok(match db.get_database_backend() {
         DbBackend::Postgres => match committed_on_postgres(db, now).await? {
-            Committed::Nothing => return Ok(Pass::IDLE),
-            Committed::Unknown => return Ok(Pass::BLOCKED),
-            Committed::UpTo(ids) => Some(ids),
+            Committed::Nothing => Err(Pass::IDLE),
+            Committed::Unknown => Err(Pass::BLOCKED),
+            Committed::UpTo(ids) => Ok(Start::Committed(ids)),
         },
-        _ => None,
+        _ => read_ahead(db, max_events, now)
+            .await?
+            .map(|ahead| Start::ReadAhead(Box::new(ahead)))
+            .ok_or(Pass::IDLE),
+    })
+}
+
+/// The second half of a pass: in one write transaction (taken in its turn at SQLite's write
+/// lock when `turns` is given), folds the closed hours, adds the rows read ahead if nothing
+/// changed them meanwhile (or else reads them now), and moves the watermarks past them.
+pub async fn write_pass(
+    db: &DatabaseConnection,
+    (start, turns): (Start, Option<&WriteTurns>),
+    max_events: u64,
+    now: DateTime<Utc>,
+) -> Result<Pass, DbErr> {
+    let _turn = match turns {
+        Some(turns) => Some(turns.lock().await),
+        None => None,
     };
     let mut txn = EventTransaction::begin_immediate(db).await?;
     let from = watermarks::lock(&txn).await?;
     let folded_before = fold::fold_closed_hours(&txn, now).await?;
-    // SQLite: this transaction is the only writer, so every row it sees is committed.
-    let horizon = match committed {
-        Some(ids) => ids,
-        None => watermarks::newest(&txn).await?,
+    let (ahead, committed) = match start {
+        Start::ReadAhead(ahead) => (ahead.unchanged(&txn, (from, folded_before)).await?, None),
+        Start::Committed(ids) => (None, Some(ids)),
     };
-    let mut to = from;
-    let mut deltas = Deltas::new(folded_before);
-    let mut events = 0;
-    for table in RolledTable::ALL {
-        let range = (from.of(table), horizon.of(table));
-        let budget = max_events.saturating_sub(events);
-        let (read, reached) =
-            add_range(&mut txn, (table, None), range, budget, &mut deltas).await?;
-        events += read;
-        to.set(table, reached);
-    }
-    flush(&mut txn, &mut deltas).await?;
-    watermarks::advance(&txn, to).await?;
+    let mut read = match ahead {
+        Some(read) => read,
+        None => {
+            // SQLite: this transaction is the only writer, so every row it sees is committed.
+            let horizon = match committed {
+                Some(ids) => ids,
+                None => watermarks::newest(&txn).await?,
+            };
+            Read::rows(&mut txn, (from, horizon), folded_before, max_events).await?
+        }
+    };
+    flush(&mut txn, &mut read.deltas).await?;
+    watermarks::advance(&txn, read.to).await?;
     txn.commit().await?;
+    let events = read.events();
     metrics::counter!("rollups_applied_events_total").increment(events);
     // At or past: a deletion (erasure, retention) can leave a table's newest id below its mark.
     let caught_up = RolledTable::ALL
         .into_iter()
-        .all(|table| to.of(table) >= horizon.of(table));
+        .all(|table| read.to.of(table) >= read.horizon.of(table));
     Ok(Pass {
         events,
         caught_up,
@@ -154,12 +197,11 @@ async fn apply_all_in_turn(
 ) -> Result<u64, DbErr> {
     let mut total = 0;
     loop {
-        let turn = match turns {
-            Some(turns) => Some(turns.lock().await),
-            None => None,
+        let now = Utc::now();
+        let pass = match start_pass(db, EVENTS_PER_PASS, now).await? {
+            Ok(start) => write_pass(db, (start, turns), EVENTS_PER_PASS, now).await?,
+            Err(pass) => pass,
         };
-        let pass = apply_rollups(db, EVENTS_PER_PASS).await?;
-        drop(turn);
         total += pass.events;
         if pass.caught_up || pass.blocked {
             return Ok(total);

@@ -62,7 +62,8 @@ pub async fn rebuild_in(
     for table in RolledTable::ALL {
         let range = (0, marks.of(table));
         let rows = (table, notebook_id);
-        read += add_range(txn, rows, range, u64::MAX, &mut deltas).await?.0;
+        let budget = (u64::MAX, Some(FLUSH_AT));
+        read += add_range(txn, rows, range, budget, &mut deltas).await?.0;
     }
     flush(txn, &mut deltas).await?;
     Ok(read)
@@ -121,13 +122,14 @@ pub async fn take_out_durations(
 }
 
 /// Adds up to `budget` rows of `table` (of one notebook or all) with an id in
-/// `after < id ≤ up_to`, page by page, writing the sums out whenever they grow large; returns
-/// how many rows were read and the id up to which every row is added.
+/// `after < id ≤ up_to`, page by page, writing the sums out whenever they reach `flush_at`
+/// rows (never for `None`: a read-only transaction's, whose deltas are written elsewhere);
+/// returns how many rows were read and the id up to which every row is added.
 pub(super) async fn add_range(
     txn: &mut EventTransaction,
     rows: (RolledTable, Option<i64>),
     (mut after, up_to): (i64, i64),
-    budget: u64,
+    (budget, flush_at): (u64, Option<usize>),
     deltas: &mut Deltas,
 ) -> Result<(u64, i64), DbErr> {
     let mut read = 0;
@@ -137,7 +139,7 @@ pub(super) async fn add_range(
             .await
             .map_err(exec_error)?;
         read += page.rows;
-        if deltas.len() >= FLUSH_AT {
+        if flush_at.is_some_and(|rows| deltas.len() >= rows) {
             flush(txn, deltas).await?;
         }
         after = page.next_after.unwrap_or(up_to);

@@ -66,6 +66,39 @@ pub async fn newest(db: &impl ConnectionTrait) -> Result<Watermarks, DbErr> {
     Ok(ids)
 }
 
+/// How many rows of each summed table have an id above `after` and at or below `up_to`, as the
+/// caller sees them (by [`RolledTable::index`]).
+pub async fn rows_between(
+    db: &impl ConnectionTrait,
+    (after, up_to): (Watermarks, Watermarks),
+) -> Result<[u64; RolledTable::COUNT], DbErr> {
+    let backend = db.get_database_backend();
+    let mut values = Vec::new();
+    let columns = RolledTable::ALL.map(|table| {
+        values.extend([after.of(table).into(), up_to.of(table).into()]);
+        let (lower, upper) = (
+            placeholder(backend, values.len() - 1),
+            placeholder(backend, values.len()),
+        );
+        format!(
+            "(SELECT COUNT(*) FROM {} WHERE id > {lower} AND id <= {upper}) AS {}",
+            table.name(),
+            table.alias()
+        )
+    });
+    let sql = format!("SELECT {}", columns.join(", "));
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the counts of event rows".to_owned()))?;
+    let mut counts = [0; RolledTable::COUNT];
+    for table in RolledTable::ALL {
+        let count: i64 = row.try_get("", table.alias())?;
+        counts[table.index()] = u64::try_from(count).unwrap_or(0);
+    }
+    Ok(counts)
+}
+
 const SELECT: &str = "SELECT event_table, applied_id FROM rollup_watermarks";
 
 /// The watermarks as the caller's snapshot sees them.
