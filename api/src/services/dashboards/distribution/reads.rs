@@ -28,11 +28,11 @@ pub(super) async fn rolled_tenths(
     scope: &Scope,
     progress: &rolled::Progress,
 ) -> AppResult<BTreeMap<String, CellTenths>> {
-    // A tenth whose events all lie outside the window sums to none.
+    // Not grouped: the all-time tier holds one row per cell and tenth, the rest are a few, and
+    // PostgreSQL took longer to hash the rows than to read them ([`cell_tenths`] adds them).
     let shape = (
-        "SELECT cell AS orig_cell_id, tenths, SUM(CAST(kept_count AS INTEGER)) AS n, \
-         SUM(kept_sum) AS total",
-        " GROUP BY cell, tenths HAVING SUM(CAST(kept_count AS INTEGER)) > 0",
+        "SELECT cell AS orig_cell_id, tenths, kept_count AS n, kept_sum AS total",
+        "",
     );
     let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Tenths, shape).await?;
     cell_tenths(txn, sql).await
@@ -55,21 +55,40 @@ pub(super) async fn scanned_tenths(
     cell_tenths(txn, sql).await
 }
 
-/// Rows of `orig_cell_id, tenths, n, total`, by cell.
+/// Rows of `orig_cell_id, tenths, n, total`, by cell, those of one tenth added up (a tenth may
+/// have several: rollup tiers, a window's edges, and rows taken away). A tenth whose durations
+/// all lie outside the window sums to none and is left out, as is a cell left with none.
 async fn cell_tenths(
     txn: &DatabaseTransaction,
     sql: Sql,
 ) -> AppResult<BTreeMap<String, CellTenths>> {
-    let mut cells: BTreeMap<String, CellTenths> = BTreeMap::new();
+    let mut rows_by_cell: BTreeMap<String, Vec<(i64, i64, f64)>> = BTreeMap::new();
     for row in txn.query_all_raw(sql.build()).await? {
-        let count: i64 = row.try_get("", "n")?;
-        let cell = cells.entry(row.try_get("", "orig_cell_id")?).or_default();
-        cell.count += count;
-        cell.total += row.try_get::<f64>("", "total")?;
-        cell.tenths.push((row.try_get("", "tenths")?, count));
+        let part = (
+            row.try_get("", "tenths")?,
+            row.try_get("", "n")?,
+            row.try_get("", "total")?,
+        );
+        rows_by_cell
+            .entry(row.try_get("", "orig_cell_id")?)
+            .or_default()
+            .push(part);
     }
-    for cell in cells.values_mut() {
-        cell.tenths.sort_unstable();
+    let mut cells = BTreeMap::new();
+    for (cell_id, mut rows) in rows_by_cell {
+        rows.sort_unstable_by_key(|&(tenths, ..)| tenths);
+        let mut cell = CellTenths::default();
+        for same_tenth in rows.chunk_by(|a, b| a.0 == b.0) {
+            let count: i64 = same_tenth.iter().map(|&(_, n, _)| n).sum();
+            if count > 0 {
+                cell.count += count;
+                cell.total += same_tenth.iter().map(|&(.., total)| total).sum::<f64>();
+                cell.tenths.push((same_tenth[0].0, count));
+            }
+        }
+        if cell.count > 0 {
+            cells.insert(cell_id, cell);
+        }
     }
     Ok(cells)
 }
