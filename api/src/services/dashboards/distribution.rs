@@ -49,10 +49,18 @@ pub async fn duration_summaries(
     db: &DatabaseConnection,
     scope: &Scope,
 ) -> AppResult<Vec<DurationSummary>> {
-    let (txn, progress) = rolled::begin(db).await?;
-    let cells = match scope.has_every_student() {
-        true => reads::rolled_tenths(&txn, scope, &progress).await?,
-        false => reads::scanned_tenths(&txn, scope).await?,
+    // A scan for some students reads neither the watermarks nor the fold.
+    let (txn, cells) = match scope.has_every_student() {
+        true => {
+            let (txn, progress) = rolled::begin(db).await?;
+            let cells = reads::rolled_tenths(&txn, scope, &progress).await?;
+            (txn, cells)
+        }
+        false => {
+            let txn = rolled::snapshot(db).await?;
+            let cells = reads::scanned_tenths(&txn, scope).await?;
+            (txn, cells)
+        }
     };
     let wanted: Vec<(&str, Vec<i64>)> = cells
         .iter()
