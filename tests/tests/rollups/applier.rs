@@ -44,6 +44,29 @@ backend_tests! {
         assert_matches(&class, &left, 5, 6).await;
     }
 
+    async fn rows_read_ahead_of_a_fold_are_summed_in_the_tiers_the_fold_leaves(backend) {
+        let app = app_applied_by_hand(backend).await;
+        app.register_notebook(NB).await;
+        let db = &app.state.db;
+        let recent = Event {
+            student: 2,
+            cell: Some("c2"),
+            time: Utc::now(),
+            kind: class::Kind::Focus { on: false, duration: Some(1.25) },
+            event_id: None,
+        };
+        record(&app, &[recent]).await;
+        // Read in the event's hour (the hourly tier), written once it has closed: the write
+        // folds that hour first, and the event belongs to the all-time tier too.
+        let start = started(db).await;
+        let later = Utc::now() + TimeDelta::hours(2);
+        let pass = ingest::write_pass(db, (start, None), u64::MAX, later).await.unwrap();
+        assert_eq!(pass.events, 1, "{pass:?}");
+        let applied = rollup_rows(&app).await;
+        ingest::rebuild_rollups(db, None).await.unwrap();
+        assert_same_rows(&applied, &rollup_rows(&app).await);
+    }
+
     async fn rows_committed_between_a_passs_read_and_its_write_wait_for_the_next_pass(backend) {
         let class = load(app_applied_by_hand(backend).await, 6).await;
         let db = &class.app.state.db;

@@ -21,7 +21,7 @@ mod read;
 
 pub use read::ReadAhead;
 
-use read::{Read, read_ahead};
+use read::{Ahead, Read, read_ahead};
 
 use super::{rebuild::flush, transaction::EventTransaction, writer::WriteTurns};
 use crate::services::rollups::{
@@ -89,6 +89,8 @@ pub enum Start {
     Committed(Watermarks),
     /// SQLite: the rows were read ahead, outside the write lock ([`read_ahead`]).
     ReadAhead(Box<ReadAhead>),
+    /// SQLite: a fold is due, and the rows are read after it, in the write transaction.
+    UnderLock,
 }
 
 /// The first half of a pass, which takes no write lock: [`Start`], or the pass itself when
@@ -104,10 +106,11 @@ pub async fn start_pass(
             Committed::Unknown => Err(Pass::BLOCKED),
             Committed::UpTo(ids) => Ok(Start::Committed(ids)),
         },
-        _ => read_ahead(db, max_events, now)
-            .await?
-            .map(|ahead| Start::ReadAhead(Box::new(ahead)))
-            .ok_or(Pass::IDLE),
+        _ => match read_ahead(db, max_events, now).await? {
+            Ahead::Idle => Err(Pass::IDLE),
+            Ahead::AfterFold => Ok(Start::UnderLock),
+            Ahead::Read(ahead) => Ok(Start::ReadAhead(ahead)),
+        },
     })
 }
 
@@ -129,6 +132,7 @@ pub async fn write_pass(
     let folded_before = fold::fold_closed_hours(&txn, now).await?;
     let (ahead, committed) = match start {
         Start::ReadAhead(ahead) => (ahead.unchanged(&txn, (from, folded_before)).await?, None),
+        Start::UnderLock => (None, None),
         Start::Committed(ids) => (None, Some(ids)),
     };
     let mut read = match ahead {

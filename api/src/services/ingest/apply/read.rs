@@ -61,34 +61,46 @@ pub struct ReadAhead {
     read: Read,
 }
 
+/// What a pass of SQLite finds before it takes the write lock.
+pub(in crate::services::ingest) enum Ahead {
+    /// Every row is applied and no closed hour waits to be folded.
+    Idle,
+    /// Closed hours wait to be folded: the fold moves the start of the hourly tier, which
+    /// decides the tier each row is summed in, so the rows are read after it, under the lock.
+    AfterFold,
+    Read(Box<ReadAhead>),
+}
+
 /// SQLite: reads up to `max_events` rows above the watermarks in a read transaction (its
-/// snapshot's rows are all committed: SQLite has one writer). `None` when every row is applied
-/// and no closed hour waits to be folded.
+/// snapshot's rows are all committed: SQLite has one writer).
 pub(in crate::services::ingest) async fn read_ahead(
     db: &DatabaseConnection,
     max_events: u64,
     now: DateTime<Utc>,
-) -> Result<Option<ReadAhead>, DbErr> {
+) -> Result<Ahead, DbErr> {
     // SQLite's deferred `BEGIN`: one snapshot from the first read, and no lock that keeps
     // the writer out.
     let mut txn = EventTransaction::begin(db).await?;
+    if fold::is_due(&txn, now).await? {
+        return Ok(Ahead::AfterFold);
+    }
     let from = watermarks::read(&txn).await?;
     let horizon = watermarks::newest(&txn).await?;
     // At or below: a deletion (erasure, retention) can leave a table's newest id below its mark.
     let applied = RolledTable::ALL
         .into_iter()
         .all(|table| horizon.of(table) <= from.of(table));
-    if applied && !fold::is_due(&txn, now).await? {
-        return Ok(None);
+    if applied {
+        return Ok(Ahead::Idle);
     }
     let folded_before = fold::folded_before(&txn).await?;
     let read = Read::rows(&mut txn, (from, horizon), folded_before, max_events).await?;
     txn.commit().await?;
-    Ok(Some(ReadAhead {
+    Ok(Ahead::Read(Box::new(ReadAhead {
         from,
         folded_before,
         read,
-    }))
+    })))
 }
 
 impl ReadAhead {
