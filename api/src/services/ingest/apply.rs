@@ -7,10 +7,11 @@
 //! Exactness needs one thing: no row at or below a new watermark may commit after it. SQLite
 //! has one writer, so in any snapshot every id up to the table's maximum is committed: a pass
 //! reads its rows in a read transaction first, so that SQLite's single write lock, which
-//! ingest waits for, is held only to write their sums ([`read`]). On PostgreSQL ids are taken before commit, so a transaction holding a
-//! lower id can commit after a higher one: the applier first waits for the writers in flight
-//! (a `SHARE` lock of the event tables, taken and released at once, which new inserts queue
-//! behind for that moment), and only then reads the maximum ids it may apply up to.
+//! ingest waits for, is held only to write their sums ([`read`]). On PostgreSQL ids are taken
+//! before commit, so a transaction holding a lower id can commit after a higher one: the
+//! applier first waits for the writers in flight (a `SHARE` lock of the event tables, taken and
+//! released at once, which new inserts queue behind for that moment), and only then reads the
+//! maximum ids it may apply up to.
 
 use std::{future::Future, time::Duration};
 

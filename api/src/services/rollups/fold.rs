@@ -102,6 +102,10 @@ pub async fn fold_closed_hours(
 
 /// Whether an hour has closed since the last fold.
 pub async fn is_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let before = folded_before(db).await?;
-    Ok(before.is_none_or(|before| before < Tier::Hour.bucket(now)))
+    Ok(is_due_after(folded_before(db).await?, now))
+}
+
+/// Whether an hour has closed since a fold that left [`folded_before`] at `before`.
+pub fn is_due_after(before: Option<i64>, now: DateTime<Utc>) -> bool {
+    before.is_none_or(|before| before < Tier::Hour.bucket(now))
 }

@@ -28,8 +28,9 @@ pub(super) async fn rolled_tenths(
     scope: &Scope,
     progress: &rolled::Progress,
 ) -> AppResult<BTreeMap<String, CellTenths>> {
-    // Not grouped: the all-time tier holds one row per cell and tenth, the rest are a few, and
-    // PostgreSQL took longer to hash the rows than to read them ([`cell_tenths`] adds them).
+    // Not grouped: a tenth has a row per bucket read (the whole course reads mostly the
+    // all-time tier's one) and per event of the edges, and PostgreSQL took longer to hash
+    // them than to read them; [`cell_tenths`] adds them up.
     let shape = (
         "SELECT cell AS orig_cell_id, tenths, kept_count AS n, kept_sum AS total",
         "",

@@ -81,7 +81,8 @@ pub(in crate::services::ingest) async fn read_ahead(
     // SQLite's deferred `BEGIN`: one snapshot from the first read, and no lock that keeps
     // the writer out.
     let mut txn = EventTransaction::begin(db).await?;
-    if fold::is_due(&txn, now).await? {
+    let folded_before = fold::folded_before(&txn).await?;
+    if fold::is_due_after(folded_before, now) {
         return Ok(Ahead::AfterFold);
     }
     let from = watermarks::read(&txn).await?;
@@ -93,7 +94,6 @@ pub(in crate::services::ingest) async fn read_ahead(
     if applied {
         return Ok(Ahead::Idle);
     }
-    let folded_before = fold::folded_before(&txn).await?;
     let read = Read::rows(&mut txn, (from, horizon), folded_before, max_events).await?;
     txn.commit().await?;
     Ok(Ahead::Read(Box::new(ReadAhead {
