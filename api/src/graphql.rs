@@ -18,6 +18,7 @@ mod login_limit;
 pub mod notebooks;
 mod parse_cache;
 mod request_metrics;
+pub mod scalar_list;
 pub mod system;
 pub mod users;
 

@@ -6,7 +6,10 @@ use entity::enums;
 
 use entity::enums::ExecutionStatus;
 
-use crate::services::{catalogue, dashboards as svc};
+use crate::{
+    graphql::scalar_list::ScalarList,
+    services::{catalogue, dashboards as svc},
+};
 
 /// Executions and focus events of one original cell.
 #[derive(SimpleObject)]
@@ -74,7 +77,7 @@ impl From<svc::TimePerCell> for TimePerCell {
 pub struct CellDurations {
     pub cell_id: String,
     /// Counted `OFF` durations in seconds, by event time, then arrival (the page asked for).
-    pub durations: Vec<f64>,
+    pub durations: ScalarList<f64>,
     /// Every counted duration of the cell in the filter.
     pub total_count: i64,
 }
@@ -83,7 +86,7 @@ impl From<svc::CellDurations> for CellDurations {
     fn from(cell: svc::CellDurations) -> Self {
         Self {
             cell_id: cell.cell_id,
-            durations: cell.durations,
+            durations: cell.durations.into(),
             total_count: cell.total_count,
         }
     }
