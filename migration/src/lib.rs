@@ -18,6 +18,7 @@ mod m20261204_000012_rollup_fold;
 mod m20261205_000013_markdown_rollups;
 mod m20261205_000014_latest_execution_rollups;
 mod m20261206_000015_duration_rollups;
+mod m20261207_000016_focus_cell_index_covers_pages;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_markdown_rollups::Migration),
             Box::new(m20261205_000014_latest_execution_rollups::Migration),
             Box::new(m20261206_000015_duration_rollups::Migration),
+            Box::new(m20261207_000016_focus_cell_index_covers_pages::Migration),
         ]
     }
 }

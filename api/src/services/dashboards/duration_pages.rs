@@ -17,7 +17,10 @@ use super::{
     rolled,
     sql::Sql,
 };
-use crate::{error::AppResult, services::rollups::RolledTable};
+use crate::{
+    error::{AppError, AppResult},
+    services::rollups::RolledTable,
+};
 
 /// Per cell with a kept duration in the scope, `page` of its durations (by event time, then
 /// arrival) and its total; a cell whose page is past its end is left out.
@@ -28,33 +31,73 @@ pub async fn focus_duration_pages(
 ) -> AppResult<Vec<CellDurations>> {
     let (txn, progress) = rolled::begin(db).await?;
     let totals = totals(&txn, scope, &progress).await?;
-    let mut cells: BTreeMap<String, CellDurations> = BTreeMap::new();
     let reachable: Vec<&str> = totals
         .iter()
         .filter(|(_, total)| **total > page.offset)
         .map(|(cell, _)| cell.as_str())
         .collect();
-    if !reachable.is_empty() {
-        let sql = match db.get_database_backend() {
-            DbBackend::Postgres => pages_joined(scope, &reachable, page),
-            backend => pages_in_branches(backend, scope, &reachable, page),
+    let pages = match (reachable.is_empty(), db.get_database_backend()) {
+        (true, _) => Vec::new(),
+        (false, DbBackend::Postgres) => pages_as_arrays(&txn, scope, &reachable, page).await?,
+        (false, backend) => pages_as_rows(&txn, backend, scope, &reachable, page).await?,
+    };
+    txn.commit().await?;
+    Ok(pages
+        .into_iter()
+        .filter(|(_, durations)| !durations.is_empty())
+        .map(|(cell_id, durations)| CellDurations {
+            total_count: totals.get(&cell_id).copied().unwrap_or_default(),
+            cell_id,
+            durations,
+        })
+        .collect())
+}
+
+/// PostgreSQL: a row per cell, its page as one JSON array (60 000 durations as rows took
+/// longer to send, sort and decode than to read). Numbers in PostgreSQL's JSON are the
+/// shortest text that reads back as the same double, so the values are exact.
+async fn pages_as_arrays(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    cells: &[&str],
+    page: DurationPage,
+) -> AppResult<Vec<(String, Vec<f64>)>> {
+    let mut pages = Vec::with_capacity(cells.len());
+    for row in txn
+        .query_all_raw(pages_joined(scope, cells, page).build())
+        .await?
+    {
+        let cell: String = row.try_get("", "orig_cell_id")?;
+        let durations: Option<String> = row.try_get("", "durations")?;
+        let durations = match durations {
+            Some(array) => serde_json::from_str(&array).map_err(AppError::internal)?,
+            None => Vec::new(),
         };
-        for row in txn.query_all_raw(sql.build()).await? {
-            let cell_id: String = row.try_get("", "orig_cell_id")?;
-            let total_count = totals.get(&cell_id).copied().unwrap_or_default();
-            cells
-                .entry(cell_id.clone())
-                .or_insert_with(|| CellDurations {
-                    cell_id,
-                    durations: Vec::new(),
-                    total_count,
-                })
-                .durations
-                .push(row.try_get("", "click_duration")?);
+        pages.push((cell, durations));
+    }
+    pages.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(pages)
+}
+
+/// SQLite: a row per duration, in (cell, time, id) order, gathered per cell.
+async fn pages_as_rows(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    scope: &Scope,
+    cells: &[&str],
+    page: DurationPage,
+) -> AppResult<Vec<(String, Vec<f64>)>> {
+    let sql = pages_in_branches(backend, scope, cells, page);
+    let mut pages: Vec<(String, Vec<f64>)> = Vec::with_capacity(cells.len());
+    for row in txn.query_all_raw(sql.build()).await? {
+        let cell: String = row.try_get("", "orig_cell_id")?;
+        let duration: f64 = row.try_get("", "click_duration")?;
+        match pages.last_mut() {
+            Some((last, durations)) if *last == cell => durations.push(duration),
+            _ => pages.push((cell, vec![duration])),
         }
     }
-    txn.commit().await?;
-    Ok(cells.into_values().collect())
+    Ok(pages)
 }
 
 /// Per cell, how many kept durations the scope holds.
@@ -76,38 +119,46 @@ async fn totals(
     Ok(totals)
 }
 
-/// PostgreSQL: the cells as rows of one JSON parameter, each joined to its page, so the
-/// statement is planned once. The unmapped cell (null in the events) has a branch of its own.
+/// PostgreSQL: the cells as rows of one JSON parameter, each with its page as a subquery, so
+/// the statement is planned once (and no step sorts every cell's rows together). The unmapped
+/// cell (null in the events) has a branch of its own.
 fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     let mapped: Vec<_> = cells.iter().filter(|cell| !cell.is_empty()).collect();
     let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push(
-        "SELECT w.cell AS orig_cell_id, p.click_duration, p.time, p.id FROM json_to_recordset(",
-    )
-    .bind(
-        json!(
-            mapped
-                .iter()
-                .map(|cell| json!({ "cell": cell }))
-                .collect::<Vec<_>>()
-        )
-        .to_string(),
-    )
-    .push("::json) AS w(cell text) CROSS JOIN LATERAL (SELECT click_duration, time, id FROM ")
-    .push(RolledTable::Focus.name())
-    .push(" WHERE ")
-    .scope(scope, "time")
-    .push(" AND orig_cell_id = w.cell AND ")
-    .kept_duration_in_time_order();
+    sql.push("SELECT w.cell AS orig_cell_id, ")
+        .push(PAGE_AS_ARRAY)
+        .push("SELECT click_duration, time, id FROM ")
+        .push(RolledTable::Focus.name())
+        .push(" WHERE ")
+        .scope(scope, "time")
+        .push(" AND orig_cell_id = w.cell AND ")
+        .kept_duration_in_time_order();
     limit(&mut sql, page);
-    sql.push(") AS p");
+    sql.push(PAGE_AS_ARRAY_END)
+        .push(" FROM json_to_recordset(")
+        .bind(
+            json!(
+                mapped
+                    .iter()
+                    .map(|cell| json!({ "cell": cell }))
+                    .collect::<Vec<_>>()
+            )
+            .to_string(),
+        )
+        .push("::json) AS w(cell text)");
     if cells.contains(&"") {
-        sql.push(" UNION ALL ");
+        sql.push(" UNION ALL SELECT '' AS orig_cell_id, ")
+            .push(PAGE_AS_ARRAY);
         branch(&mut sql, scope, "", page);
+        sql.push(PAGE_AS_ARRAY_END);
     }
-    sql.push(" ORDER BY orig_cell_id, time, id");
     sql
 }
+
+/// Around a page's subquery (`click_duration, time, id`): its durations as a JSON array, in
+/// the page's order, or null for an empty page.
+const PAGE_AS_ARRAY: &str = "(SELECT json_agg(p.click_duration ORDER BY p.time, p.id) FROM (";
+const PAGE_AS_ARRAY_END: &str = ") AS p)::text AS durations";
 
 /// SQLite: one branch per cell.
 fn pages_in_branches(backend: DbBackend, scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
