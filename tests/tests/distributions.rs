@@ -109,10 +109,12 @@ backend_tests! {
         app.register_notebook(NB).await;
         let token = app.user_token("admin", Role::Admin).await;
         // Per cell a different count (odd, even, tiny), most durations in a few whole seconds
-        // (so ranks fall inside seconds shared by many), some on the histogram's edges.
+        // (so ranks fall inside seconds shared by many), some on the histogram's edges. The
+        // unmapped cell ("", events without an original cell id) is read on its own path.
         let mut rng = StdRng::seed_from_u64(7);
         let mut events = Vec::new();
-        for (cell, count) in [("c1", 301), ("c2", 120), ("c3", 2), ("c4", 1)] {
+        for (cell, count) in [("c1", 301), ("c2", 120), ("c3", 2), ("c4", 1), ("", 151)] {
+            let orig_cell = (!cell.is_empty()).then_some(cell);
             for n in 0..count {
                 let seconds = match rng.random_range(0..4) {
                     0 => EDGES[rng.random_range(0..EDGES.len())],
@@ -120,16 +122,17 @@ backend_tests! {
                     _ => f64::from(rng.random_range(3_000..9_000u32)) / 1000.0,
                 };
                 events.push(json!({ "cellFocus": { "notebookId": NB, "userId": format!("s{}", n % 7),
-                    "cellId": cell, "origCellId": cell, "clickType": "OFF", "clickDuration": seconds,
+                    "cellId": "copied-cell", "origCellId": orig_cell, "clickType": "OFF", "clickDuration": seconds,
                     "time": format!("2026-11-24T10:{:02}:{:02}Z", n / 60 % 60, n % 60) } }));
             }
         }
         let mutation = "mutation($events: [EventInput!]!) { recordEvents(events: $events) { acceptedCount } }";
         app.graphql(mutation, json!({ "events": events })).await.data();
         let (notebook, oracle) = summary_and_oracle(&app, &token).await;
-        assert_eq!(oracle.len(), 4);
+        assert_eq!(oracle.len(), 5);
+        assert_eq!(oracle[0]["cellId"], "");
         let summaries = notebook["focusDurationSummary"].as_array().unwrap();
-        assert_eq!(summaries.len(), 4);
+        assert_eq!(summaries.len(), 5);
         for (summary, expected) in summaries.iter().zip(&oracle) {
             // The oracle interpolates a quartile by another (equal) formula than Python's,
             // which the server follows: the two may differ in the last bit.

@@ -9,8 +9,8 @@
 //!    window's durations (the rollups are per notebook). The histogram's edges are whole
 //!    seconds, so its buckets are sums of these; so are the cell's count and sum; and they
 //!    tell in which tenth each rank lies;
-//! 2. the durations of the few tenths that hold the ranks read (the extremes and the
-//!    quartiles', at most eight per cell), sorted here.
+//! 2. the durations at the ranks read (the extremes and the quartiles', at most eight per
+//!    cell), each found as its position among the durations of its tenth.
 //!
 //! Durations are never negative (ingest rejects them).
 
@@ -62,15 +62,16 @@ pub async fn duration_summaries(
             (txn, cells)
         }
     };
-    let wanted: Vec<(&str, Vec<i64>)> = cells
+    let wanted: Vec<(&str, i64, i64)> = cells
         .iter()
-        .map(|(cell_id, cell)| (cell_id.as_str(), cell.tenths_of(&ranks_read(cell.count))))
+        .flat_map(|(cell_id, cell)| {
+            cell.places_of(&ranks_read(cell.count))
+                .into_iter()
+                .map(|(tenths, index)| (cell_id.as_str(), tenths, index))
+        })
         .collect();
-    let mut values = reads::values_in(&txn, scope, &wanted).await?;
+    let values = reads::values_at(&txn, scope, &wanted).await?;
     txn.commit().await?;
-    for durations in values.values_mut() {
-        durations.sort_by(f64::total_cmp);
-    }
     Ok(cells
         .into_iter()
         .map(|(cell_id, cell)| cell.summary(cell_id, &values))
@@ -110,28 +111,24 @@ impl CellTenths {
         None
     }
 
-    /// The tenths holding `ranks`, ascending and distinct.
-    fn tenths_of(&self, ranks: &[i64]) -> Vec<i64> {
-        let mut tenths: Vec<i64> = ranks
-            .iter()
-            .filter_map(|&rank| self.locate(rank).map(|(tenths, _)| tenths))
-            .collect();
-        tenths.sort_unstable();
-        tenths.dedup();
-        tenths
+    /// Where `ranks` lie: (tenths, position in the tenth), ascending and distinct.
+    fn places_of(&self, ranks: &[i64]) -> Vec<(i64, i64)> {
+        let mut places: Vec<(i64, i64)> =
+            ranks.iter().filter_map(|&rank| self.locate(rank)).collect();
+        places.sort_unstable();
+        places.dedup();
+        places
     }
 
     fn summary(
         self,
         cell_id: String,
-        values: &BTreeMap<(String, i64), Vec<f64>>,
+        values: &BTreeMap<(String, i64, i64), f64>,
     ) -> DurationSummary {
         let nth = |rank: i64| {
             self.locate(rank)
-                .and_then(|(tenths, index)| {
-                    let durations = values.get(&(cell_id.clone(), tenths))?;
-                    durations.get(usize::try_from(index).ok()?).copied()
-                })
+                .and_then(|(tenths, index)| values.get(&(cell_id.clone(), tenths, index)))
+                .copied()
                 .unwrap_or(f64::NAN)
         };
         let (first_quartile, median, third_quartile) = quartiles_exclusive(self.count, nth);

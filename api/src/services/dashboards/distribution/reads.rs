@@ -1,6 +1,6 @@
 //! The duration summary's two reads: per cell and tenth of a second, the durations' count and
 //! sum (from the rollups for the whole class, from the events for some students); then the
-//! durations of the tenths that hold the ranks the summary reads.
+//! durations at the ranks the summary reads, each found in its tenth.
 
 use std::collections::BTreeMap;
 
@@ -94,66 +94,157 @@ async fn cell_tenths(
     Ok(cells)
 }
 
-/// The durations of each cell's `wanted` tenths, by (cell, tenths); a few of the next tenths'
-/// may come too ([`MARGIN_SECS`]). Each run of consecutive tenths is one range of the `OFF`
-/// focus index (cell, duration, time), whose time filters the window without the rows.
-pub(super) async fn values_in(
+/// The durations at `wanted` places, `(cell, tenths, index)`: the `index`-th (0-based,
+/// ascending) duration of the cell's tenth, in the scope.
+pub(super) async fn values_at(
     txn: &DatabaseTransaction,
     scope: &Scope,
-    wanted: &[(&str, Vec<i64>)],
-) -> AppResult<BTreeMap<(String, i64), Vec<f64>>> {
-    let ranges: Vec<(&str, f64, f64)> = wanted
+    wanted: &[(&str, i64, i64)],
+) -> AppResult<BTreeMap<(String, i64, i64), f64>> {
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    match txn.get_database_backend() {
+        DbBackend::Postgres => positions_joined(txn, scope, wanted).await,
+        backend => positions_in_tenths(txn, backend, scope, wanted).await,
+    }
+}
+
+/// SQLite: the wanted tenths' durations, sorted here, read at the wanted positions.
+async fn positions_in_tenths(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    scope: &Scope,
+    wanted: &[(&str, i64, i64)],
+) -> AppResult<BTreeMap<(String, i64, i64), f64>> {
+    let mut tenths_by_cell: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for &(cell, tenths, _) in wanted {
+        tenths_by_cell.entry(cell).or_default().push(tenths);
+    }
+    let mut values = values_in(txn, backend, scope, tenths_by_cell).await?;
+    for durations in values.values_mut() {
+        durations.sort_by(f64::total_cmp);
+    }
+    Ok(wanted
         .iter()
-        .flat_map(|(cell, tenths)| {
-            runs(tenths).into_iter().map(|(first, last)| {
+        .filter_map(|&(cell, tenths, index)| {
+            let durations = values.get(&(cell.to_owned(), tenths))?;
+            let value = durations.get(usize::try_from(index).ok()?)?;
+            Some(((cell.to_owned(), tenths, index), *value))
+        })
+        .collect())
+}
+
+/// PostgreSQL: each place as a row of one JSON parameter, joined to its tenth's range of the
+/// `OFF` focus index (cell, duration, time) in duration order and stepped to its position
+/// there, so no duration but the wanted ones leaves the database: a 15 M-event class's tenths
+/// hold thousands each. The unmapped cell (null in the events) has a branch per place.
+async fn positions_joined(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    wanted: &[(&str, i64, i64)],
+) -> AppResult<BTreeMap<(String, i64, i64), f64>> {
+    let rows: Vec<_> = wanted
+        .iter()
+        .filter(|(cell, ..)| !cell.is_empty())
+        .map(|&(cell, tenths, index)| {
+            let (low, high) = tenth_range(tenths);
+            json!({ "cell": cell, "low": low, "high": high, "tenths": tenths, "skip": index })
+        })
+        .collect();
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("SELECT w.cell AS orig_cell_id, w.tenths, w.skip, e.click_duration FROM ")
+        .push("json_to_recordset(")
+        .bind(json!(rows).to_string())
+        .push("::json) AS w(cell text, low float8, high float8, tenths bigint, skip bigint) ")
+        .push("CROSS JOIN LATERAL (SELECT click_duration FROM ")
+        .push(RolledTable::Focus.name())
+        .push(" WHERE ")
+        .scope(scope, "time")
+        .push(" AND orig_cell_id = w.cell AND ")
+        .kept_duration()
+        .push(" AND click_duration >= w.low AND click_duration < w.high AND ")
+        .tenths("click_duration")
+        .push(" = w.tenths ORDER BY click_duration LIMIT 1 OFFSET w.skip) AS e");
+    for &(_, tenths, index) in wanted.iter().filter(|(cell, ..)| cell.is_empty()) {
+        unmapped_position(&mut sql, scope, tenths, index);
+    }
+    let mut values = BTreeMap::new();
+    for row in txn.query_all_raw(sql.build()).await? {
+        let place = (
+            row.try_get("", "orig_cell_id")?,
+            row.try_get("", "tenths")?,
+            row.try_get("", "skip")?,
+        );
+        values.insert(place, row.try_get("", "click_duration")?);
+    }
+    Ok(values)
+}
+
+/// ` UNION ALL` the `index`-th duration of the unmapped cell's tenth, as the joined rows.
+fn unmapped_position(sql: &mut Sql, scope: &Scope, tenths: i64, index: i64) {
+    let (low, high) = tenth_range(tenths);
+    sql.push(" UNION ALL SELECT '', ")
+        .bind(tenths)
+        .push(", ")
+        .bind(index)
+        .push(", click_duration FROM (SELECT click_duration FROM ")
+        .push(RolledTable::Focus.name())
+        .push(" WHERE ")
+        .scope(scope, "time")
+        .unmapped_or_cell("")
+        .push(" AND ")
+        .kept_duration()
+        .push(" AND click_duration >= ")
+        .bind(low)
+        .push(" AND click_duration < ")
+        .bind(high)
+        .push(" AND ")
+        .tenths("click_duration")
+        .push(" = ")
+        .bind(tenths)
+        .push(" ORDER BY click_duration LIMIT 1 OFFSET ")
+        .bind(index)
+        .push(") AS e");
+}
+
+/// Seconds around a tenth, a little wide ([`MARGIN_SECS`]): the index's range, inside which
+/// the tenth's own formula picks its durations.
+fn tenth_range(tenths: i64) -> (f64, f64) {
+    (
+        tenths as f64 / 10.0 - MARGIN_SECS,
+        (tenths + 1) as f64 / 10.0 + MARGIN_SECS,
+    )
+}
+
+/// SQLite: the durations of each cell's tenths, by (cell, tenths); a few of the next tenths'
+/// may come too ([`MARGIN_SECS`]). Each run of consecutive tenths is one range of the `OFF`
+/// focus index (cell, duration, time), whose time filters the window without the rows.
+async fn values_in(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    scope: &Scope,
+    tenths_by_cell: BTreeMap<&str, Vec<i64>>,
+) -> AppResult<BTreeMap<(String, i64), Vec<f64>>> {
+    let ranges: Vec<(&str, f64, f64)> = tenths_by_cell
+        .into_iter()
+        .flat_map(|(cell, mut tenths)| {
+            tenths.sort_unstable();
+            tenths.dedup();
+            runs(&tenths).into_iter().map(move |(first, last)| {
                 let low = first as f64 / 10.0 - MARGIN_SECS;
-                (*cell, low, (last + 1) as f64 / 10.0 + MARGIN_SECS)
+                (cell, low, (last + 1) as f64 / 10.0 + MARGIN_SECS)
             })
         })
         .collect();
     let mut values: BTreeMap<(String, i64), Vec<f64>> = BTreeMap::new();
-    if ranges.is_empty() {
-        return Ok(values);
-    }
-    let sql = match txn.get_database_backend() {
-        DbBackend::Postgres => ranges_joined(scope, &ranges),
-        backend => ranges_in_branches(backend, scope, &ranges),
-    };
+    let sql = ranges_in_branches(backend, scope, &ranges);
     for row in txn.query_all_raw(sql.build()).await? {
         let duration: f64 = row.try_get("", "click_duration")?;
         let key = (row.try_get("", "orig_cell_id")?, duration_tenths(duration));
         values.entry(key).or_default().push(duration);
     }
     Ok(values)
-}
-
-/// PostgreSQL: the ranges as rows of one JSON parameter, each joined to its index range, so
-/// the statement is planned once (a branch per range took longer to plan than to run). The
-/// unmapped cell (null in the events) has a branch of its own.
-fn ranges_joined(scope: &Scope, ranges: &[(&str, f64, f64)]) -> Sql {
-    type Range<'a> = &'a (&'a str, f64, f64);
-    let (unmapped, mapped): (Vec<Range>, Vec<Range>) =
-        ranges.iter().partition(|(cell, ..)| cell.is_empty());
-    let rows: Vec<_> = mapped
-        .iter()
-        .map(|(cell, low, high)| json!({ "cell": cell, "low": low, "high": high }))
-        .collect();
-    let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("SELECT w.cell AS orig_cell_id, e.click_duration FROM json_to_recordset(")
-        .bind(json!(rows).to_string())
-        .push("::json) AS w(cell text, low float8, high float8) CROSS JOIN LATERAL (")
-        .push("SELECT click_duration FROM ")
-        .push(RolledTable::Focus.name())
-        .push(" WHERE ")
-        .scope(scope, "time")
-        .push(" AND orig_cell_id = w.cell AND ")
-        .kept_duration()
-        .push(" AND click_duration >= w.low AND click_duration < w.high) AS e");
-    if !unmapped.is_empty() {
-        sql.push(" UNION ALL ");
-        branch(&mut sql, scope, &unmapped);
-    }
-    sql
 }
 
 /// SQLite: one branch per cell, a range each (its planner is quick).
