@@ -11,7 +11,7 @@ mod simulate;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, sqlx};
 use serde_json::json;
 
 use super::{
@@ -116,15 +116,7 @@ pub async fn load(
     progress(written);
     // The dashboards are exact without it, and fast with it: the class arrives summarised.
     let applied = ingest::apply_all_rollups(db).await?;
-    // A bulk load leaves the planner's statistics behind until autovacuum comes round;
-    // refresh them now (events and rollups) so the first dashboards already get the plans of
-    // a settled database. PostgreSQL's vacuum also marks the loaded pages all-visible, as
-    // autovacuum would soon after, so indexes that cover a read are read alone.
-    let settle = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => "VACUUM (ANALYZE)",
-        _ => "ANALYZE",
-    };
-    db.execute_unprepared(settle).await?;
+    settle(db).await?;
     Ok(DemoSummary {
         notebook_row_id,
         events: written,
@@ -132,6 +124,30 @@ pub async fn load(
         groups: groups.len(),
         last_session_start: session_start(class, class.sessions - 1),
     })
+}
+
+/// A bulk load leaves the planner's statistics behind until autovacuum comes round; refresh
+/// them now (events and rollups) so the first dashboards already get the plans of a settled
+/// database. PostgreSQL's vacuum also marks the loaded pages all-visible, as autovacuum would
+/// soon after, so indexes that cover a read are read alone. It runs on a connection of its
+/// own, out of the pool, without the statement timeout: millions of events take longer than
+/// a request may.
+async fn settle(db: &DatabaseConnection) -> AppResult<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+        return Ok(());
+    }
+    let pool = db.get_postgres_connection_pool();
+    let mut connection = pool.acquire().await.map_err(AppError::internal)?.detach();
+    for statement in ["SET statement_timeout = 0", "VACUUM (ANALYZE)"] {
+        sqlx::raw_sql(statement)
+            .execute(&mut connection)
+            .await
+            .map_err(AppError::internal)?;
+    }
+    sqlx::Connection::close(connection)
+        .await
+        .map_err(AppError::internal)
 }
 
 fn check(class: &DemoClass) -> AppResult<()> {
