@@ -117,7 +117,10 @@ fn notebook_admin(
     }
 }
 
-pub async fn demo_class(config: Config, args: DemoClassArgs) -> anyhow::Result<()> {
+pub async fn demo_class(mut config: Config, args: DemoClassArgs) -> anyhow::Result<()> {
+    // A bulk load, not a request: folding and vacuuming millions of events takes longer than
+    // the statement timeout allows a request (0 disables it, as in the migrations).
+    config.limits.db_statement_timeout_ms = 0;
     let state = crate::startup::build_state(config).await?;
     let class = services::demo::DemoClass {
         notebook_id: args.notebook_id,

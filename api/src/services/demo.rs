@@ -11,7 +11,7 @@ mod simulate;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, sqlx};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde_json::json;
 
 use super::{
@@ -129,25 +129,14 @@ pub async fn load(
 /// A bulk load leaves the planner's statistics behind until autovacuum comes round; refresh
 /// them now (events and rollups) so the first dashboards already get the plans of a settled
 /// database. PostgreSQL's vacuum also marks the loaded pages all-visible, as autovacuum would
-/// soon after, so indexes that cover a read are read alone. It runs on a connection of its
-/// own, out of the pool, without the statement timeout: millions of events take longer than
-/// a request may.
+/// soon after, so indexes that cover a read are read alone.
 async fn settle(db: &DatabaseConnection) -> AppResult<()> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE").await?;
-        return Ok(());
-    }
-    let pool = db.get_postgres_connection_pool();
-    let mut connection = pool.acquire().await.map_err(AppError::internal)?.detach();
-    for statement in ["SET statement_timeout = 0", "VACUUM (ANALYZE)"] {
-        sqlx::raw_sql(statement)
-            .execute(&mut connection)
-            .await
-            .map_err(AppError::internal)?;
-    }
-    sqlx::Connection::close(connection)
-        .await
-        .map_err(AppError::internal)
+    let statement = match db.get_database_backend() {
+        DbBackend::Postgres => "VACUUM (ANALYZE)",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(statement).await?;
+    Ok(())
 }
 
 fn check(class: &DemoClass) -> AppResult<()> {
