@@ -231,10 +231,9 @@ async fn values_in(
         .flat_map(|(cell, mut tenths)| {
             tenths.sort_unstable();
             tenths.dedup();
-            runs(&tenths).into_iter().map(move |(first, last)| {
-                let low = first as f64 / 10.0 - MARGIN_SECS;
-                (cell, low, (last + 1) as f64 / 10.0 + MARGIN_SECS)
-            })
+            runs(&tenths)
+                .into_iter()
+                .map(move |(first, last)| (cell, tenth_range(first).0, tenth_range(last).1))
         })
         .collect();
     let mut values: BTreeMap<(String, i64), Vec<f64>> = BTreeMap::new();
