@@ -112,7 +112,8 @@ struct LiveAnalyticsArgs {
     /// Length of each phase (without, then with the subscriptions).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    #[arg(long, default_value_t = 1000)]
+    /// The server's `ANALYTICS_PUSH_INTERVAL_MS` (its default).
+    #[arg(long, default_value_t = 200)]
     push_interval_ms: u64,
     #[arg(long, default_value_t = 200)]
     refresh_throttle_ms: u64,

@@ -196,11 +196,12 @@ pub struct Limits {
     )]
     pub refresh_throttle_ms: u64,
     /// A `notebookAnalytics` subscription gets at most one new value per this many
-    /// milliseconds per (notebook, filter), the last change always included.
+    /// milliseconds per (notebook, filter), the last change always included. A feed whose
+    /// computation takes longer than a third of this waits three times its cost instead.
     #[arg(
         long,
         env = "ANALYTICS_PUSH_INTERVAL_MS",
-        default_value_t = 1000,
+        default_value_t = 200,
         global = true
     )]
     pub analytics_push_interval_ms: u64,

@@ -6,10 +6,10 @@
 //! `tokio::sync::watch` channel shared by all that instance's subscribers, and recomputes when
 //! the broker says the notebook has new committed events (`NotebookDataChanged`, at most one
 //! per 100 ms per writing instance, crossing instances through Redis) or a student connected
-//! or left. Recomputations are coalesced: at most one
-//! per push interval, and a change during the interval is always followed by one more (the
-//! trailing edge). A value equal to the previous one (but for its time) is not sent. The task
-//! ends, and its entry goes, when its last subscriber leaves.
+//! or left. Recomputations are coalesced: at most one per push interval (longer after a
+//! costly computation, see `feed`), and a change during the interval is always followed by one
+//! more (the trailing edge). A value equal to the previous one (but for its time) is not
+//! sent. The task ends, and its entry goes, when its last subscriber leaves.
 
 mod feed;
 mod snapshot;
@@ -26,7 +26,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 pub use snapshot::{MAX_PROGRESS_MINUTES, Snapshot};
 
@@ -63,6 +63,9 @@ struct HubInner {
     presence: Arc<dyn Presence>,
     broker: Arc<dyn Broker>,
     interval: Duration,
+    /// Computations running at once, all feeds together: half the cores (at least one), so
+    /// live analytics leave the rest to ingest and queries however many filters are watched.
+    computing: Semaphore,
     feeds: Mutex<HashMap<FeedKey, Arc<watch::Sender<FeedState>>>>,
     computations: AtomicU64,
 }
@@ -113,6 +116,7 @@ impl AnalyticsHub {
                 presence,
                 broker,
                 interval,
+                computing: Semaphore::new(computations_at_once()),
                 feeds: Mutex::new(HashMap::new()),
                 computations: AtomicU64::new(0),
             }),
@@ -198,6 +202,10 @@ impl AnalyticsHub {
         tokio::spawn(feed.run());
         Ok(receiver)
     }
+}
+
+fn computations_at_once() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
 }
 
 impl HubInner {

@@ -1,5 +1,11 @@
 //! One feed's task: compute, publish, wait for a change, hold until the push interval has
 //! passed, and compute again, until the last subscriber leaves.
+//!
+//! The hold also grows with the computation's cost: a feed waits at least
+//! [`IDLE_PER_BUSY`] times as long as its last computation took, so a whole-course value of
+//! a large class (a few hundred milliseconds) is recomputed a few times a second at most
+//! while a small class follows its events within the push interval. Computations of all
+//! feeds share the hub's permits, so together they never take every core.
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -38,8 +44,8 @@ impl Feed {
     pub(super) async fn run(mut self) {
         let active = metrics::gauge!("analytics_feeds_active");
         active.increment(1.0);
-        while self.publish().await {
-            let next_allowed = Instant::now() + self.hub.interval;
+        while let Some(took) = self.publish().await {
+            let next_allowed = next_allowed(Instant::now(), took, self.hub.interval);
             if !self.wait_for_change().await || !self.hold_until(next_allowed).await {
                 break;
             }
@@ -48,12 +54,19 @@ impl Feed {
         active.decrement(1.0);
     }
 
-    /// Computes and publishes a value (unless equal to the current one); `false` when the
-    /// feed must end on the error it published.
-    async fn publish(&mut self) -> bool {
+    /// Computes and publishes a value (unless equal to the current one) and returns how long
+    /// the computation took (not counting the wait for a permit); `None` when the feed must
+    /// end on the error it published.
+    async fn publish(&mut self) -> Option<Duration> {
+        // The semaphore is never closed; without a permit the computation would still be right.
+        let permit = self.hub.computing.acquire().await.ok();
         self.hub.computations.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("analytics_computations_total").increment(1);
+        let started = Instant::now();
         let computed = snapshot::compute(&self.hub, &self.key).await;
+        let took = started.elapsed();
+        drop(permit);
+        metrics::histogram!("analytics_computation_seconds").record(took.as_secs_f64());
         match computed {
             Ok(snapshot) => {
                 self.sender.send_if_modified(|state| match state {
@@ -63,9 +76,9 @@ impl Feed {
                         true
                     }
                 });
-                true
+                Some(took)
             }
-            Err(error) => self.failed(error),
+            Err(error) => self.failed(error).then_some(took),
         }
     }
 
@@ -134,6 +147,15 @@ impl Feed {
     }
 }
 
+/// A feed computes for at most one part in `1 + IDLE_PER_BUSY` of its time.
+const IDLE_PER_BUSY: u32 = 3;
+
+/// When a feed that finished a computation of `took` at `now` may compute again: after the
+/// push interval, or after [`IDLE_PER_BUSY`] times `took` if that is longer.
+fn next_allowed(now: Instant, took: Duration, interval: Duration) -> Instant {
+    now + interval.max(took.saturating_mul(IDLE_PER_BUSY))
+}
+
 /// Sleeps until just after the next UTC minute starts (a progress series gains a point), or
 /// forever when there is no series.
 async fn next_minute(enabled: bool) {
@@ -143,4 +165,24 @@ async fn next_minute(enabled: bool) {
     let into_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
     let left = u64::try_from(60_000 - into_minute).unwrap_or(60_000);
     tokio::time::sleep(Duration::from_millis(left + 50)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::next_allowed;
+
+    #[test]
+    fn a_cheap_computation_waits_the_push_interval_and_a_costly_one_three_times_its_cost() {
+        let now = Instant::now();
+        let interval = Duration::from_millis(200);
+        let wait = |took_ms| next_allowed(now, Duration::from_millis(took_ms), interval) - now;
+        assert_eq!(wait(5), interval);
+        assert_eq!(wait(66), interval);
+        assert_eq!(wait(67), Duration::from_millis(201));
+        assert_eq!(wait(300), Duration::from_millis(900));
+    }
 }
