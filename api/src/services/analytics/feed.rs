@@ -1,10 +1,10 @@
 //! One feed's task: compute, publish, wait for a change, hold until the push interval has
 //! passed, and compute again, until the last subscriber leaves.
 //!
-//! The hold also grows with the computation's cost: a feed waits at least
-//! [`IDLE_PER_BUSY`] times as long as its last computation took, so a whole-course value of
-//! a large class (a few hundred milliseconds) is recomputed a few times a second at most
-//! while a small class follows its events within the push interval. Computations of all
+//! The hold also grows with the computation's cost: a feed waits at least as long as its last
+//! computation took, so a whole-course value of a large class (a few hundred milliseconds)
+//! keeps a feed busy half the time at most, while a small class follows its events within
+//! the push interval. Computations of all
 //! feeds share the hub's permits, so together they never take every core.
 
 use std::{
@@ -147,13 +147,10 @@ impl Feed {
     }
 }
 
-/// A feed computes for at most one part in `1 + IDLE_PER_BUSY` of its time.
-const IDLE_PER_BUSY: u32 = 3;
-
 /// When a feed that finished a computation of `took` at `now` may compute again: after the
-/// push interval, or after [`IDLE_PER_BUSY`] times `took` if that is longer.
+/// push interval, or after `took` if that is longer (so it computes half the time at most).
 fn next_allowed(now: Instant, took: Duration, interval: Duration) -> Instant {
-    now + interval.max(took.saturating_mul(IDLE_PER_BUSY))
+    now + interval.max(took)
 }
 
 /// Sleeps until just after the next UTC minute starts (a progress series gains a point), or
@@ -176,13 +173,13 @@ mod tests {
     use super::next_allowed;
 
     #[test]
-    fn a_cheap_computation_waits_the_push_interval_and_a_costly_one_three_times_its_cost() {
+    fn a_cheap_computation_waits_the_push_interval_and_a_costly_one_its_own_cost() {
         let now = Instant::now();
         let interval = Duration::from_millis(200);
         let wait = |took_ms| next_allowed(now, Duration::from_millis(took_ms), interval) - now;
         assert_eq!(wait(5), interval);
-        assert_eq!(wait(66), interval);
-        assert_eq!(wait(67), Duration::from_millis(201));
-        assert_eq!(wait(300), Duration::from_millis(900));
+        assert_eq!(wait(200), interval);
+        assert_eq!(wait(201), Duration::from_millis(201));
+        assert_eq!(wait(900), Duration::from_millis(900));
     }
 }
