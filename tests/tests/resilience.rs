@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use entity::cell_focus_event;
 use futures::future::join_all;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{
+    EntityTrait, PaginatorTrait,
+    sqlx::{self, Row},
+};
 use serde_json::{Value, json};
 use tests::{Backend, FaultProxy, TestApp};
 
@@ -409,4 +412,31 @@ async fn while_the_database_is_down_refusals_are_immediate_and_recovery_needs_no
     assert_eq!(ingest(&app, 200).await, Ok(true));
     assert_eq!(ingest_rest(&app, 200).await, Ok(true));
     assert_eq!(stored(&app).await, 3);
+}
+
+/// Every acknowledged commit of a SQLite file survives power loss (WAL with full sync), and
+/// checkpoints wait until the WAL holds 10 000 pages (group commit's writer pays for them).
+#[tokio::test]
+async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints() {
+    let dir = std::env::temp_dir().join(format!("api-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("events.db").display());
+    let db = api::db::connect(&url, api::db::DbTimeouts::default())
+        .await
+        .unwrap();
+    let pool = db.get_sqlite_connection_pool();
+    for (pragma, expected) in [
+        ("PRAGMA journal_mode", "wal"),
+        ("PRAGMA synchronous", "2"),
+        ("PRAGMA wal_autocheckpoint", "10000"),
+    ] {
+        let row = sqlx::query(pragma).fetch_one(pool).await.unwrap();
+        let value = row
+            .try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+            .unwrap();
+        assert_eq!(value, expected, "{pragma}");
+    }
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
