@@ -12,6 +12,7 @@ use super::{
         TimePerCell,
     },
     guards::NotebookGuard,
+    scalar_list::ScalarList,
 };
 use crate::services::analytics::{AnalyticsRequest, Snapshot};
 
@@ -29,7 +30,7 @@ pub struct NotebookAnalytics {
     pub time_per_cell: TimePerCell,
     pub focus_duration_summary: Vec<CellDurationSummary>,
     pub student_locations: Vec<CellStudentCount>,
-    pub connected_students: Vec<String>,
+    pub connected_students: ScalarList<String>,
     /// executionProgress from `progressSince` to now over the notebook's cell order; empty
     /// when progressSince is null (at most 1440 minutes, else BAD_USER_INPUT at subscribe).
     /// A subscription open for longer keeps the last 1440 minutes.
@@ -48,7 +49,7 @@ impl From<&Snapshot> for NotebookAnalytics {
             time_per_cell: snapshot.time_per_cell.clone().into(),
             focus_duration_summary: all(&snapshot.duration_summaries),
             student_locations: all(&snapshot.student_locations),
-            connected_students: snapshot.connected_students.clone(),
+            connected_students: snapshot.connected_students.clone().into(),
             execution_progress: all(&snapshot.execution_progress),
         }
     }

@@ -18,7 +18,7 @@ use super::{context::app, groups::Group, notebooks::Notebook};
 const MAX_DURATIONS_PER_CELL: i32 = 10_000;
 use crate::{
     error::{AppError, AppResult},
-    graphql::guards::NotebookGuard,
+    graphql::{guards::NotebookGuard, scalar_list::ScalarList},
     services::{
         self,
         dashboards::{self as svc, AttemptsRequest, ProgressRequest, Scope},
@@ -211,12 +211,12 @@ impl Notebook {
         &self,
         ctx: &Context<'_>,
         filter: Option<AnalyticsFilter>,
-    ) -> async_graphql::Result<Vec<String>> {
+    ) -> async_graphql::Result<ScalarList<String>> {
         let (app, scope) = self.scope(ctx, filter).await?;
         let connected = scope
             .connected_students(&app.db, app.presence.as_ref(), &self.id)
             .await?;
-        Ok(connected)
+        Ok(connected.into())
     }
 
     /// The notebook's groups with their members, by name. Of the filter only `groups`

@@ -22,7 +22,7 @@ use super::context::{app, request_auth};
 use crate::{
     auth::Role,
     error::{AppError, AppResult},
-    graphql::guards::NotebookGuard,
+    graphql::{guards::NotebookGuard, scalar_list::ScalarList},
     pseudonym::Pseudonymizer,
     services::groups::{
         self, GroupInNotebook, RosterGroup, checked_name as group_name,
@@ -136,8 +136,8 @@ impl Group {
     }
 
     /// The members' pseudonyms, sorted.
-    async fn members(&self) -> async_graphql::Result<Vec<String>> {
-        Ok(self.load_members().await?.to_vec())
+    async fn members(&self) -> async_graphql::Result<ScalarList<String>> {
+        Ok(self.load_members().await?.to_vec().into())
     }
 }
 
