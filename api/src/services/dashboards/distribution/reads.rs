@@ -157,17 +157,17 @@ async fn positions_joined(
         .push("json_to_recordset(")
         .bind(json!(rows).to_string())
         .push("::json) AS w(cell text, low float8, high float8, tenths bigint, skip bigint) ")
-        .push("CROSS JOIN LATERAL (SELECT click_duration FROM ")
-        .push(RolledTable::Focus.name())
-        .push(" WHERE ")
-        .scope(scope, "time")
-        .push(" AND orig_cell_id = w.cell AND ")
-        .kept_duration()
-        .push(" AND click_duration >= w.low AND click_duration < w.high AND ")
-        .tenths("click_duration")
-        .push(" = w.tenths ORDER BY click_duration LIMIT 1 OFFSET w.skip) AS e");
+        .push("CROSS JOIN LATERAL (");
+    duration_at(&mut sql, scope, Place::Joined);
+    sql.push(") AS e");
     for &(_, tenths, index) in wanted.iter().filter(|(cell, ..)| cell.is_empty()) {
-        unmapped_position(&mut sql, scope, tenths, index);
+        sql.push(" UNION ALL SELECT '', ")
+            .bind(tenths)
+            .push(", ")
+            .bind(index)
+            .push(", click_duration FROM (");
+        duration_at(&mut sql, scope, Place::Unmapped { tenths, index });
+        sql.push(") AS e");
     }
     let mut values = BTreeMap::new();
     for row in txn.query_all_raw(sql.build()).await? {
@@ -181,31 +181,46 @@ async fn positions_joined(
     Ok(values)
 }
 
-/// ` UNION ALL` the `index`-th duration of the unmapped cell's tenth, as the joined rows.
-fn unmapped_position(sql: &mut Sql, scope: &Scope, tenths: i64, index: i64) {
-    let (low, high) = tenth_range(tenths);
-    sql.push(" UNION ALL SELECT '', ")
-        .bind(tenths)
-        .push(", ")
-        .bind(index)
-        .push(", click_duration FROM (SELECT click_duration FROM ")
+/// Where [`duration_at`] finds its cell, tenth and position.
+enum Place {
+    /// The columns of the joined JSON rows (`w`).
+    Joined,
+    /// The unmapped cell, with the tenth and position bound.
+    Unmapped { tenths: i64, index: i64 },
+}
+
+/// `SELECT click_duration` of the place's duration: the kept durations of its cell in the
+/// scope, within its tenth's range and of its tenth, ascending, stepped to its position.
+fn duration_at(sql: &mut Sql, scope: &Scope, place: Place) {
+    sql.push("SELECT click_duration FROM ")
         .push(RolledTable::Focus.name())
         .push(" WHERE ")
-        .scope(scope, "time")
-        .unmapped_or_cell("")
-        .push(" AND ")
+        .scope(scope, "time");
+    match place {
+        Place::Joined => sql.push(" AND orig_cell_id = w.cell"),
+        Place::Unmapped { .. } => sql.unmapped_or_cell(""),
+    };
+    sql.push(" AND ")
         .kept_duration()
-        .push(" AND click_duration >= ")
-        .bind(low)
-        .push(" AND click_duration < ")
-        .bind(high)
-        .push(" AND ")
-        .tenths("click_duration")
-        .push(" = ")
-        .bind(tenths)
-        .push(" ORDER BY click_duration LIMIT 1 OFFSET ")
-        .bind(index)
-        .push(") AS e");
+        .push(" AND click_duration >= ");
+    match place {
+        Place::Joined => sql
+            .push("w.low AND click_duration < w.high AND ")
+            .tenths("click_duration")
+            .push(" = w.tenths ORDER BY click_duration LIMIT 1 OFFSET w.skip"),
+        Place::Unmapped { tenths, index } => {
+            let (low, high) = tenth_range(tenths);
+            sql.bind(low)
+                .push(" AND click_duration < ")
+                .bind(high)
+                .push(" AND ")
+                .tenths("click_duration")
+                .push(" = ")
+                .bind(tenths)
+                .push(" ORDER BY click_duration LIMIT 1 OFFSET ")
+                .bind(index)
+        }
+    };
 }
 
 /// Seconds around a tenth, a little wide ([`MARGIN_SECS`]): the index's range, inside which
