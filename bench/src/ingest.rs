@@ -62,7 +62,7 @@ async fn measure(
         .await
         .map_err(|error| anyhow::anyhow!("{error:?}"))?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_kib = rss_kib(pid).context("reading the server's VmRSS")?;
+    let idle_kib = rss_kib(pid).context("reading the server's resident memory")?;
     print_header(args, idle_kib);
     let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
     let client = reqwest::Client::builder()

@@ -35,8 +35,8 @@ pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Samples the `VmRSS` of process `pid` every 100 ms on its own thread (so a saturated runtime
-/// cannot delay it) and keeps the highest value.
+/// Samples the resident memory ([`crate::child::rss_kib`]) of process `pid` every 100 ms on
+/// its own thread (so a saturated runtime cannot delay it) and keeps the highest value.
 pub struct RssSampler {
     stop: Arc<AtomicBool>,
     peak: Arc<AtomicU64>,

@@ -414,10 +414,11 @@ async fn while_the_database_is_down_refusals_are_immediate_and_recovery_needs_no
     assert_eq!(stored(&app).await, 3);
 }
 
-/// Every acknowledged commit of a SQLite file survives power loss (WAL with full sync), and
-/// checkpoints wait until the WAL holds 10 000 pages (group commit's writer pays for them).
+/// Every acknowledged commit of a SQLite file survives power loss (WAL with full sync),
+/// checkpoints wait until the WAL holds 10 000 pages (group commit's writer pays for them),
+/// and reads map the file.
 #[tokio::test]
-async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints() {
+async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints_and_mapped_reads() {
     let dir = std::env::temp_dir().join(format!("api-sqlite-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("events.db").display());
@@ -429,6 +430,7 @@ async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints() {
         ("PRAGMA journal_mode", "wal"),
         ("PRAGMA synchronous", "2"),
         ("PRAGMA wal_autocheckpoint", "10000"),
+        ("PRAGMA mmap_size", "2147418112"),
     ] {
         let row = sqlx::query(pragma).fetch_one(pool).await.unwrap();
         let value = row
