@@ -69,10 +69,15 @@ pub async fn connect_with_retry(
 /// runs: 16-22 % more events per second than with 1 000 (BENCHMARKS.md, eleventh session).
 const WAL_PAGES_BEFORE_CHECKPOINT: &str = "10000";
 
+/// After a checkpoint has emptied the WAL, its file is cut back to this size (64 MiB): a WAL
+/// that grew while a long read held its frames would otherwise keep its largest size on disk.
+const WAL_FILE_LIMIT_BYTES: &str = "67108864";
+
 /// Reads map the database file (its first 2 GiB; SQLite caps it there) instead of copying
 /// each page through a `read` call into a 2 MiB cache that a dashboard's index walks overflow
 /// (and that any write by another connection empties): `bench dashboards --backend sqlite` at
-/// 1.5 M events, duration pages 248 → 135 ms, the summary 134 → 86, CSV export 28 → 36 MB/s.
+/// 1.5 M events, last session: duration pages 248 → 134-138 ms, the summary 134 → 95-103;
+/// CSV export 28 → 35 MB/s.
 /// Mapped pages are the OS page cache, shared and reclaimable, though `VmRSS` counts them.
 const MAPPED_BYTES: &str = "2147418112";
 
@@ -100,6 +105,7 @@ pub async fn connect(url: &str, timeouts: DbTimeouts) -> anyhow::Result<Database
                 .create_if_missing(true)
                 .pragma("wal_autocheckpoint", WAL_PAGES_BEFORE_CHECKPOINT)
                 .pragma("mmap_size", MAPPED_BYTES)
+                .pragma("journal_size_limit", WAL_FILE_LIMIT_BYTES)
         });
     } else {
         // A statement that outlives the timeout is cancelled by the server itself, so a hung

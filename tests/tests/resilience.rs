@@ -431,6 +431,7 @@ async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints_and_mapped_reads(
         ("PRAGMA synchronous", "2"),
         ("PRAGMA wal_autocheckpoint", "10000"),
         ("PRAGMA mmap_size", "2147418112"),
+        ("PRAGMA journal_size_limit", "67108864"),
     ] {
         let row = sqlx::query(pragma).fetch_one(pool).await.unwrap();
         let value = row
