@@ -77,8 +77,8 @@ const WAL_FILE_LIMIT_BYTES: &str = "67108864";
 /// each page through a `read` call into a 2 MiB cache that a dashboard's index walks overflow
 /// (and that any write by another connection empties): `bench dashboards --backend sqlite` at
 /// 1.5 M events, last session: duration pages 248 → 134-138 ms, the summary 134 → 95-103;
-/// CSV export 28 → 35 MB/s.
-/// Mapped pages are the OS page cache, shared and reclaimable, though `VmRSS` counts them.
+/// CSV export 28 → 35 MB/s. Mapped pages are the OS page cache, shared and reclaimable,
+/// though `VmRSS` counts them.
 const MAPPED_BYTES: &str = "2147418112";
 
 pub async fn connect(url: &str, timeouts: DbTimeouts) -> anyhow::Result<DatabaseConnection> {

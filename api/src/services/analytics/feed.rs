@@ -4,8 +4,8 @@
 //! The hold also grows with the computation's cost: a feed waits at least as long as its last
 //! computation took, so a whole-course value of a large class (a few hundred milliseconds)
 //! keeps a feed busy half the time at most, while a small class follows its events within
-//! the push interval. Computations of all
-//! feeds share the hub's permits, so together they never take every core.
+//! the push interval. Computations of all feeds share the hub's permits, so together they
+//! never take every core.
 
 use std::{
     sync::{Arc, atomic::Ordering},
