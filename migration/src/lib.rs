@@ -19,6 +19,7 @@ mod m20261205_000013_markdown_rollups;
 mod m20261205_000014_latest_execution_rollups;
 mod m20261206_000015_duration_rollups;
 mod m20261207_000016_focus_cell_index_covers_pages;
+mod m20261208_000017_progress_rollups;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_latest_execution_rollups::Migration),
             Box::new(m20261206_000015_duration_rollups::Migration),
             Box::new(m20261207_000016_focus_cell_index_covers_pages::Migration),
+            Box::new(m20261208_000017_progress_rollups::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ mod fault_proxy;
 mod graphql;
 mod instance;
 mod postgres;
+mod progress_reference;
 mod socketio;
 mod websocket;
 
@@ -18,6 +19,7 @@ pub use fault_proxy::FaultProxy;
 pub use graphql::GraphQLResponse;
 pub use instance::{Instance, api_binary};
 pub use postgres::{TempDatabase, admin_url_or_skip};
+pub use progress_reference::{Run, close, progress_reference};
 pub use socketio::SioClient;
 pub use websocket::WsClient;
 

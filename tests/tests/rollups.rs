@@ -9,6 +9,8 @@
 mod applier;
 #[path = "rollups/class.rs"]
 mod class;
+#[path = "rollups/progress.rs"]
+mod progress;
 #[path = "rollups/query.rs"]
 mod query;
 #[path = "rollups/rows.rs"]
@@ -54,10 +56,14 @@ async fn record(app: &TestApp, events: &[Event]) {
 }
 
 async fn load(app: TestApp, seed: u64) -> Class {
+    load_events(app, class::random_class(seed), seed).await
+}
+
+/// A class of `events`, recorded (keyed ones partly twice), with two random groups.
+async fn load_events(app: TestApp, events: Vec<Event>, seed: u64) -> Class {
     app.register_notebook(NB).await;
     let token = app.user_token("teacher", Role::User).await;
     app.authorize("teacher", NB).await;
-    let events = class::random_class(seed);
     let mut rng = StdRng::seed_from_u64(seed);
     // Half in one go, then the rest with some keyed events sent again (a client's retry).
     let (first, second) = events.split_at(events.len() / 2);
@@ -253,6 +259,7 @@ backend_tests! {
         execute(db, "DELETE FROM cell_rollups").await;
         execute(db, "DELETE FROM location_rollups").await;
         execute(db, "DELETE FROM duration_rollups").await;
+        execute(db, "DELETE FROM progress_rollups").await;
         execute(db, "UPDATE rollup_watermarks SET applied_id = 0").await;
         execute(db, "UPDATE rollup_fold SET folded_before = NULL").await;
         assert_matches(&class, &class.events, 3, 5).await;
@@ -272,7 +279,7 @@ backend_tests! {
         ingest::apply_rollups_at(db, quarter, day(35)).await.unwrap();
         let kept = rollup_rows(&class.app).await;
         // Back to before the migrations that added them, and through them again.
-        Migrator::down(db, Some(2)).await.unwrap();
+        Migrator::down(db, Some(3)).await.unwrap();
         Migrator::up(db, None).await.unwrap();
         assert_same_rows(&kept, &rollup_rows(&class.app).await);
         assert_matches(&class, &class.events, 8, 10).await;
@@ -362,5 +369,26 @@ backend_tests! {
         assert_matches(&class, &left, 4, 10).await;
         ingest::apply_all_rollups(&state.db).await.unwrap();
         assert_matches(&class, &left, 4, 10).await;
+    }
+    async fn the_progress_series_from_rollups_is_a_scan_of_every_execution(backend) {
+        let events = progress::dense_class(11);
+        let class = load_events(app_applied_by_hand(backend).await, events, 11).await;
+        let state = &class.app.state;
+        // Nothing applied, then a third (every student's rows split at the mark), then all.
+        progress::assert_progress_matches(&class, &class.events, 11, 8).await;
+        ingest::apply_rollups(&state.db, class.events.len() as u64 / 3).await.unwrap();
+        progress::assert_progress_matches(&class, &class.events, 12, 8).await;
+        ingest::apply_all_rollups(&state.db).await.unwrap();
+        progress::assert_progress_matches(&class, &class.events, 13, 16).await;
+        let kept = rollup_rows(&class.app).await;
+        ingest::rebuild_rollups(&state.db, None).await.unwrap();
+        assert_same_rows(&kept, &rollup_rows(&class.app).await);
+        let (raw, pseudonym) = (class::raw(0), class.app.pseudonym(&class::raw(0)));
+        let live = privacy::LiveState { presence: state.presence.as_ref(), rate_limits: &state.rate_limits };
+        let student = privacy::Student { raw_id: &raw, pseudonym: &pseudonym };
+        privacy::erase_student(&state.db, live, student, None).await.unwrap();
+        let left: Vec<Event> = class.events.iter().filter(|e| e.student != 0).cloned().collect();
+        progress::assert_progress_matches(&class, &left, 14, 8).await;
+        progress::assert_reads_rollups(&class, &left).await;
     }
 }

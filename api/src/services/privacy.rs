@@ -73,8 +73,13 @@ pub async fn erase_student(
     if let Some((row_id, _)) = notebook {
         condition = condition.and(Expr::col(Alias::new("notebook_id")).eq(row_id));
     }
-    // Cell and location rollup rows are per student: theirs go, everyone else's stay exact.
-    for table in [rollups::TABLE, rollups::LOCATIONS_TABLE] {
+    // Cell, location and progress rollup rows are per student: theirs go, everyone else's
+    // stay exact (no other student's row links to theirs).
+    for table in [
+        rollups::TABLE,
+        rollups::LOCATIONS_TABLE,
+        rollups::PROGRESS_TABLE,
+    ] {
         counts.push((
             table,
             table_rows::delete(&txn, table, condition.clone()).await?,

@@ -18,16 +18,18 @@ mod cover;
 mod deltas;
 mod durations;
 pub mod fold;
+mod progress;
 mod tables;
 mod upsert;
 pub mod watermarks;
 
 pub use cover::{Cover, EdgeRange, TierRange, cover, cover_for_sums, hour_ending, rests_for_sums};
-pub use deltas::{CellCounts, Deltas, Latest, LocationKey, RollupKey, SortedDeltas};
+pub use deltas::{CellCounts, Deltas, Latest, LocationKey, ProgressKey, RollupKey, SortedDeltas};
 pub use durations::{
     DURATIONS_TABLE, DurationCounts, DurationKey, duration_tenths, second_of_tenths,
     upsert_durations_postgres, upsert_durations_sqlite,
 };
+pub use progress::{upsert_progress_postgres, upsert_progress_sqlite};
 pub use tables::RolledTable;
 pub use upsert::{
     upsert_locations_postgres, upsert_locations_sqlite, upsert_postgres, upsert_sqlite,
@@ -41,6 +43,8 @@ use sea_orm::DbBackend;
 pub const TABLE: &str = "cell_rollups";
 /// The table of each student's latest location per bucket.
 pub const LOCATIONS_TABLE: &str = "location_rollups";
+/// The table of each student's latest code execution per minute, for the progress series.
+pub const PROGRESS_TABLE: &str = "progress_rollups";
 
 /// OFF durations above this many seconds are outliers (a tab left open overnight): they are
 /// not counted in time per cell.

@@ -383,31 +383,13 @@ fn first_events() -> Vec<Value> {
     ]
 }
 
-/// JSON equality where numbers may differ by 1e-9: serde_json's default float parsing (no
-/// `float_roundtrip`) can be one ulp off the server's exact value.
-pub fn close(got: &Value, expected: &Value) -> bool {
-    match (got, expected) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(1.0),
-            _ => a == b,
-        },
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| close(a, b))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| close(v, w)))
-        }
-        _ => got == expected,
-    }
-}
-
-/// `assert_eq!` with [`close`] numbers.
+/// `assert_eq!` with [`tests::close`] numbers.
 #[macro_export]
 macro_rules! assert_close {
     ($got:expr, $expected:expr, $($message:tt)+) => {{
         let (got, expected) = (&$got, &$expected);
         assert!(
-            $crate::class::close(got, expected),
+            tests::close(got, expected),
             "{}\n  got: {got}\n want: {expected}",
             format!($($message)+)
         );

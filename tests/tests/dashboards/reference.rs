@@ -7,7 +7,7 @@ use api::auth::Role;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use serde_json::{Value, json};
-use tests::{Backend, TestApp};
+use tests::{Backend, Run, TestApp, progress_reference};
 
 use super::class::record;
 
@@ -56,74 +56,6 @@ fn event(execution: &Execution) -> Value {
         "cellOutputModel": [], "cellOutputLength": 0, "languageMimetype": "text/x-python" } })
 }
 
-fn floor_minute(time: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(time.timestamp().div_euclid(60) * 60, 0).unwrap()
-}
-
-/// Python's `statistics.quantiles(data, n=4, method='exclusive')` (3.13: one value → itself).
-fn quantiles_exclusive(data: &[f64]) -> Vec<f64> {
-    let (ld, n) = (data.len() as i64, 4i64);
-    if ld == 1 {
-        return vec![data[0]; 3];
-    }
-    let m = ld + 1;
-    (1..n)
-        .map(|i| {
-            let j = (i * m / n).clamp(1, ld - 1);
-            let delta = i * m - j * n;
-            let (low, high) = (data[(j - 1) as usize], data[j as usize]);
-            (low * (n - delta) as f64 + high * delta as f64) / n as f64
-        })
-        .collect()
-}
-
-fn median(data: &[f64]) -> f64 {
-    let n = data.len();
-    if n % 2 == 1 {
-        data[n / 2]
-    } else {
-        (data[n / 2 - 1] + data[n / 2]) / 2.0
-    }
-}
-
-fn reference(
-    executions: &[Execution],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    order: &[&str],
-) -> Vec<Value> {
-    let mut points = Vec::new();
-    let mut minute = floor_minute(start);
-    while minute <= floor_minute(end) {
-        let mut values = Vec::new();
-        for student in 0..STUDENTS {
-            let latest = executions
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.student == student && order.contains(&e.cell))
-                .filter(|(_, e)| e.finish > start && e.finish <= end)
-                .filter(|(_, e)| e.finish < minute + TimeDelta::minutes(1))
-                .max_by_key(|(index, e)| (e.finish, *index));
-            if let Some((_, e)) = latest {
-                let position = order.iter().position(|cell| *cell == e.cell).unwrap();
-                values.push(position as f64 + 1.0);
-            }
-        }
-        if !values.is_empty() {
-            values.sort_by(f64::total_cmp);
-            let quartiles = quantiles_exclusive(&values);
-            points.push(json!({
-                "minute": minute.to_rfc3339(),
-                "mean": values.iter().sum::<f64>() / values.len() as f64,
-                "median": median(&values), "firstQuartile": quartiles[0],
-                "thirdQuartile": quartiles[2], "studentCount": values.len(),
-            }));
-        }
-        minute += TimeDelta::minutes(1);
-    }
-    points
-}
-
 pub async fn randomized_class_matches(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.register_notebook(NOTEBOOK).await;
@@ -167,7 +99,11 @@ pub async fn randomized_class_matches(backend: Backend) {
             .unwrap()
             .clone();
         let parse = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
-        let expected = reference(&executions, parse(start), parse(end), order);
+        let runs: Vec<Run> = executions
+            .iter()
+            .map(|e| (e.student, e.finish, Some(e.cell)))
+            .collect();
+        let expected = progress_reference(&runs, parse(start), parse(end), order);
         assert!(!expected.is_empty());
         assert_eq!(got.len(), expected.len(), "points from {start} to {end}");
         for (got, expected) in got.iter().zip(&expected) {

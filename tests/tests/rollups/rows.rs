@@ -49,6 +49,7 @@ pub async fn rollup_rows(app: &TestApp) -> Vec<(String, f64)> {
         })
         .collect();
     rows.extend(duration_rows(app).await);
+    rows.extend(progress_rows(app).await);
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows
 }
@@ -76,6 +77,37 @@ async fn duration_rows(app: &TestApp) -> Vec<(String, f64)> {
                 int("kept_count"),
             );
             (key, row.try_get::<f64>("", "kept_sum").unwrap())
+        })
+        .collect()
+}
+
+/// Every progress rollup row as (key, latest execution and link; 0).
+async fn progress_rows(app: &TestApp) -> Vec<(String, f64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let sql = "SELECT notebook_id, minute, user_id, orig_cell_id, latest_time, latest_id, \
+               previous_cell, previous_time FROM progress_rollups";
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let int = |name: &str| row.try_get::<i64>("", name).unwrap();
+            let text = |name: &str| row.try_get::<String>("", name).unwrap();
+            let key = format!(
+                "progress {} {} {} {} {:?} {} {:?} {:?}",
+                int("notebook_id"),
+                int("minute"),
+                text("user_id"),
+                text("orig_cell_id"),
+                row.try_get::<DateTime<Utc>>("", "latest_time").unwrap(),
+                int("latest_id"),
+                row.try_get::<Option<String>>("", "previous_cell").unwrap(),
+                row.try_get::<Option<DateTime<Utc>>>("", "previous_time")
+                    .unwrap(),
+            );
+            (key, 0.0)
         })
         .collect()
 }

@@ -16,6 +16,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
 use sea_orm::{DatabaseConnection, StreamTrait};
 
+mod from_rollups;
+
 use super::{Scope, sql::Sql};
 use crate::error::{AppError, AppResult};
 
@@ -85,11 +87,59 @@ pub async fn execution_progress(
     for (index, cell) in request.cell_order.iter().enumerate() {
         positions.entry(cell.as_str()).or_insert(index + 1);
     }
-    let mut sweep = Sweep::new(grid.minutes);
-    for row in latest_per_minute(db, scope, request, &grid, &positions).await? {
-        sweep.row(row);
-    }
+    let sweep = match from_rollups::sweep(db, scope, request, &grid, &positions).await? {
+        Some(sweep) => sweep,
+        None => {
+            let mut sweep = Sweep::new(grid.minutes);
+            let rows = latest_per_minute(db, scope, request, &grid, &positions).await?;
+            rows.into_iter().for_each(|row| sweep.row(row));
+            sweep
+        }
+    };
     Ok(sweep.points(&grid, request.cell_order.len()))
+}
+
+/// Each student's latest execution per minute of a grid, kept as rows arrive.
+#[derive(Default)]
+struct LatestPerMinute {
+    /// Students numbered as they first appear.
+    students: HashMap<String, u32>,
+    latest: HashMap<(u32, usize), (DateTime<Utc>, i64, usize)>,
+}
+
+impl LatestPerMinute {
+    /// An execution (row `id`) of `user` at `time`, in the grid's minute `minute`, of the cell
+    /// at `position`.
+    fn add(
+        &mut self,
+        user: String,
+        (minute, position): (usize, usize),
+        time: DateTime<Utc>,
+        id: i64,
+    ) {
+        let next = u32::try_from(self.students.len()).unwrap_or(u32::MAX);
+        let student = *self.students.entry(user).or_insert(next);
+        let candidate = (time, id, position);
+        self.latest
+            .entry((student, minute))
+            .and_modify(|held| {
+                if (candidate.0, candidate.1) > (held.0, held.1) {
+                    *held = candidate;
+                }
+            })
+            .or_insert(candidate);
+    }
+
+    /// (student, minute, position), sorted.
+    fn sorted(self) -> Vec<(u32, usize, usize)> {
+        let mut sorted: Vec<(u32, usize, usize)> = self
+            .latest
+            .into_iter()
+            .map(|((student, minute), (_, _, position))| (student, minute, position))
+            .collect();
+        sorted.sort_unstable();
+        sorted
+    }
 }
 
 /// (student, minute, position) of each student's latest execution per minute of the grid,
@@ -102,8 +152,7 @@ async fn latest_per_minute(
     grid: &Grid,
     positions: &HashMap<&str, usize>,
 ) -> AppResult<Vec<(u32, usize, usize)>> {
-    let mut students: HashMap<String, u32> = HashMap::new();
-    let mut latest: HashMap<(u32, usize), (DateTime<Utc>, i64, usize)> = HashMap::new();
+    let mut latest = LatestPerMinute::default();
     let mut rows = db.stream_raw(statement(db, scope, request, grid)).await?;
     while let Some(row) = rows.try_next().await? {
         let cell: String = row.try_get("", "orig_cell_id")?;
@@ -114,24 +163,9 @@ async fn latest_per_minute(
             continue;
         };
         let user: String = row.try_get("", "user_id")?;
-        let next = u32::try_from(students.len()).unwrap_or(u32::MAX);
-        let student = *students.entry(user).or_insert(next);
-        let candidate = (time, row.try_get::<i64>("", "id")?, position);
-        latest
-            .entry((student, minute))
-            .and_modify(|held| {
-                if (candidate.0, candidate.1) > (held.0, held.1) {
-                    *held = candidate;
-                }
-            })
-            .or_insert(candidate);
+        latest.add(user, (minute, position), time, row.try_get("", "id")?);
     }
-    let mut sorted: Vec<(u32, usize, usize)> = latest
-        .into_iter()
-        .map(|((student, minute), (_, _, position))| (student, minute, position))
-        .collect();
-    sorted.sort_unstable();
-    Ok(sorted)
+    Ok(latest.sorted())
 }
 
 /// The statement behind [`execution_progress`], for `EXPLAIN` in the benchmark.
@@ -189,6 +223,11 @@ impl Sweep {
             self.hold(from, held, until);
         }
         self.open = Some((user, minute, position));
+    }
+
+    /// `students` more (or fewer, when negative) at `position` from minute `minute` on.
+    fn change(&mut self, minute: usize, position: usize, students: i64) {
+        self.changes[minute].push((position, students));
     }
 
     /// `position` counts from minute `from` until `until` (exclusive) or the end.

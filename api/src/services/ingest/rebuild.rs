@@ -46,6 +46,7 @@ pub async fn rebuild_in(
         rollups::TABLE,
         rollups::LOCATIONS_TABLE,
         rollups::DURATIONS_TABLE,
+        rollups::PROGRESS_TABLE,
     ] {
         let mut delete = format!("DELETE FROM {table}");
         let mut values = Vec::new();

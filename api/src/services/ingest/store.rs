@@ -91,12 +91,14 @@ pub async fn add_to_rollups(
         Connection::Postgres(txn) => {
             rollups::upsert_postgres(txn, &sorted.cells).await?;
             rollups::upsert_durations_postgres(txn, &sorted.durations).await?;
-            rollups::upsert_locations_postgres(txn, &sorted.locations).await
+            rollups::upsert_locations_postgres(txn, &sorted.locations).await?;
+            rollups::upsert_progress_postgres(txn, &sorted.progress).await
         }
         Connection::Sqlite(txn) => {
             rollups::upsert_sqlite(txn, &sorted.cells).await?;
             rollups::upsert_durations_sqlite(txn, &sorted.durations).await?;
-            rollups::upsert_locations_sqlite(txn, &sorted.locations).await
+            rollups::upsert_locations_sqlite(txn, &sorted.locations).await?;
+            rollups::upsert_progress_sqlite(txn, &sorted.progress).await
         }
     }
 }

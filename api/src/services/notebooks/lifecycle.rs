@@ -21,10 +21,11 @@ use crate::{
 };
 
 /// Tables whose rows name a notebook by `notebook_id`, children before parents.
-const BY_NOTEBOOK: [&str; 14] = [
+const BY_NOTEBOOK: [&str; 15] = [
     "cell_rollups",
     "location_rollups",
     "duration_rollups",
+    "progress_rollups",
     "code_executions",
     "markdown_executions",
     "cell_focus_events",

@@ -59,7 +59,17 @@ pub struct LocationKey {
     pub user: String,
 }
 
-/// The latest `ON` focus of a student in a bucket: by time, then row id (the later-recorded).
+/// A student's minute in the progress rollups ([`PROGRESS_TABLE`](super::PROGRESS_TABLE)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProgressKey {
+    pub notebook_id: i64,
+    /// The minute's start, in Unix seconds.
+    pub minute: i64,
+    pub user: String,
+}
+
+/// The latest `ON` focus of a student in a bucket, or their latest code execution in a
+/// minute: by time, then row id (the later-recorded).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latest {
     pub time: DateTime<Utc>,
@@ -73,6 +83,7 @@ pub struct SortedDeltas {
     pub cells: Vec<(RollupKey, CellCounts)>,
     pub locations: Vec<(LocationKey, Latest)>,
     pub durations: Vec<(DurationKey, DurationCounts)>,
+    pub progress: Vec<(ProgressKey, Latest)>,
 }
 
 /// The rollup changes of some stored events.
@@ -81,6 +92,7 @@ pub struct Deltas {
     rows: HashMap<RollupKey, CellCounts>,
     locations: HashMap<LocationKey, Latest>,
     durations: HashMap<DurationKey, DurationCounts>,
+    progress: HashMap<ProgressKey, Latest>,
     /// The fold the rollups are at ([`fold::folded_before`](super::fold::folded_before)).
     folded_before: Option<i64>,
 }
@@ -92,6 +104,7 @@ impl Deltas {
             rows: HashMap::new(),
             locations: HashMap::new(),
             durations: HashMap::new(),
+            progress: HashMap::new(),
             folded_before,
         }
     }
@@ -102,11 +115,14 @@ impl Deltas {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.locations.is_empty() && self.durations.is_empty()
+        self.rows.is_empty()
+            && self.locations.is_empty()
+            && self.durations.is_empty()
+            && self.progress.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len() + self.locations.len() + self.durations.len()
+        self.rows.len() + self.locations.len() + self.durations.len() + self.progress.len()
     }
 
     /// A stored code execution (row `id`), at its finish time.
@@ -124,6 +140,15 @@ impl Deltas {
             ..CellCounts::default()
         };
         self.add((notebook_id, user), cell, finished, &counts);
+        // An execution of a cell without an original id has no place in a cell order.
+        if cell.is_some() {
+            let key = ProgressKey {
+                notebook_id,
+                minute: finished.timestamp().div_euclid(60) * 60,
+                user: user.to_owned(),
+            };
+            keep_latest(&mut self.progress, key, (finished, id), cell);
+        }
     }
 
     /// A stored markdown execution (a render).
@@ -250,19 +275,7 @@ impl Deltas {
                 bucket: tier.bucket(time),
                 user: user.to_owned(),
             };
-            let later = Latest {
-                time,
-                id,
-                cell: cell.unwrap_or_default().to_owned(),
-            };
-            self.locations
-                .entry(key)
-                .and_modify(|latest| {
-                    if (time, id) > (latest.time, latest.id) {
-                        *latest = later.clone();
-                    }
-                })
-                .or_insert(later);
+            keep_latest(&mut self.locations, key, (time, id), cell);
         }
     }
 
@@ -275,10 +288,36 @@ impl Deltas {
         locations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut durations: Vec<_> = self.durations.into_iter().collect();
         durations.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut progress: Vec<_> = self.progress.into_iter().collect();
+        progress.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         SortedDeltas {
             cells,
             locations,
             durations,
+            progress,
         }
     }
+}
+
+/// Keeps in `held[key]` the later of what it holds and the row `id` at `time` on `cell` (by
+/// time, then row id).
+fn keep_latest<K: std::hash::Hash + Eq>(
+    held: &mut HashMap<K, Latest>,
+    key: K,
+    (time, id): (DateTime<Utc>, i64),
+    cell: Option<&str>,
+) {
+    held.entry(key)
+        .and_modify(|latest| {
+            if (time, id) > (latest.time, latest.id) {
+                latest.time = time;
+                latest.id = id;
+                cell.unwrap_or_default().clone_into(&mut latest.cell);
+            }
+        })
+        .or_insert_with(|| Latest {
+            time,
+            id,
+            cell: cell.unwrap_or_default().to_owned(),
+        });
 }

@@ -1,0 +1,327 @@
+//! The progress series from the progress rollups, exact to the event. A student's position
+//! changes only at the minutes in which they ran a cell, so per minute of the window the
+//! database counts, from `progress_rollups`, how many students arrived at each cell and from
+//! which cell they left (when their previous row was inside the window: before it, they were
+//! not counted yet). Read from the events, per student: the window's first minute (from its
+//! start) and last minute (to its end), and the students with executions the applier has not
+//! added (their rollup rows and those executions together).
+//!
+//! An execution of a cell outside the teacher's order makes the series scan the events
+//! instead: the rollups keep the latest execution of any cell, the series ignores those cells.
+
+use std::{collections::HashMap, ops::Bound};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+
+use super::{
+    super::{Scope, rolled, sql::Sql},
+    Grid, LatestPerMinute, ProgressRequest, Sweep, floor_minute, minute_index,
+};
+use crate::{error::AppResult, services::rollups::RolledTable};
+
+/// The executions a series counts, `after < t_finish ≤ until`, and their first and last
+/// minutes (Unix seconds).
+struct Bounds {
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    first_minute: i64,
+    last_minute: i64,
+}
+
+impl Bounds {
+    fn first_minute_end(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.first_minute, 0).unwrap_or(self.after) + TimeDelta::minutes(1)
+    }
+
+    fn last_minute_start(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.last_minute, 0).unwrap_or(self.until)
+    }
+}
+
+/// Where a change lands: the grid, and each cell's position in the order.
+struct Places<'a> {
+    grid: &'a Grid,
+    positions: &'a HashMap<&'a str, usize>,
+}
+
+impl Places<'_> {
+    /// The grid's minute of `time` and the position of `cell`; `None` for a cell outside the
+    /// order.
+    fn of(&self, time: DateTime<Utc>, cell: &str) -> Option<(usize, usize)> {
+        Some((minute_index(self.grid, time)?, *self.positions.get(cell)?))
+    }
+}
+
+/// The sweep of the series' position changes, or `None` when only a scan of the events
+/// answers exactly (see the module's comment).
+pub(super) async fn sweep(
+    db: &sea_orm::DatabaseConnection,
+    scope: &Scope,
+    request: &ProgressRequest,
+    grid: &Grid,
+    positions: &HashMap<&str, usize>,
+) -> AppResult<Option<Sweep>> {
+    let after = scope.after.map_or(request.start, |a| a.max(request.start));
+    let until = scope.until.map_or(grid.end, |u| u.min(grid.end));
+    let mut sweep = Sweep::new(grid.minutes);
+    if after >= until {
+        return Ok(Some(sweep));
+    }
+    let minute_of = |time: DateTime<Utc>| floor_minute(time).timestamp();
+    let bounds = Bounds {
+        after,
+        until,
+        first_minute: minute_of(after),
+        last_minute: minute_of(until),
+    };
+    let (txn, progress) = rolled::begin(db).await?;
+    let reads = Reads {
+        txn: &txn,
+        scope,
+        bounds: &bounds,
+    };
+    let places = Places { grid, positions };
+    let unapplied = match progress.unapplied.of(RolledTable::Executions) {
+        Some(mark) => reads.unapplied(mark).await?,
+        None => Vec::new(),
+    };
+    let mut dirty: Vec<String> = unapplied.iter().map(|e| e.user.clone()).collect();
+    dirty.sort_unstable();
+    dirty.dedup();
+    let last_minute = reads.last_minute().await?;
+    let (last_dirty, last_clean): (Vec<_>, Vec<_>) = last_minute
+        .into_iter()
+        .partition(|e| dirty.binary_search(&e.user).is_ok());
+    let per_student = reads
+        .first_minute()
+        .await?
+        .into_iter()
+        .chain(unapplied)
+        .chain(reads.rollup_rows_of(&dirty).await?)
+        .chain(last_dirty);
+    let mut latest = LatestPerMinute::default();
+    for execution in per_student {
+        let Some(place) = places.of(execution.time, &execution.cell) else {
+            return Ok(None);
+        };
+        latest.add(execution.user, place, execution.time, execution.id);
+    }
+    let moved = reads.moves(&dirty).await?.into_iter();
+    if !moved
+        .chain(reads.arrivals_in_last_minute(last_clean).await?)
+        .all(|m| m.add(&places, &mut sweep))
+    {
+        return Ok(None);
+    }
+    latest.sorted().into_iter().for_each(|row| sweep.row(row));
+    Ok(Some(sweep))
+}
+
+/// Students who arrived at a cell at a minute, and the cell they left if they were counted
+/// there.
+struct Move {
+    minute: DateTime<Utc>,
+    cell: String,
+    departed: Option<String>,
+    students: i64,
+}
+
+impl Move {
+    /// Records the move in `sweep`; `false` for a cell outside the order.
+    fn add(self, places: &Places<'_>, sweep: &mut Sweep) -> bool {
+        let Some((minute, position)) = places.of(self.minute, &self.cell) else {
+            return false;
+        };
+        sweep.change(minute, position, self.students);
+        if let Some(departed) = self.departed {
+            let Some((_, from)) = places.of(self.minute, &departed) else {
+                return false;
+            };
+            sweep.change(minute, from, -self.students);
+        }
+        true
+    }
+}
+
+/// A code execution, or a rollup row's latest one.
+struct Execution {
+    user: String,
+    cell: String,
+    time: DateTime<Utc>,
+    id: i64,
+}
+
+impl Execution {
+    /// Columns `user_id`, `orig_cell_id`, `t_finish`, `id`.
+    fn read(row: &QueryResult) -> AppResult<Self> {
+        Ok(Self {
+            user: row.try_get("", "user_id")?,
+            cell: row.try_get("", "orig_cell_id")?,
+            time: row.try_get("", "t_finish")?,
+            id: row.try_get("", "id")?,
+        })
+    }
+}
+
+/// The statements of one series, in one snapshot.
+struct Reads<'a> {
+    txn: &'a DatabaseTransaction,
+    scope: &'a Scope,
+    bounds: &'a Bounds,
+}
+
+impl Reads<'_> {
+    async fn executions(&self, sql: Sql) -> AppResult<Vec<Execution>> {
+        let rows = self.txn.query_all_raw(sql.build()).await?;
+        rows.iter().map(Execution::read).collect()
+    }
+
+    /// `SELECT user_id, orig_cell_id, t_finish, id FROM code_executions WHERE …` of the
+    /// scope's executions of a cell with an original id, from `lower` up to `until`.
+    fn executions_from(&self, lower: Bound<DateTime<Utc>>) -> Sql {
+        let mut sql = Sql::new(self.txn.get_database_backend());
+        sql.push("SELECT user_id, orig_cell_id, t_finish, id FROM code_executions WHERE ")
+            .push("orig_cell_id IS NOT NULL AND notebook_id = ")
+            .bind(self.scope.notebook_id)
+            .between("t_finish", lower, Bound::Included(self.bounds.until))
+            .students(self.scope);
+        sql
+    }
+
+    /// The window's executions above the applied watermark `mark`.
+    async fn unapplied(&self, mark: i64) -> AppResult<Vec<Execution>> {
+        let mut sql = self.executions_from(Bound::Excluded(self.bounds.after));
+        sql.push(" AND id > ").bind(mark);
+        self.executions(sql).await
+    }
+
+    /// The executions of the window's first minute.
+    async fn first_minute(&self) -> AppResult<Vec<Execution>> {
+        let mut sql = self.executions_from(Bound::Excluded(self.bounds.after));
+        sql.push(" AND t_finish < ")
+            .bind(self.bounds.first_minute_end());
+        self.executions(sql).await
+    }
+
+    /// The executions of the window's last minute, when it is not the first.
+    async fn last_minute(&self) -> AppResult<Vec<Execution>> {
+        if self.bounds.last_minute == self.bounds.first_minute {
+            return Ok(Vec::new());
+        }
+        let sql = self.executions_from(Bound::Included(self.bounds.last_minute_start()));
+        self.executions(sql).await
+    }
+
+    /// `SELECT <columns> FROM progress_rollups WHERE notebook_id = …`, of the scope's
+    /// students.
+    fn rollups(&self, columns: &str) -> Sql {
+        let mut sql = Sql::new(self.txn.get_database_backend());
+        sql.push(&format!(
+            "SELECT {columns} FROM progress_rollups WHERE notebook_id = "
+        ))
+        .bind(self.scope.notebook_id)
+        .students(self.scope);
+        sql
+    }
+
+    /// ` AND minute > first AND minute < last`: the minutes between the window's first and
+    /// last.
+    fn inner_minutes<'s>(&self, sql: &'s mut Sql) -> &'s mut Sql {
+        sql.push(" AND minute > ")
+            .bind(self.bounds.first_minute)
+            .push(" AND minute < ")
+            .bind(self.bounds.last_minute)
+    }
+
+    /// The rollup rows of the inner minutes of the students `dirty`.
+    async fn rollup_rows_of(&self, dirty: &[String]) -> AppResult<Vec<Execution>> {
+        if dirty.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql =
+            self.rollups("user_id, orig_cell_id, latest_time AS t_finish, latest_id AS id");
+        self.inner_minutes(&mut sql)
+            .push(" AND user_id IN ")
+            .bind_list(dirty.iter().cloned());
+        self.executions(sql).await
+    }
+
+    /// The moves of the inner minutes, summed by the database, of every student of the scope
+    /// but `dirty`.
+    async fn moves(&self, dirty: &[String]) -> AppResult<Vec<Move>> {
+        let mut sql = Sql::new(self.txn.get_database_backend());
+        sql.push("SELECT minute, orig_cell_id, CASE WHEN previous_time > ")
+            .bind(self.bounds.after)
+            .push(" THEN previous_cell END AS departed, COUNT(*) AS students")
+            .push(" FROM progress_rollups WHERE notebook_id = ")
+            .bind(self.scope.notebook_id)
+            .students(self.scope);
+        self.inner_minutes(&mut sql);
+        if !dirty.is_empty() {
+            sql.push(" AND user_id NOT IN ")
+                .bind_list(dirty.iter().cloned());
+        }
+        sql.push(" GROUP BY minute, orig_cell_id, departed");
+        let rows = self.txn.query_all_raw(sql.build()).await?;
+        rows.iter()
+            .map(|row| {
+                let minute: i64 = row.try_get("", "minute")?;
+                Ok(Move {
+                    minute: DateTime::from_timestamp(minute, 0).unwrap_or(self.bounds.until),
+                    cell: row.try_get("", "orig_cell_id")?,
+                    departed: row.try_get("", "departed")?,
+                    students: row.try_get("", "students")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The moves of the last minute of the students who ran `executions` in it (all of whose
+    /// rows before it are applied): from their previous rollup row, if it is in the window, to
+    /// their latest execution.
+    async fn arrivals_in_last_minute(&self, executions: Vec<Execution>) -> AppResult<Vec<Move>> {
+        let mut latest: HashMap<String, Execution> = HashMap::new();
+        for execution in executions {
+            match latest.get(&execution.user) {
+                Some(held) if (held.time, held.id) >= (execution.time, execution.id) => {}
+                _ => {
+                    latest.insert(execution.user.clone(), execution);
+                }
+            }
+        }
+        if latest.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = self.rollups("user_id, orig_cell_id, latest_time");
+        sql.push(" AND user_id IN ")
+            .bind_list(latest.keys().cloned())
+            .push(
+                " AND minute = (SELECT MAX(q.minute) FROM progress_rollups q \
+                 WHERE q.notebook_id = progress_rollups.notebook_id \
+                 AND q.user_id = progress_rollups.user_id AND q.minute < ",
+            )
+            .bind(self.bounds.last_minute)
+            .push(")");
+        let mut left: HashMap<String, String> = HashMap::new();
+        for row in self.txn.query_all_raw(sql.build()).await? {
+            let time: DateTime<Utc> = row.try_get("", "latest_time")?;
+            if time > self.bounds.after {
+                left.insert(
+                    row.try_get("", "user_id")?,
+                    row.try_get("", "orig_cell_id")?,
+                );
+            }
+        }
+        let minute = self.bounds.last_minute_start();
+        Ok(latest
+            .into_values()
+            .map(|execution| Move {
+                minute,
+                departed: left.remove(&execution.user),
+                cell: execution.cell,
+                students: 1,
+            })
+            .collect())
+    }
+}
