@@ -82,15 +82,29 @@ pub(super) async fn sweep(
         bounds: &bounds,
     };
     let places = Places { grid, positions };
-    let unapplied = match progress.unapplied.of(RolledTable::Executions) {
+    let mark = progress.unapplied.of(RolledTable::Executions);
+    let exact = add_changes(&reads, &places, mark, &mut sweep).await?;
+    Ok(exact.then_some(sweep))
+}
+
+/// Adds the series' changes to `sweep`, with `mark` the executions' applied watermark if
+/// rows lie above it; `false` when a cell outside the order was met.
+async fn add_changes(
+    reads: &Reads<'_>,
+    places: &Places<'_>,
+    mark: Option<i64>,
+    sweep: &mut Sweep,
+) -> AppResult<bool> {
+    let unapplied = match mark {
         Some(mark) => reads.unapplied(mark).await?,
         None => Vec::new(),
     };
     let mut dirty: Vec<String> = unapplied.iter().map(|e| e.user.clone()).collect();
     dirty.sort_unstable();
     dirty.dedup();
-    let last_minute = reads.last_minute().await?;
-    let (last_dirty, last_clean): (Vec<_>, Vec<_>) = last_minute
+    let (last_dirty, last_clean): (Vec<_>, Vec<_>) = reads
+        .last_minute()
+        .await?
         .into_iter()
         .partition(|e| dirty.binary_search(&e.user).is_ok());
     let per_student = reads
@@ -103,19 +117,17 @@ pub(super) async fn sweep(
     let mut latest = LatestPerMinute::default();
     for execution in per_student {
         let Some(place) = places.of(execution.time, &execution.cell) else {
-            return Ok(None);
+            return Ok(false);
         };
         latest.add(execution.user, place, execution.time, execution.id);
     }
-    let moved = reads.moves(&dirty).await?.into_iter();
-    if !moved
-        .chain(reads.arrivals_in_last_minute(last_clean).await?)
-        .all(|m| m.add(&places, &mut sweep))
-    {
-        return Ok(None);
+    let mut moves = reads.moves(&dirty).await?;
+    moves.extend(reads.arrivals_in_last_minute(last_clean).await?);
+    if !moves.into_iter().all(|m| m.add(places, sweep)) {
+        return Ok(false);
     }
     latest.sorted().into_iter().for_each(|row| sweep.row(row));
-    Ok(Some(sweep))
+    Ok(true)
 }
 
 /// Students who arrived at a cell at a minute, and the cell they left if they were counted
@@ -278,8 +290,8 @@ impl Reads<'_> {
     }
 
     /// The moves of the last minute of the students who ran `executions` in it (all of whose
-    /// rows before it are applied): from their previous rollup row, if it is in the window, to
-    /// their latest execution.
+    /// executions up to `until` are applied): from their previous rollup row, if it is in the
+    /// window, to their latest execution.
     async fn arrivals_in_last_minute(&self, executions: Vec<Execution>) -> AppResult<Vec<Move>> {
         let mut latest: HashMap<String, Execution> = HashMap::new();
         for execution in executions {
@@ -293,24 +305,21 @@ impl Reads<'_> {
         if latest.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = self.rollups("user_id, orig_cell_id, latest_time");
-        sql.push(" AND user_id IN ")
-            .bind_list(latest.keys().cloned())
-            .push(
-                " AND minute = (SELECT MAX(q.minute) FROM progress_rollups q \
-                 WHERE q.notebook_id = progress_rollups.notebook_id \
-                 AND q.user_id = progress_rollups.user_id AND q.minute < ",
-            )
+        // Their row of the last minute links to their row before it (it may hold a later
+        // execution, after `until`, but not a later link).
+        let mut sql = self.rollups("user_id, previous_cell, previous_time");
+        sql.push(" AND minute = ")
             .bind(self.bounds.last_minute)
-            .push(")");
+            .push(" AND user_id IN ")
+            .bind_list(latest.keys().cloned());
         let mut left: HashMap<String, String> = HashMap::new();
         for row in self.txn.query_all_raw(sql.build()).await? {
-            let time: DateTime<Utc> = row.try_get("", "latest_time")?;
-            if time > self.bounds.after {
-                left.insert(
-                    row.try_get("", "user_id")?,
-                    row.try_get("", "orig_cell_id")?,
-                );
+            let time: Option<DateTime<Utc>> = row.try_get("", "previous_time")?;
+            let cell: Option<String> = row.try_get("", "previous_cell")?;
+            if let (Some(time), Some(cell)) = (time, cell)
+                && time > self.bounds.after
+            {
+                left.insert(row.try_get("", "user_id")?, cell);
             }
         }
         let minute = self.bounds.last_minute_start();
