@@ -28,7 +28,7 @@ use futures::{StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Semaphore, watch};
 
-pub use snapshot::{MAX_PROGRESS_MINUTES, Snapshot};
+pub use snapshot::Snapshot;
 
 use crate::{
     broker::{Broker, Topic, presence::Presence},

@@ -38,8 +38,8 @@ pub use pending::{
     LaterAction, PendingUpdate, Postponement, pending_updates, pending_updates_statement,
 };
 pub use progress::{
-    ProgressPoint, ProgressRequest, execution_progress, execution_progress_statement,
-    quartiles_exclusive,
+    MAX_MINUTES as MAX_PROGRESS_MINUTES, ProgressPoint, ProgressRequest, execution_progress,
+    execution_progress_statement, quartiles_exclusive,
 };
 
 pub use attempts::latest_attempts;

@@ -85,6 +85,13 @@ impl Tier {
     }
 }
 
+/// The start of the UTC minute holding `time`: the key of a progress rollup row, and the
+/// minute of the progress series a time counts in (the two must agree).
+pub fn floor_minute(time: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = time.timestamp().div_euclid(60) * 60;
+    DateTime::from_timestamp(seconds, 0).unwrap_or(time)
+}
+
 /// The `index`-th (1-based) bound value's placeholder in the backend's statement text.
 pub fn placeholder(backend: DbBackend, index: usize) -> String {
     match backend {

@@ -9,15 +9,13 @@ use crate::{
     error::{AppError, AppResult},
     services::{
         dashboards::{
-            self as svc, CellActivity, CellStudents, DurationSummary, ProgressPoint,
-            ProgressRequest, Scope, TimePerCell,
+            self as svc, CellActivity, CellStudents, DurationSummary, MAX_PROGRESS_MINUTES,
+            ProgressPoint, ProgressRequest, Scope, TimePerCell,
         },
         notebooks,
+        rollups::floor_minute,
     },
 };
-
-/// Longest progress series, as `Notebook.executionProgress`: one day of minutes.
-pub const MAX_PROGRESS_MINUTES: i64 = 24 * 60;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -109,11 +107,6 @@ async fn progress(
         now,
     };
     svc::execution_progress(&hub.db, scope, &request).await
-}
-
-fn floor_minute(time: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = time.timestamp().div_euclid(60) * 60;
-    DateTime::from_timestamp(seconds, 0).unwrap_or(time)
 }
 
 #[cfg(test)]

@@ -14,12 +14,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
-use sea_orm::{DatabaseConnection, StreamTrait};
+use sea_orm::{DatabaseConnection, QueryResult, StreamTrait};
 
 mod from_rollups;
 
 use super::{Scope, sql::Sql};
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    services::rollups::floor_minute,
+};
 
 /// Longest series: one day of minutes.
 pub const MAX_MINUTES: i64 = 24 * 60;
@@ -72,11 +75,6 @@ fn grid(request: &ProgressRequest) -> AppResult<Grid> {
     })
 }
 
-fn floor_minute(time: DateTime<Utc>) -> DateTime<Utc> {
-    let seconds = time.timestamp().div_euclid(60) * 60;
-    DateTime::from_timestamp(seconds, 0).unwrap_or(time)
-}
-
 pub async fn execution_progress(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -99,6 +97,26 @@ pub async fn execution_progress(
     Ok(sweep.points(&grid, request.cell_order.len()))
 }
 
+/// A code execution, or a rollup row's latest one.
+struct Execution {
+    user: String,
+    cell: String,
+    time: DateTime<Utc>,
+    id: i64,
+}
+
+impl Execution {
+    /// Columns `user_id`, `orig_cell_id`, `t_finish`, `id`.
+    fn read(row: &QueryResult) -> AppResult<Self> {
+        Ok(Self {
+            user: row.try_get("", "user_id")?,
+            cell: row.try_get("", "orig_cell_id")?,
+            time: row.try_get("", "t_finish")?,
+            id: row.try_get("", "id")?,
+        })
+    }
+}
+
 /// Each student's latest execution per minute of a grid, kept as rows arrive.
 #[derive(Default)]
 struct LatestPerMinute {
@@ -108,18 +126,11 @@ struct LatestPerMinute {
 }
 
 impl LatestPerMinute {
-    /// An execution (row `id`) of `user` at `time`, in the grid's minute `minute`, of the cell
-    /// at `position`.
-    fn add(
-        &mut self,
-        user: String,
-        (minute, position): (usize, usize),
-        time: DateTime<Utc>,
-        id: i64,
-    ) {
+    /// `execution`, at `place`: its minute of the grid and its cell's position.
+    fn add(&mut self, execution: Execution, (minute, position): (usize, usize)) {
         let next = u32::try_from(self.students.len()).unwrap_or(u32::MAX);
-        let student = *self.students.entry(user).or_insert(next);
-        let candidate = (time, id, position);
+        let student = *self.students.entry(execution.user).or_insert(next);
+        let candidate = (execution.time, execution.id, position);
         self.latest
             .entry((student, minute))
             .and_modify(|held| {
@@ -155,15 +166,14 @@ async fn latest_per_minute(
     let mut latest = LatestPerMinute::default();
     let mut rows = db.stream_raw(statement(db, scope, request, grid)).await?;
     while let Some(row) = rows.try_next().await? {
-        let cell: String = row.try_get("", "orig_cell_id")?;
-        let time: DateTime<Utc> = row.try_get("", "t_finish")?;
-        let (Some(&position), Some(minute)) =
-            (positions.get(cell.as_str()), minute_index(grid, time))
-        else {
+        let execution = Execution::read(&row)?;
+        let (Some(&position), Some(minute)) = (
+            positions.get(execution.cell.as_str()),
+            minute_index(grid, execution.time),
+        ) else {
             continue;
         };
-        let user: String = row.try_get("", "user_id")?;
-        latest.add(user, (minute, position), time, row.try_get("", "id")?);
+        latest.add(execution, (minute, position));
     }
     Ok(latest.sorted())
 }

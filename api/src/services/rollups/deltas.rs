@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{
     Tier,
     durations::{DurationCounts, DurationKey, duration_tenths},
-    kept_duration,
+    floor_minute, kept_duration,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,7 +144,7 @@ impl Deltas {
         if cell.is_some() {
             let key = ProgressKey {
                 notebook_id,
-                minute: finished.timestamp().div_euclid(60) * 60,
+                minute: floor_minute(finished).timestamp(),
                 user: user.to_owned(),
             };
             keep_latest(&mut self.progress, key, (finished, id), cell);

@@ -12,31 +12,24 @@
 use std::{collections::HashMap, ops::Bound};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::{
     super::{Scope, rolled, sql::Sql},
-    Grid, LatestPerMinute, ProgressRequest, Sweep, floor_minute, minute_index,
+    Execution, Grid, LatestPerMinute, ProgressRequest, Sweep, minute_index,
 };
-use crate::{error::AppResult, services::rollups::RolledTable};
+use crate::{
+    error::AppResult,
+    services::rollups::{RolledTable, floor_minute},
+};
 
-/// The executions a series counts, `after < t_finish ≤ until`, and their first and last
-/// minutes (Unix seconds).
+/// The executions a series counts, `after < t_finish ≤ until`, and the starts of their first
+/// and last minutes.
 struct Bounds {
     after: DateTime<Utc>,
     until: DateTime<Utc>,
-    first_minute: i64,
-    last_minute: i64,
-}
-
-impl Bounds {
-    fn first_minute_end(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.first_minute, 0).unwrap_or(self.after) + TimeDelta::minutes(1)
-    }
-
-    fn last_minute_start(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp(self.last_minute, 0).unwrap_or(self.until)
-    }
+    first_minute: DateTime<Utc>,
+    last_minute: DateTime<Utc>,
 }
 
 /// Where a change lands: the grid, and each cell's position in the order.
@@ -68,12 +61,11 @@ pub(super) async fn sweep(
     if after >= until {
         return Ok(Some(sweep));
     }
-    let minute_of = |time: DateTime<Utc>| floor_minute(time).timestamp();
     let bounds = Bounds {
         after,
         until,
-        first_minute: minute_of(after),
-        last_minute: minute_of(until),
+        first_minute: floor_minute(after),
+        last_minute: floor_minute(until),
     };
     let (txn, progress) = rolled::begin(db).await?;
     let reads = Reads {
@@ -119,7 +111,7 @@ async fn add_changes(
         let Some(place) = places.of(execution.time, &execution.cell) else {
             return Ok(false);
         };
-        latest.add(execution.user, place, execution.time, execution.id);
+        latest.add(execution, place);
     }
     let mut moves = reads.moves(&dirty).await?;
     moves.extend(reads.arrivals_in_last_minute(last_clean).await?);
@@ -153,26 +145,6 @@ impl Move {
             sweep.change(minute, from, -self.students);
         }
         true
-    }
-}
-
-/// A code execution, or a rollup row's latest one.
-struct Execution {
-    user: String,
-    cell: String,
-    time: DateTime<Utc>,
-    id: i64,
-}
-
-impl Execution {
-    /// Columns `user_id`, `orig_cell_id`, `t_finish`, `id`.
-    fn read(row: &QueryResult) -> AppResult<Self> {
-        Ok(Self {
-            user: row.try_get("", "user_id")?,
-            cell: row.try_get("", "orig_cell_id")?,
-            time: row.try_get("", "t_finish")?,
-            id: row.try_get("", "id")?,
-        })
     }
 }
 
@@ -212,7 +184,7 @@ impl Reads<'_> {
     async fn first_minute(&self) -> AppResult<Vec<Execution>> {
         let mut sql = self.executions_from(Bound::Excluded(self.bounds.after));
         sql.push(" AND t_finish < ")
-            .bind(self.bounds.first_minute_end());
+            .bind(self.bounds.first_minute + TimeDelta::minutes(1));
         self.executions(sql).await
     }
 
@@ -221,7 +193,7 @@ impl Reads<'_> {
         if self.bounds.last_minute == self.bounds.first_minute {
             return Ok(Vec::new());
         }
-        let sql = self.executions_from(Bound::Included(self.bounds.last_minute_start()));
+        let sql = self.executions_from(Bound::Included(self.bounds.last_minute));
         self.executions(sql).await
     }
 
@@ -238,12 +210,12 @@ impl Reads<'_> {
     }
 
     /// ` AND minute > first AND minute < last`: the minutes between the window's first and
-    /// last.
+    /// last (the rollups key them in Unix seconds).
     fn inner_minutes<'s>(&self, sql: &'s mut Sql) -> &'s mut Sql {
         sql.push(" AND minute > ")
-            .bind(self.bounds.first_minute)
+            .bind(self.bounds.first_minute.timestamp())
             .push(" AND minute < ")
-            .bind(self.bounds.last_minute)
+            .bind(self.bounds.last_minute.timestamp())
     }
 
     /// The rollup rows of the inner minutes of the students `dirty`.
@@ -309,7 +281,7 @@ impl Reads<'_> {
         // execution, after `until`, but not a later link).
         let mut sql = self.rollups("user_id, previous_cell, previous_time");
         sql.push(" AND minute = ")
-            .bind(self.bounds.last_minute)
+            .bind(self.bounds.last_minute.timestamp())
             .push(" AND user_id IN ")
             .bind_list(latest.keys().cloned());
         let mut left: HashMap<String, String> = HashMap::new();
@@ -322,7 +294,7 @@ impl Reads<'_> {
                 left.insert(row.try_get("", "user_id")?, cell);
             }
         }
-        let minute = self.bounds.last_minute_start();
+        let minute = self.bounds.last_minute;
         Ok(latest
             .into_values()
             .map(|execution| Move {
