@@ -268,7 +268,7 @@ async fn export(client: &reqwest::Client, base: &str, token: &str, pid: u32) -> 
 }
 
 /// `EXPLAIN (ANALYZE, BUFFERS)` of the two heaviest aggregates (the pending-update statistics
-/// and the progress series), on the bench's database, with the bench's window.
+/// and the progress series, its rollup statement and its fallback scan), on the bench's database, with the bench's window.
 async fn explain(database: &BenchDatabase, after: &str, end: &str) -> anyhow::Result<()> {
     use api::services::{dashboards, notebooks};
     use sea_orm::{ConnectionTrait, Statement};
@@ -289,15 +289,13 @@ async fn explain(database: &BenchDatabase, after: &str, end: &str) -> anyhow::Re
             .map_err(|error| anyhow::anyhow!("{error:?}"))?,
         now: chrono::Utc::now(),
     };
-    let progress = dashboards::execution_progress_statement(&db, &scope, &request)
+    let progress = dashboards::execution_progress_statements(&db, &scope, &request)
         .map_err(|error| anyhow::anyhow!("{error:?}"))?;
-    let statements = [
-        (
-            "pendingUpdateStats",
-            dashboards::pending_updates_statement(&db, &scope),
-        ),
-        ("executionProgress", progress),
-    ];
+    let pending = (
+        "pendingUpdateStats",
+        dashboards::pending_updates_statement(&db, &scope),
+    );
+    let statements = std::iter::once(pending).chain(progress);
     let backend = db.get_database_backend();
     let prefix = match backend {
         sea_orm::DbBackend::Postgres => "EXPLAIN (ANALYZE, BUFFERS) ",

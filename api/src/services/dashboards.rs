@@ -39,7 +39,7 @@ pub use pending::{
 };
 pub use progress::{
     MAX_MINUTES as MAX_PROGRESS_MINUTES, ProgressPoint, ProgressRequest, execution_progress,
-    execution_progress_statement, quartiles_exclusive,
+    execution_progress_statements, quartiles_exclusive,
 };
 
 pub use attempts::latest_attempts;

@@ -178,13 +178,24 @@ async fn latest_per_minute(
     Ok(latest.sorted())
 }
 
-/// The statement behind [`execution_progress`], for `EXPLAIN` in the benchmark.
-pub fn execution_progress_statement(
+/// The statements behind [`execution_progress`], named, for `EXPLAIN` in the benchmark: the
+/// rollups' summed moves (the series' own path), and the scan of the events it falls back on.
+pub fn execution_progress_statements(
     db: &DatabaseConnection,
     scope: &Scope,
     request: &ProgressRequest,
-) -> AppResult<sea_orm::Statement> {
-    Ok(statement(db, scope, request, &grid(request)?))
+) -> AppResult<Vec<(&'static str, sea_orm::Statement)>> {
+    let grid = grid(request)?;
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
+    let rollups = from_rollups::moves_statement(backend, scope, request, &grid);
+    Ok(rollups
+        .map(|statement| ("executionProgress (rollups)", statement))
+        .into_iter()
+        .chain([(
+            "executionProgress (scan, the fallback)",
+            statement(db, scope, request, &grid),
+        )])
+        .collect())
 }
 
 /// The executions of the cells in the order, inside the window.

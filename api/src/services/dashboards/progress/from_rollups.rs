@@ -12,7 +12,7 @@
 use std::{collections::HashMap, ops::Bound};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
 
 use super::{
     super::{Scope, rolled, sql::Sql},
@@ -30,6 +30,29 @@ struct Bounds {
     until: DateTime<Utc>,
     first_minute: DateTime<Utc>,
     last_minute: DateTime<Utc>,
+}
+
+impl Bounds {
+    /// The executions of `request`'s window in `scope`; `None` when it holds none.
+    fn of(scope: &Scope, request: &ProgressRequest, grid: &Grid) -> Option<Self> {
+        let after = scope.after.map_or(request.start, |a| a.max(request.start));
+        let until = scope.until.map_or(grid.end, |u| u.min(grid.end));
+        (after < until).then(|| Self {
+            after,
+            until,
+            first_minute: floor_minute(after),
+            last_minute: floor_minute(until),
+        })
+    }
+
+    /// ` AND minute > first AND minute < last`: the minutes between the window's first and
+    /// last (the rollups key them in Unix seconds).
+    fn inner_minutes<'s>(&self, sql: &'s mut Sql) -> &'s mut Sql {
+        sql.push(" AND minute > ")
+            .bind(self.first_minute.timestamp())
+            .push(" AND minute < ")
+            .bind(self.last_minute.timestamp())
+    }
 }
 
 /// Where a change lands: the grid, and each cell's position in the order.
@@ -55,17 +78,9 @@ pub(super) async fn sweep(
     grid: &Grid,
     positions: &HashMap<&str, usize>,
 ) -> AppResult<Option<Sweep>> {
-    let after = scope.after.map_or(request.start, |a| a.max(request.start));
-    let until = scope.until.map_or(grid.end, |u| u.min(grid.end));
     let mut sweep = Sweep::new(grid.minutes);
-    if after >= until {
+    let Some(bounds) = Bounds::of(scope, request, grid) else {
         return Ok(Some(sweep));
-    }
-    let bounds = Bounds {
-        after,
-        until,
-        first_minute: floor_minute(after),
-        last_minute: floor_minute(until),
     };
     let (txn, progress) = rolled::begin(db).await?;
     let reads = Reads {
@@ -120,6 +135,37 @@ async fn add_changes(
     }
     latest.sorted().into_iter().for_each(|row| sweep.row(row));
     Ok(true)
+}
+
+/// `SELECT minute, orig_cell_id, departed, students`: the moves of the inner minutes, summed,
+/// of every student of the scope but `dirty`.
+fn moves_sql(backend: DbBackend, scope: &Scope, bounds: &Bounds, dirty: &[String]) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT minute, orig_cell_id, CASE WHEN previous_time > ")
+        .bind(bounds.after)
+        .push(" THEN previous_cell END AS departed, COUNT(*) AS students")
+        .push(" FROM progress_rollups WHERE notebook_id = ")
+        .bind(scope.notebook_id)
+        .students(scope);
+    bounds.inner_minutes(&mut sql);
+    if !dirty.is_empty() {
+        sql.push(" AND user_id NOT IN ")
+            .bind_list(dirty.iter().cloned());
+    }
+    sql.push(" GROUP BY minute, orig_cell_id, departed");
+    sql
+}
+
+/// The statement summing the rollups' moves, for `EXPLAIN` in the benchmark (every student
+/// counted as applied); `None` for a window without executions.
+pub(super) fn moves_statement(
+    backend: DbBackend,
+    scope: &Scope,
+    request: &ProgressRequest,
+    grid: &Grid,
+) -> Option<sea_orm::Statement> {
+    let bounds = Bounds::of(scope, request, grid)?;
+    Some(moves_sql(backend, scope, &bounds, &[]).build())
 }
 
 /// Students who arrived at a cell at a minute, and the cell they left if they were counted
@@ -209,15 +255,6 @@ impl Reads<'_> {
         sql
     }
 
-    /// ` AND minute > first AND minute < last`: the minutes between the window's first and
-    /// last (the rollups key them in Unix seconds).
-    fn inner_minutes<'s>(&self, sql: &'s mut Sql) -> &'s mut Sql {
-        sql.push(" AND minute > ")
-            .bind(self.bounds.first_minute.timestamp())
-            .push(" AND minute < ")
-            .bind(self.bounds.last_minute.timestamp())
-    }
-
     /// The rollup rows of the inner minutes of the students `dirty`.
     async fn rollup_rows_of(&self, dirty: &[String]) -> AppResult<Vec<Execution>> {
         if dirty.is_empty() {
@@ -225,7 +262,8 @@ impl Reads<'_> {
         }
         let mut sql =
             self.rollups("user_id, orig_cell_id, latest_time AS t_finish, latest_id AS id");
-        self.inner_minutes(&mut sql)
+        self.bounds
+            .inner_minutes(&mut sql)
             .push(" AND user_id IN ")
             .bind_list(dirty.iter().cloned());
         self.executions(sql).await
@@ -234,19 +272,8 @@ impl Reads<'_> {
     /// The moves of the inner minutes, summed by the database, of every student of the scope
     /// but `dirty`.
     async fn moves(&self, dirty: &[String]) -> AppResult<Vec<Move>> {
-        let mut sql = Sql::new(self.txn.get_database_backend());
-        sql.push("SELECT minute, orig_cell_id, CASE WHEN previous_time > ")
-            .bind(self.bounds.after)
-            .push(" THEN previous_cell END AS departed, COUNT(*) AS students")
-            .push(" FROM progress_rollups WHERE notebook_id = ")
-            .bind(self.scope.notebook_id)
-            .students(self.scope);
-        self.inner_minutes(&mut sql);
-        if !dirty.is_empty() {
-            sql.push(" AND user_id NOT IN ")
-                .bind_list(dirty.iter().cloned());
-        }
-        sql.push(" GROUP BY minute, orig_cell_id, departed");
+        let backend = self.txn.get_database_backend();
+        let sql = moves_sql(backend, self.scope, self.bounds, dirty);
         let rows = self.txn.query_all_raw(sql.build()).await?;
         rows.iter()
             .map(|row| {
