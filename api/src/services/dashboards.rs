@@ -39,7 +39,8 @@ pub use pending::{
 };
 pub use progress::{
     MAX_MINUTES as MAX_PROGRESS_MINUTES, ProgressPoint, ProgressRequest, execution_progress,
-    execution_progress_statements, quartiles_exclusive,
+    execution_progress_statements, minutes_spanned as progress_minutes_spanned,
+    quartiles_exclusive,
 };
 
 pub use attempts::latest_attempts;

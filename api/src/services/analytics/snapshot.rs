@@ -51,7 +51,7 @@ pub(super) fn check_progress_since(since: DateTime<Utc>, now: DateTime<Utc>) -> 
     if since >= now {
         return Err(AppError::bad_input("`progressSince` must be before now"));
     }
-    let minutes = (floor_minute(now) - floor_minute(since)).num_minutes() + 1;
+    let minutes = svc::progress_minutes_spanned(since, now);
     if minutes > MAX_PROGRESS_MINUTES {
         return Err(AppError::bad_input(format!(
             "`progressSince` is {minutes} minutes ago; at most {MAX_PROGRESS_MINUTES} are allowed"

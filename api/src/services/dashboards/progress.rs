@@ -54,6 +54,12 @@ struct Grid {
     end: DateTime<Utc>,
 }
 
+/// The UTC minutes a series from `start` to `end` has points for: `start`'s, `end`'s and every
+/// one between.
+pub fn minutes_spanned(start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+    (floor_minute(end) - floor_minute(start)).num_minutes() + 1
+}
+
 fn grid(request: &ProgressRequest) -> AppResult<Grid> {
     let end = request.end.min(request.now);
     if request.start >= end {
@@ -61,15 +67,14 @@ fn grid(request: &ProgressRequest) -> AppResult<Grid> {
             "the progress window must start before its end and before now",
         ));
     }
-    let first = floor_minute(request.start);
-    let minutes = (floor_minute(end) - first).num_minutes() + 1;
+    let minutes = minutes_spanned(request.start, end);
     if minutes > MAX_MINUTES {
         return Err(AppError::bad_input(format!(
             "the progress window spans {minutes} minutes; at most {MAX_MINUTES} are allowed"
         )));
     }
     Ok(Grid {
-        first,
+        first: floor_minute(request.start),
         minutes: usize::try_from(minutes).unwrap_or(0),
         end,
     })
