@@ -20,6 +20,9 @@ mod m20261205_000014_latest_execution_rollups;
 mod m20261206_000015_duration_rollups;
 mod m20261207_000016_focus_cell_index_covers_pages;
 mod m20261208_000017_progress_rollups;
+mod m20261209_000018_kept_durations_by_time;
+
+pub use m20261209_000018_kept_durations_by_time::{KEPT_DURATION, KEPT_DURATIONS_BY_TIME};
 
 pub struct Migrator;
 
@@ -44,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_duration_rollups::Migration),
             Box::new(m20261207_000016_focus_cell_index_covers_pages::Migration),
             Box::new(m20261208_000017_progress_rollups::Migration),
+            Box::new(m20261209_000018_kept_durations_by_time::Migration),
         ]
     }
 }

@@ -171,4 +171,27 @@ backend_tests! {
             assert_eq!(refused.error_code(), "BAD_USER_INPUT", "limit {limit}, offset {offset}");
         }
     }
+
+    async fn raw_durations_come_back_to_the_last_bit(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB).await;
+        let token = app.user_token("admin", Role::Admin).await;
+        // Doubles whose shortest text needs 16 or 17 significant digits, which a 15-digit
+        // rendering (SQLite's JSON functions) would round.
+        let exact = [0.1 + 0.2, 1.0 / 3.0, 4999.999999999999, 1e-7 / 3.0, 2f64.sqrt(), 5000.0];
+        for (n, seconds) in exact.iter().enumerate() {
+            off(&app, "s1", "c1", *seconds, n).await;
+        }
+        let query = r#"query($nb: ID!) { notebook(id: $nb) {
+            focusDurationsPerCell { cellId durations } } }"#;
+        let pages = app.graphql_as(&token, query, json!({ "nb": NB })).await;
+        let durations: Vec<f64> = pages.data()["notebook"]["focusDurationsPerCell"][0]["durations"]
+            .as_array()
+            .expect("the durations of c1")
+            .iter()
+            .map(|value| value.as_f64().expect("a number"))
+            .collect();
+        let bits = |values: &[f64]| values.iter().map(|value| value.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&durations), bits(&exact), "{durations:?}");
+    }
 }

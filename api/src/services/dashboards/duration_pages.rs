@@ -3,8 +3,9 @@
 //! window; instead, in one snapshot:
 //! 1. each cell's total, summed from the rollups (`Sums::KeptDurations`, per student, so a
 //!    group filter reads them too);
-//! 2. each cell's page, walked in time order on the (notebook, cell, time) index of the focus
-//!    events and stopped after the page: `offset + limit` durations per cell, not the window.
+//! 2. each cell's page, walked in time order on the partial index of kept durations by
+//!    (notebook, cell, time) and stopped after the page: `offset + limit` durations per cell,
+//!    not the window.
 
 use std::collections::BTreeMap;
 
@@ -36,10 +37,9 @@ pub async fn focus_duration_pages(
         .filter(|(_, total)| **total > page.offset)
         .map(|(cell, _)| cell.as_str())
         .collect();
-    let pages = match (reachable.is_empty(), db.get_database_backend()) {
-        (true, _) => Vec::new(),
-        (false, DbBackend::Postgres) => pages_as_arrays(&txn, scope, &reachable, page).await?,
-        (false, backend) => pages_as_rows(&txn, backend, scope, &reachable, page).await?,
+    let pages = match reachable.is_empty() {
+        true => Vec::new(),
+        false => pages_as_arrays(&txn, scope, &reachable, page).await?,
     };
     txn.commit().await?;
     Ok(pages
@@ -53,20 +53,22 @@ pub async fn focus_duration_pages(
         .collect())
 }
 
-/// PostgreSQL: a row per cell, its page as one JSON array (60 000 durations as rows took
-/// longer to send, sort and decode than to read). Numbers in PostgreSQL's JSON are the
-/// shortest text that reads back as the same double, so the values are exact.
+/// A row per cell, its page as one JSON array of its durations: 60 000 durations as rows took
+/// longer to send, sort and decode than to read. Each double is written as text that reads
+/// back as the same double: PostgreSQL's shortest such text, and 17 significant digits on
+/// SQLite (whose JSON functions write 15).
 async fn pages_as_arrays(
     txn: &DatabaseTransaction,
     scope: &Scope,
     cells: &[&str],
     page: DurationPage,
 ) -> AppResult<Vec<(String, Vec<f64>)>> {
+    let sql = match txn.get_database_backend() {
+        DbBackend::Postgres => pages_joined(scope, cells, page),
+        backend => pages_in_branches(backend, scope, cells, page),
+    };
     let mut pages = Vec::with_capacity(cells.len());
-    for row in txn
-        .query_all_raw(pages_joined(scope, cells, page).build())
-        .await?
-    {
+    for row in txn.query_all_raw(sql.build()).await? {
         let cell: String = row.try_get("", "orig_cell_id")?;
         let durations: Option<String> = row.try_get("", "durations")?;
         let durations = match durations {
@@ -76,27 +78,6 @@ async fn pages_as_arrays(
         pages.push((cell, durations));
     }
     pages.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(pages)
-}
-
-/// SQLite: a row per duration, in (cell, time, id) order, gathered per cell.
-async fn pages_as_rows(
-    txn: &DatabaseTransaction,
-    backend: DbBackend,
-    scope: &Scope,
-    cells: &[&str],
-    page: DurationPage,
-) -> AppResult<Vec<(String, Vec<f64>)>> {
-    let sql = pages_in_branches(backend, scope, cells, page);
-    let mut pages: Vec<(String, Vec<f64>)> = Vec::with_capacity(cells.len());
-    for row in txn.query_all_raw(sql.build()).await? {
-        let cell: String = row.try_get("", "orig_cell_id")?;
-        let duration: f64 = row.try_get("", "click_duration")?;
-        match pages.last_mut() {
-            Some((last, durations)) if *last == cell => durations.push(duration),
-            _ => pages.push((cell, vec![duration])),
-        }
-    }
     Ok(pages)
 }
 
@@ -120,22 +101,15 @@ async fn totals(
 }
 
 /// PostgreSQL: the cells as rows of one JSON parameter, each with its page as a subquery, so
-/// the statement is planned once (and no step sorts every cell's rows together). The unmapped
-/// cell (null in the events) has a branch of its own.
+/// the statement is planned once (and no step sorts every cell's rows together). `ARRAY(…)`
+/// keeps its subquery's order, which an aggregate would sort again. The unmapped cell (null in
+/// the events) has a branch of its own.
 fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     let mapped: Vec<_> = cells.iter().filter(|cell| !cell.is_empty()).collect();
     let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push("SELECT w.cell AS orig_cell_id, ")
-        .push(PAGE_AS_ARRAY)
-        .push("SELECT click_duration, time, id FROM ")
-        .push(RolledTable::Focus.name())
-        .push(" WHERE ")
-        .scope(scope, "time")
-        .push(" AND orig_cell_id = w.cell AND ")
-        .kept_duration_in_time_order();
-    limit(&mut sql, page);
-    sql.push(PAGE_AS_ARRAY_END)
-        .push(" FROM json_to_recordset(")
+    sql.push("SELECT w.cell AS orig_cell_id, array_to_json(ARRAY(");
+    page_of_cell(&mut sql, scope, (DURATIONS, Cell::Joined), page);
+    sql.push("))::text AS durations FROM json_to_recordset(")
         .bind(
             json!(
                 mapped
@@ -147,46 +121,60 @@ fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
         )
         .push("::json) AS w(cell text)");
     if cells.contains(&"") {
-        sql.push(" UNION ALL SELECT '' AS orig_cell_id, ")
-            .push(PAGE_AS_ARRAY);
-        branch(&mut sql, scope, "", page);
-        sql.push(PAGE_AS_ARRAY_END);
+        sql.push(" UNION ALL SELECT '' AS orig_cell_id, array_to_json(ARRAY(");
+        page_of_cell(&mut sql, scope, (DURATIONS, Cell::Named("")), page);
+        sql.push("))::text AS durations");
     }
     sql
 }
 
-/// Around a page's subquery (`click_duration, time, id`): its durations as a JSON array, in
-/// the page's order, or null for an empty page.
-const PAGE_AS_ARRAY: &str = "(SELECT json_agg(p.click_duration ORDER BY p.time, p.id) FROM (";
-const PAGE_AS_ARRAY_END: &str = ") AS p)::text AS durations";
-
-/// SQLite: one branch per cell.
+/// SQLite: one branch per cell, its page as a JSON array written by hand (see
+/// [`pages_as_arrays`]).
 fn pages_in_branches(backend: DbBackend, scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     let mut sql = Sql::new(backend);
     for (index, cell) in cells.iter().enumerate() {
         if index > 0 {
             sql.push(" UNION ALL ");
         }
-        branch(&mut sql, scope, cell, page);
+        sql.push("SELECT ").bind(cell.to_string()).push(
+            " AS orig_cell_id, '[' || group_concat(printf('%!.17g', click_duration), ',' \
+                 ORDER BY time, id) || ']' AS durations FROM (",
+        );
+        page_of_cell(&mut sql, scope, (IN_ORDER, Cell::Named(cell)), page);
+        sql.push(") AS page");
     }
-    sql.push(" ORDER BY orig_cell_id, time, id");
     sql
 }
 
-/// `SELECT * FROM (<one cell's page: orig_cell_id, click_duration, time, id>)`.
-fn branch(sql: &mut Sql, scope: &Scope, cell: &str, page: DurationPage) {
-    sql.push(
-        "SELECT * FROM (SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, click_duration, \
-         time, id FROM ",
-    )
-    .push(RolledTable::Focus.name())
-    .push(" WHERE ")
-    .scope(scope, "time")
-    .unmapped_or_cell(cell)
-    .push(" AND ")
-    .kept_duration_in_time_order();
+/// Which cell a page is of.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    /// The joined JSON row's (`w.cell`).
+    Joined,
+    /// This one (`""`: the unmapped cell).
+    Named(&'a str),
+}
+
+/// What a page selects: its durations alone (for `ARRAY(…)`), or with their order (for an
+/// aggregate, which may take its rows in any order).
+const DURATIONS: &str = "SELECT click_duration FROM ";
+const IN_ORDER: &str = "SELECT click_duration, time, id FROM ";
+
+/// `<select> <focus events> WHERE …`: one cell's page of kept durations, on the partial index
+/// of kept durations by (notebook, cell, time).
+fn page_of_cell(sql: &mut Sql, scope: &Scope, (select, cell): (&str, Cell), page: DurationPage) {
+    sql.push(select).push(RolledTable::Focus.name());
+    if sql.backend() == DbBackend::Sqlite {
+        sql.push(" INDEXED BY ")
+            .push(migration::KEPT_DURATIONS_BY_TIME);
+    }
+    sql.push(" WHERE ").scope(scope, "time");
+    match cell {
+        Cell::Joined => sql.push(" AND orig_cell_id = w.cell"),
+        Cell::Named(cell) => sql.unmapped_or_cell(cell),
+    };
+    sql.push(" AND ").kept_duration();
     limit(sql, page);
-    sql.push(") AS page");
 }
 
 /// ` ORDER BY time, id LIMIT … OFFSET …`: the page, in event order then arrival.

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement, Value};
 
 use super::Scope;
-use crate::services::rollups::MAX_DURATION_SECS;
 
 pub(super) struct Sql {
     backend: DbBackend,
@@ -100,23 +99,10 @@ impl Sql {
 
     /// The condition of a focus event whose duration counts towards time per cell (the rule
     /// of `rollups::kept_duration`, as SQL): an `OFF` event with a duration of at most
-    /// [`MAX_DURATION_SECS`].
+    /// [`MAX_DURATION_SECS`](crate::services::rollups::MAX_DURATION_SECS). Written as the partial index of kept durations by time has it
+    /// (`migration::KEPT_DURATION`), so that both databases see it implies the index's.
     pub fn kept_duration(&mut self) -> &mut Self {
-        self.push("click_type = 'OFF' AND click_duration IS NOT NULL AND click_duration <= ")
-            .bind(MAX_DURATION_SECS)
-    }
-
-    /// [`kept_duration`](Self::kept_duration) written so that the partial index of `OFF`
-    /// durations (by cell and duration) cannot serve it: its predicate is not implied by a
-    /// range, while the range keeps the planner's estimate of how many rows match. For a walk
-    /// of the (notebook, cell, time) index in time order that stops after a page, which the
-    /// planner would otherwise trade for the smaller index and a sort of every duration.
-    pub fn kept_duration_in_time_order(&mut self) -> &mut Self {
-        self.push(
-            "click_type >= 'OFF' AND click_type <= 'OFF' AND click_duration IS NOT NULL \
-             AND click_duration <= ",
-        )
-        .bind(MAX_DURATION_SECS)
+        self.push(migration::KEPT_DURATION)
     }
 
     /// ` AND orig_cell_id = cell`, where the cell `""` is the unmapped bucket: events whose
@@ -165,5 +151,20 @@ impl Sql {
 
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::services::rollups::MAX_DURATION_SECS;
+
+    #[test]
+    fn the_kept_duration_condition_has_the_outlier_limit_of_the_rollups() {
+        let limit = format!("click_duration <= {MAX_DURATION_SECS}");
+        assert!(
+            migration::KEPT_DURATION.ends_with(&limit),
+            "{} does not end with {limit}",
+            migration::KEPT_DURATION
+        );
     }
 }
