@@ -99,8 +99,10 @@ impl Sql {
 
     /// The condition of a focus event whose duration counts towards time per cell (the rule
     /// of `rollups::kept_duration`, as SQL): an `OFF` event with a duration of at most
-    /// [`MAX_DURATION_SECS`](crate::services::rollups::MAX_DURATION_SECS). Written as the partial index of kept durations by time has it
-    /// (`migration::KEPT_DURATION`), so that both databases see it implies the index's.
+    /// [`MAX_DURATION_SECS`](crate::services::rollups::MAX_DURATION_SECS). Written as the
+    /// partial index of kept durations by time has it (`migration::KEPT_DURATION`), so that
+    /// both databases see it implies the index's. SQLite bounds an index range by the first
+    /// limit it reads on a column: a narrower range of durations must come before it.
     pub fn kept_duration(&mut self) -> &mut Self {
         self.push(migration::KEPT_DURATION)
     }

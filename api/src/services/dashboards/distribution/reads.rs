@@ -301,7 +301,7 @@ async fn values_in(
         })
         .collect();
     let mut values: BTreeMap<(String, i64), Vec<f64>> = BTreeMap::new();
-    let sql = ranges_in_branches(backend, scope, &ranges);
+    let sql = ranges_joined(backend, scope, &ranges);
     for row in txn.query_all_raw(sql.build()).await? {
         let duration: f64 = row.try_get("", "click_duration")?;
         let key = (row.try_get("", "orig_cell_id")?, duration_tenths(duration));
@@ -310,46 +310,42 @@ async fn values_in(
     Ok(values)
 }
 
-/// SQLite: one branch per cell, a range each (its planner is quick).
-fn ranges_in_branches(backend: DbBackend, scope: &Scope, ranges: &[(&str, f64, f64)]) -> Sql {
-    let mut by_cell: BTreeMap<&str, Vec<&(&str, f64, f64)>> = BTreeMap::new();
-    for range in ranges {
-        by_cell.entry(range.0).or_default().push(range);
-    }
+/// SQLite: the ranges as rows of a JSON parameter, `[cell, low, high]`, each joined to its
+/// range of the `OFF` focus index by duration: one seek per range, and one statement text
+/// (prepared once) whatever the ranges. A cell's ranges joined by `OR` were read as one, from
+/// the lowest to the highest. The unmapped cell (null in the events) has a join of its own.
+fn ranges_joined(backend: DbBackend, scope: &Scope, ranges: &[(&str, f64, f64)]) -> Sql {
+    let (unmapped, mapped): (Vec<_>, Vec<_>) =
+        ranges.iter().partition(|(cell, ..)| cell.is_empty());
     let mut sql = Sql::new(backend);
-    for (index, cell_ranges) in by_cell.values().enumerate() {
+    for (index, (ranges, cell)) in [(mapped, " = w.value ->> 0"), (unmapped, " IS NULL")]
+        .into_iter()
+        .filter(|(ranges, _)| !ranges.is_empty())
+        .enumerate()
+    {
         if index > 0 {
             sql.push(" UNION ALL ");
         }
-        branch(&mut sql, scope, cell_ranges);
+        let rows: Vec<_> = ranges
+            .iter()
+            .map(|(cell, low, high)| json!([cell, low, high]))
+            .collect();
+        // CROSS JOIN keeps the ranges as the outer loop; the range of durations comes before
+        // the kept condition's own limit (see `Sql::kept_duration`).
+        sql.push(
+            "SELECT COALESCE(e.orig_cell_id, '') AS orig_cell_id, e.click_duration FROM json_each(",
+        )
+        .bind(json!(rows).to_string())
+        .push(") AS w CROSS JOIN ")
+        .push(RolledTable::Focus.name())
+        .push(" AS e INDEXED BY idx_cell_focus_events_off_durations WHERE e.orig_cell_id")
+        .push(cell)
+        .push(" AND e.click_duration >= w.value ->> 1 AND e.click_duration < w.value ->> 2 AND ")
+        .scope(scope, "e.time")
+        .push(" AND ")
+        .kept_duration();
     }
     sql
-}
-
-/// `SELECT orig_cell_id, click_duration` of one cell's kept durations in `ranges`.
-fn branch(sql: &mut Sql, scope: &Scope, ranges: &[&(&str, f64, f64)]) {
-    let Some((cell, ..)) = ranges.first() else {
-        return;
-    };
-    sql.push("SELECT COALESCE(orig_cell_id, '') AS orig_cell_id, click_duration FROM ")
-        .push(RolledTable::Focus.name())
-        .push(" WHERE ")
-        .scope(scope, "time")
-        .unmapped_or_cell(cell)
-        .push(" AND ")
-        .kept_duration()
-        .push(" AND (");
-    for (index, (_, low, high)) in ranges.iter().enumerate() {
-        if index > 0 {
-            sql.push(" OR ");
-        }
-        sql.push("(click_duration >= ")
-            .bind(*low)
-            .push(" AND click_duration < ")
-            .bind(*high)
-            .push(")");
-    }
-    sql.push(")");
 }
 
 /// Ascending tenths as runs of consecutive ones, `(first, last)`.
