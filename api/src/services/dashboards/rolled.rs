@@ -191,9 +191,10 @@ fn parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied),
 pub(super) fn latest_focus_candidates(sql: &mut Sql, scope: &Scope, progress: &Progress) {
     let unapplied_focus = progress.unapplied.of(RolledTable::Focus);
     let cover = rollups::cover(scope.after, scope.until, progress.folded_before);
-    location_rows(sql, scope);
-    ranges_condition(sql, &cover.rollups);
-    sql.students(scope);
+    per_range(sql, &cover.rollups, |sql| {
+        location_rows(sql, scope);
+        sql.students(scope);
+    });
     const ON_FOCUS: &str = " UNION ALL SELECT user_id, COALESCE(orig_cell_id, ''), time, id \
                             FROM cell_focus_events WHERE click_type = 'ON' AND ";
     for edge in &cover.edges {
@@ -238,13 +239,14 @@ pub(super) fn latest_execution_candidates(
     cell: &str,
 ) {
     let cover = rollups::cover(scope.after, scope.until, progress.folded_before);
-    sql.push("SELECT latest_execution_id AS id FROM cell_rollups WHERE notebook_id = ")
-        .bind(scope.notebook_id)
-        .push(" AND orig_cell_id = ")
-        .bind(cell.to_owned())
-        .push(" AND latest_execution_id IS NOT NULL");
-    ranges_condition(sql, &cover.rollups);
-    sql.students(scope);
+    per_range(sql, &cover.rollups, |sql| {
+        sql.push("SELECT latest_execution_id AS id FROM cell_rollups WHERE notebook_id = ")
+            .bind(scope.notebook_id)
+            .push(" AND orig_cell_id = ")
+            .bind(cell.to_owned())
+            .push(" AND latest_execution_id IS NOT NULL")
+            .students(scope);
+    });
     let executions = RolledTable::Executions;
     let select = format!(" UNION ALL SELECT id FROM {} WHERE ", executions.name());
     for edge in &cover.edges {
@@ -272,7 +274,7 @@ fn location_rows(sql: &mut Sql, scope: &Scope) {
 }
 
 fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange], sums: Sums) {
-    sql.push(match sums {
+    let select = match sums {
         Sums::Activity => {
             "SELECT orig_cell_id AS cell, user_id, executions, ok_executions AS ok, focus, \
              focus_on, kept_count, kept_sum FROM cell_rollups WHERE notebook_id = "
@@ -289,32 +291,37 @@ fn rollup_rows(sql: &mut Sql, scope: &Scope, ranges: &[TierRange], sums: Sums) {
             "SELECT orig_cell_id AS cell, tenths, kept_count, kept_sum FROM duration_rollups \
              WHERE notebook_id = "
         }
-    })
-    .bind(scope.notebook_id);
-    ranges_condition(sql, ranges);
-    match sums {
-        // No student column: the caller reads the whole class only.
-        Sums::Tenths => debug_assert!(scope.has_every_student()),
-        _ => {
-            sql.students(scope);
+    };
+    per_range(sql, ranges, |sql| {
+        sql.push(select).bind(scope.notebook_id);
+        match sums {
+            // No student column: the caller reads the whole class only.
+            Sums::Tenths => debug_assert!(scope.has_every_student()),
+            _ => {
+                sql.students(scope);
+            }
         }
-    }
+    });
 }
 
-/// ` AND (…)`: the buckets of `ranges`.
-fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
-    sql.push(" AND (");
+/// Pushes the rows of `ranges`: `select` (a statement up to its conditions) and ` AND` each
+/// range's buckets, joined by `UNION ALL` (nothing matches when there is no range). The ranges
+/// never overlap, and SQLite reads an `OR` of ranges through a temporary table of the rows'
+/// keys that drops repeats: 42 ms instead of 26 for the 19 000 duration rollups of a 1.5 M
+/// event class's whole course (its all-time bucket and the hours after it).
+fn per_range(sql: &mut Sql, ranges: &[TierRange], mut select: impl FnMut(&mut Sql)) {
     if ranges.is_empty() {
-        sql.push("1 = 0");
+        select(sql);
+        sql.push(" AND 1 = 0");
     }
     for (index, range) in ranges.iter().enumerate() {
         if index > 0 {
-            sql.push(" OR ");
+            sql.push(" UNION ALL ");
         }
-        sql.push("(tier = ").bind(range.tier.id());
+        select(sql);
+        sql.push(" AND tier = ").bind(range.tier.id());
         // The all-time tier has one bucket, which holds the hours of its range.
         if range.tier == Tier::All {
-            sql.push(")");
             continue;
         }
         if let Some(from) = range.from {
@@ -323,9 +330,7 @@ fn ranges_condition(sql: &mut Sql, ranges: &[TierRange]) {
         if let Some(to) = range.to {
             sql.push(" AND bucket < ").bind(to);
         }
-        sql.push(")");
     }
-    sql.push(")");
 }
 
 /// The scope's events whose time is in `edge`.
