@@ -30,27 +30,25 @@ pub(super) async fn rolled_tenths(
 ) -> AppResult<BTreeMap<String, CellTenths>> {
     // Not grouped by tenth: a tenth has a row per bucket read (the whole course reads mostly
     // the all-time tier's one) and per event of the edges, and PostgreSQL took longer to hash
-    // them than to read them; [`cell_tenths`] adds them up. PostgreSQL sends each cell's rows
-    // as three JSON arrays: decoding 16 000 rows (the last session at 1.5 M events) took the
-    // server longer than the database took to read them.
-    let backend = txn.get_database_backend();
-    let shape = match backend {
-        DbBackend::Postgres => (
+    // them than to read them; [`cell_tenths`] adds them up. Each cell's rows come as three
+    // JSON arrays: decoding 16 000 rows (the last session at 1.5 M events) took the server
+    // longer than the database took to read them. Each sum is text that reads back as the same
+    // double (PostgreSQL's shortest, SQLite's 17 significant digits).
+    let arrays = match txn.get_database_backend() {
+        DbBackend::Postgres => {
             "SELECT cell AS orig_cell_id, json_agg(tenths)::text AS tenths, \
-             json_agg(kept_count)::text AS n, json_agg(kept_sum)::text AS total",
-            " GROUP BY cell",
-        ),
-        _ => (
-            "SELECT cell AS orig_cell_id, tenths, kept_count AS n, kept_sum AS total",
-            "",
-        ),
+             json_agg(kept_count)::text AS n, json_agg(kept_sum)::text AS total"
+        }
+        _ => {
+            "SELECT cell AS orig_cell_id, '[' || group_concat(tenths) || ']' AS tenths, \
+             '[' || group_concat(kept_count) || ']' AS n, \
+             '[' || group_concat(printf('%!.17g', kept_sum)) || ']' AS total"
+        }
     };
+    let shape = (arrays, " GROUP BY cell");
     let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Tenths, shape).await?;
     let rows = txn.query_all_raw(sql.build()).await?;
-    let parts = match backend {
-        DbBackend::Postgres => parts_from_arrays(&rows)?,
-        _ => parts_from_rows(&rows)?,
-    };
+    let parts = parts_from_arrays(&rows)?;
     Ok(cell_tenths(parts))
 }
 
@@ -93,7 +91,7 @@ fn parts_from_rows(rows: &[QueryResult]) -> AppResult<PartsByCell> {
 }
 
 /// A row per cell, `orig_cell_id` and its parts' `tenths`, `n` and `total` as JSON arrays of
-/// one length (PostgreSQL writes each double as its shortest exact text).
+/// one length, in the same order (one aggregate pass fills the three).
 fn parts_from_arrays(rows: &[QueryResult]) -> AppResult<PartsByCell> {
     let mut parts: PartsByCell = BTreeMap::new();
     for row in rows {
