@@ -22,6 +22,7 @@ mod m20261207_000016_focus_cell_index_covers_pages;
 mod m20261208_000017_progress_rollups;
 mod m20261209_000018_kept_durations_by_time;
 
+pub use m20261206_000015_duration_rollups::OFF_DURATIONS;
 pub use m20261209_000018_kept_durations_by_time::{KEPT_DURATION, KEPT_DURATIONS_BY_TIME};
 
 pub struct Migrator;

@@ -153,14 +153,13 @@ pub(super) async fn values_at(
     }
     match txn.get_database_backend() {
         DbBackend::Postgres => positions_joined(txn, scope, wanted).await,
-        backend => positions_in_tenths(txn, backend, scope, wanted).await,
+        _ => positions_in_tenths(txn, scope, wanted).await,
     }
 }
 
 /// SQLite: the wanted tenths' durations, sorted here, read at the wanted positions.
 async fn positions_in_tenths(
     txn: &DatabaseTransaction,
-    backend: DbBackend,
     scope: &Scope,
     wanted: &[(&str, i64, i64)],
 ) -> AppResult<BTreeMap<(String, i64, i64), f64>> {
@@ -168,7 +167,7 @@ async fn positions_in_tenths(
     for &(cell, tenths, _) in wanted {
         tenths_by_cell.entry(cell).or_default().push(tenths);
     }
-    let mut values = values_in(txn, backend, scope, tenths_by_cell).await?;
+    let mut values = values_in(txn, scope, tenths_by_cell).await?;
     for durations in values.values_mut() {
         durations.sort_by(f64::total_cmp);
     }
@@ -284,7 +283,6 @@ fn tenth_range(tenths: i64) -> (f64, f64) {
 /// focus index (cell, duration, time), whose time filters the window without the rows.
 async fn values_in(
     txn: &DatabaseTransaction,
-    backend: DbBackend,
     scope: &Scope,
     tenths_by_cell: BTreeMap<&str, Vec<i64>>,
 ) -> AppResult<BTreeMap<(String, i64), Vec<f64>>> {
@@ -299,7 +297,7 @@ async fn values_in(
         })
         .collect();
     let mut values: BTreeMap<(String, i64), Vec<f64>> = BTreeMap::new();
-    let sql = ranges_joined(backend, scope, &ranges);
+    let sql = ranges_joined(scope, &ranges);
     for row in txn.query_all_raw(sql.build()).await? {
         let duration: f64 = row.try_get("", "click_duration")?;
         let key = (row.try_get("", "orig_cell_id")?, duration_tenths(duration));
@@ -312,10 +310,10 @@ async fn values_in(
 /// range of the `OFF` focus index by duration: one seek per range, and one statement text
 /// (prepared once) whatever the ranges. A cell's ranges joined by `OR` were read as one, from
 /// the lowest to the highest. The unmapped cell (null in the events) has a join of its own.
-fn ranges_joined(backend: DbBackend, scope: &Scope, ranges: &[(&str, f64, f64)]) -> Sql {
+fn ranges_joined(scope: &Scope, ranges: &[(&str, f64, f64)]) -> Sql {
     let (unmapped, mapped): (Vec<_>, Vec<_>) =
         ranges.iter().partition(|(cell, ..)| cell.is_empty());
-    let mut sql = Sql::new(backend);
+    let mut sql = Sql::new(DbBackend::Sqlite);
     for (index, (ranges, cell)) in [(mapped, " = w.value ->> 0"), (unmapped, " IS NULL")]
         .into_iter()
         .filter(|(ranges, _)| !ranges.is_empty())
@@ -336,7 +334,9 @@ fn ranges_joined(backend: DbBackend, scope: &Scope, ranges: &[(&str, f64, f64)])
         .bind(json!(rows).to_string())
         .push(") AS w CROSS JOIN ")
         .push(RolledTable::Focus.name())
-        .push(" AS e INDEXED BY idx_cell_focus_events_off_durations WHERE e.orig_cell_id")
+        .push(" AS e INDEXED BY ")
+        .push(migration::OFF_DURATIONS)
+        .push(" WHERE e.orig_cell_id")
         .push(cell)
         .push(" AND e.click_duration >= w.value ->> 1 AND e.click_duration < w.value ->> 2 AND ")
         .scope(scope, "e.time")
