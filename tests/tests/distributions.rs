@@ -93,6 +93,9 @@ backend_tests! {
         }
         off(&app, "s1", "c2", 7.25, 20).await;
         off(&app, "s1", "c2", 6000.0, 21).await; // an outlier: not counted
+        // Outliers in the tenth of the limit (5000.0 to 5000.1): not counted either.
+        off(&app, "s2", "c1", 5000.05, 22).await;
+        off(&app, "s0", "c1", 5000.000000000001, 23).await;
         let (notebook, oracle) = summary_and_oracle(&app, &token).await;
         assert_eq!(notebook["focusDurationSummary"], json!(oracle));
         // The hand-checked numbers of c1: 1, 2, 2.5, 3, 4, 5, 100, 4999, 5000.
@@ -101,6 +104,7 @@ backend_tests! {
         assert_eq!((c1["firstQuartile"].clone(), c1["thirdQuartile"].clone()), (json!(2.25), json!(2549.5)));
         assert_eq!(c1["histogram"][0]["count"], 5);
         assert_eq!(c1["histogram"][10]["count"], 2, "4999 and 5000 in the last bucket");
+        assert_eq!(c1["max"], 5000.0);
         assert_eq!(notebook["focusDurationSummary"][1]["count"], 1);
     }
 

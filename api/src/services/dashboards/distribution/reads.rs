@@ -31,13 +31,15 @@ pub(super) async fn rolled_tenths(
     // Not grouped by tenth: a tenth has a row per bucket read (the whole course reads mostly
     // the all-time tier's one) and per event of the edges, and PostgreSQL took longer to hash
     // them than to read them; [`cell_tenths`] adds them up. Each cell's rows come as three
-    // JSON arrays: decoding 16 000 rows (the last session at 1.5 M events) took the server
-    // longer than the database took to read them. Each sum is text that reads back as the same
-    // double (PostgreSQL's shortest, SQLite's 17 significant digits).
+    // arrays: decoding 16 000 rows (the last session at 1.5 M events) took the server longer
+    // than the database took to read them. PostgreSQL sends them binary (`int8[]`,
+    // `float8[]`); SQLite, which has no arrays, as JSON text, each sum with 17 significant
+    // digits so that it reads back as the same double.
     let arrays = match txn.get_database_backend() {
         DbBackend::Postgres => {
-            "SELECT cell AS orig_cell_id, json_agg(tenths)::text AS tenths, \
-             json_agg(kept_count)::text AS n, json_agg(kept_sum)::text AS total"
+            "SELECT cell AS orig_cell_id, array_agg(CAST(tenths AS BIGINT)) AS tenths, \
+             array_agg(CAST(kept_count AS BIGINT)) AS n, \
+             array_agg(CAST(kept_sum AS DOUBLE PRECISION)) AS total"
         }
         _ => {
             "SELECT cell AS orig_cell_id, '[' || group_concat(tenths) || ']' AS tenths, \
@@ -48,7 +50,7 @@ pub(super) async fn rolled_tenths(
     let shape = (arrays, " GROUP BY cell");
     let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Tenths, shape).await?;
     let rows = txn.query_all_raw(sql.build()).await?;
-    let parts = parts_from_arrays(&rows)?;
+    let parts = parts_from_arrays(&rows, txn.get_database_backend())?;
     Ok(cell_tenths(parts))
 }
 
@@ -90,14 +92,15 @@ fn parts_from_rows(rows: &[QueryResult]) -> AppResult<PartsByCell> {
     Ok(parts)
 }
 
-/// A row per cell, `orig_cell_id` and its parts' `tenths`, `n` and `total` as JSON arrays of
-/// one length, in the same order (one aggregate pass fills the three).
-fn parts_from_arrays(rows: &[QueryResult]) -> AppResult<PartsByCell> {
+/// A row per cell, `orig_cell_id` and its parts' `tenths`, `n` and `total` as arrays of one
+/// length (PostgreSQL's own, or SQLite's JSON text), in the same order (one aggregate pass
+/// fills the three).
+fn parts_from_arrays(rows: &[QueryResult], backend: DbBackend) -> AppResult<PartsByCell> {
     let mut parts: PartsByCell = BTreeMap::new();
     for row in rows {
-        let tenths: Vec<i64> = from_json(row, "tenths")?;
-        let counts: Vec<i64> = from_json(row, "n")?;
-        let totals: Vec<f64> = from_json(row, "total")?;
+        let tenths: Vec<i64> = array(row, "tenths", backend)?;
+        let counts: Vec<i64> = array(row, "n", backend)?;
+        let totals: Vec<f64> = array(row, "total", backend)?;
         if tenths.len() != counts.len() || tenths.len() != totals.len() {
             return Err(AppError::internal(anyhow::anyhow!(
                 "a cell's arrays of tenths differ in length"
@@ -112,10 +115,19 @@ fn parts_from_arrays(rows: &[QueryResult]) -> AppResult<PartsByCell> {
     Ok(parts)
 }
 
-/// The JSON text in `row`'s `column`.
-fn from_json<T: serde::de::DeserializeOwned>(row: &QueryResult, column: &str) -> AppResult<T> {
-    let text: String = row.try_get("", column)?;
-    serde_json::from_str(&text).map_err(AppError::internal)
+/// The array in `row`'s `column`: a PostgreSQL array, or JSON text on SQLite.
+fn array<T>(row: &QueryResult, column: &str, backend: DbBackend) -> AppResult<Vec<T>>
+where
+    T: serde::de::DeserializeOwned,
+    Vec<T>: sea_orm::TryGetable,
+{
+    match backend {
+        DbBackend::Postgres => Ok(row.try_get("", column)?),
+        _ => {
+            let text: String = row.try_get("", column)?;
+            serde_json::from_str(&text).map_err(AppError::internal)
+        }
+    }
 }
 
 /// Per cell, its parts added up by tenth (a tenth may have several: rollup tiers, a window's
@@ -185,6 +197,14 @@ async fn positions_in_tenths(
 /// `OFF` focus index (cell, duration, time) in duration order and stepped to its position
 /// there, so no duration but the wanted ones leaves the database: a 15 M-event class's tenths
 /// hold thousands each. The unmapped cell (null in the events) has a branch per place.
+///
+/// The places read no outlier limit: with it, PostgreSQL could also read the partial index of
+/// kept durations by time, walking the cell's whole window for every place and sorting it. It
+/// chose that on some samples of `ANALYZE` (the newest times are the ones its statistics know
+/// least), and took 36 ms instead of 10 for the last session of a 15 M-event class. No outlier
+/// is ever read: the only tenth that holds both kinds (5000.0 to 5000.1 s) has its kept
+/// duration (5000 s) first, and a place's position is below its tenth's count of kept
+/// durations.
 async fn positions_joined(
     txn: &DatabaseTransaction,
     scope: &Scope,
@@ -235,8 +255,9 @@ enum Place {
     Unmapped { tenths: i64, index: i64 },
 }
 
-/// `SELECT click_duration` of the place's duration: the kept durations of its cell in the
-/// scope, within its tenth's range and of its tenth, ascending, stepped to its position.
+/// `SELECT click_duration` of the place's duration: the `OFF` durations of its cell in the
+/// scope (no outlier limit: see [`positions_joined`]), within its tenth's range and of its
+/// tenth, ascending, stepped to its position.
 fn duration_at(sql: &mut Sql, scope: &Scope, place: Place) {
     sql.push("SELECT click_duration FROM ")
         .push(RolledTable::Focus.name())
@@ -246,9 +267,7 @@ fn duration_at(sql: &mut Sql, scope: &Scope, place: Place) {
         Place::Joined => sql.push(" AND orig_cell_id = w.cell"),
         Place::Unmapped { .. } => sql.unmapped_or_cell(""),
     };
-    sql.push(" AND ")
-        .kept_duration()
-        .push(" AND click_duration >= ");
+    sql.push(" AND click_type = 'OFF' AND click_duration >= ");
     match place {
         Place::Joined => sql
             .push("w.low AND click_duration < w.high AND ")
