@@ -160,3 +160,23 @@ async fn every_response_has_a_request_id_that_its_errors_carry() {
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "from-the-proxy-1");
 }
+
+#[tokio::test]
+async fn an_answer_lists_its_fields_in_the_order_the_query_selected_them() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Not alphabetical: `version` before `__typename`, and the alias `a` last.
+    let body = json!({ "query": "{ version __typename a: __typename }" });
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap_or(usize::MAX);
+    assert!(at("data") < at("version"), "{text}");
+    assert!(at("version") < at("__typename"), "{text}");
+    assert!(at("__typename") < at("a"), "{text}");
+}

@@ -3,7 +3,7 @@
 //! scanned, in `graphql_body`), which media type the answer is in (`Accept`), and its status. Checked by the graphql-http audit suite
 //! (`tests/node/graphql-http-audit.mjs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_graphql::parser::{parse_query, types::OperationType};
 use axum::{
@@ -11,6 +11,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
@@ -151,14 +152,15 @@ pub fn respond(
         }
     }
     let request_error = crate::graphql::is_request_error(&response);
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
+    let body = ResponseBody {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let body = serde_json::to_vec(&body).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialize a GraphQL response");
-        serde_json::json!({ "errors": [{ "message": "internal error",
-            "extensions": { "code": "INTERNAL" } }] })
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
     });
-    if request_error && let Value::Object(map) = &mut body {
-        map.remove("data");
-    }
     let (status, content_type) = match media_type {
         MediaType::GraphQLResponse if request_error => {
             (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON)
@@ -166,11 +168,23 @@ pub fn respond(
         MediaType::GraphQLResponse => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
         MediaType::Json => (StatusCode::OK, "application/json"),
     };
-    let mut http_response = (status, Json(body)).into_response();
-    http_response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    http_response
+    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))];
+    (status, content_type, body).into_response()
+}
+
+/// An executed request's answer as JSON, written straight from async-graphql's values, so its
+/// fields keep the order of the selection (as the spec asks). Going through a `serde_json`
+/// value first built a map per object, and took the server longer than the database took to
+/// answer a large query (7 000 postponements of `pendingUpdateStats`). A request error has no
+/// `data` entry.
+#[derive(Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
 }
 
 /// The `x-request-id` the edge gave this request (or its client sent).
