@@ -37,8 +37,9 @@ const ALL_TIME: i16 = 3;
 /// The outlier limit (`MAX_DURATION_SECS` in the api crate).
 const MAX_DURATION_SECS: f64 = 5000.0;
 
-/// The index of the kept `OFF` durations by (notebook, cell, duration): SQLite's duration
-/// summary names it to its planner (`INDEXED BY`) to read each rank's range with one seek.
+/// The partial index of the `OFF` durations by (notebook, cell, duration, time), where the
+/// duration summary reads its ranks: SQLite's is told to use it (`INDEXED BY`), so that each
+/// rank's range of durations is one seek.
 pub const OFF_DURATIONS: &str = "idx_cell_focus_events_off_durations";
 const INDEX: &str = OFF_DURATIONS;
 
