@@ -16,12 +16,9 @@ use super::{
     Scope,
     cells::{CellDurations, DurationPage},
     rolled,
-    sql::Sql,
+    sql::{Sql, array_column},
 };
-use crate::{
-    error::{AppError, AppResult},
-    services::rollups::RolledTable,
-};
+use crate::{error::AppResult, services::rollups::RolledTable};
 
 /// Per cell with a kept duration in the scope, `page` of its durations (by event time, then
 /// arrival) and its total; a cell whose page is past its end is left out.
@@ -73,14 +70,7 @@ async fn pages_as_arrays(
     let mut pages = Vec::with_capacity(cells.len());
     for row in txn.query_all_raw(sql.build()).await? {
         let cell: String = row.try_get("", "orig_cell_id")?;
-        let durations = match backend {
-            DbBackend::Postgres => row.try_get("", "durations")?,
-            _ => match row.try_get::<Option<String>>("", "durations")? {
-                Some(array) => serde_json::from_str(&array).map_err(AppError::internal)?,
-                None => Vec::new(),
-            },
-        };
-        pages.push((cell, durations));
+        pages.push((cell, array_column(&row, "durations", backend)?));
     }
     pages.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(pages)

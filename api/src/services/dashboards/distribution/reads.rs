@@ -11,7 +11,12 @@ use super::CellTenths;
 use crate::{
     error::{AppError, AppResult},
     services::{
-        dashboards::{Scope, cells::kept_durations, rolled, sql::Sql},
+        dashboards::{
+            Scope,
+            cells::kept_durations,
+            rolled,
+            sql::{Sql, array_column},
+        },
         rollups::{RolledTable, duration_tenths},
     },
 };
@@ -98,9 +103,9 @@ fn parts_from_rows(rows: &[QueryResult]) -> AppResult<PartsByCell> {
 fn parts_from_arrays(rows: &[QueryResult], backend: DbBackend) -> AppResult<PartsByCell> {
     let mut parts: PartsByCell = BTreeMap::new();
     for row in rows {
-        let tenths: Vec<i64> = array(row, "tenths", backend)?;
-        let counts: Vec<i64> = array(row, "n", backend)?;
-        let totals: Vec<f64> = array(row, "total", backend)?;
+        let tenths: Vec<i64> = array_column(row, "tenths", backend)?;
+        let counts: Vec<i64> = array_column(row, "n", backend)?;
+        let totals: Vec<f64> = array_column(row, "total", backend)?;
         if tenths.len() != counts.len() || tenths.len() != totals.len() {
             return Err(AppError::internal(anyhow::anyhow!(
                 "a cell's arrays of tenths differ in length"
@@ -113,21 +118,6 @@ fn parts_from_arrays(rows: &[QueryResult], backend: DbBackend) -> AppResult<Part
             .extend(cell.map(|((tenths, n), total)| (tenths, n, total)));
     }
     Ok(parts)
-}
-
-/// The array in `row`'s `column`: a PostgreSQL array, or JSON text on SQLite.
-fn array<T>(row: &QueryResult, column: &str, backend: DbBackend) -> AppResult<Vec<T>>
-where
-    T: serde::de::DeserializeOwned,
-    Vec<T>: sea_orm::TryGetable,
-{
-    match backend {
-        DbBackend::Postgres => Ok(row.try_get("", column)?),
-        _ => {
-            let text: String = row.try_get("", column)?;
-            serde_json::from_str(&text).map_err(AppError::internal)
-        }
-    }
 }
 
 /// Per cell, its parts added up by tenth (a tenth may have several: rollup tiers, a window's
