@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod auth;
 pub mod context;
 pub mod dashboards;
+mod engine;
 mod error_codes;
 pub mod groups;
 pub mod guards;
@@ -14,10 +15,8 @@ pub mod ingest;
 mod introspection;
 pub mod limits;
 pub mod live;
-mod login_limit;
 pub mod notebooks;
 mod parse_cache;
-mod request_metrics;
 pub mod scalar_list;
 pub mod system;
 pub mod users;
@@ -26,6 +25,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
+pub use engine::{Engine, Prepared, selected_operation};
 pub use parse_cache::ParseCache;
 
 #[derive(MergedObject, Default)]
@@ -60,23 +60,19 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
         Mutation::default(),
         Subscription::default(),
     )
-    // Outermost first: the metrics see the codes `ErrorCodes` gives.
-    .extension(request_metrics::RequestMetrics)
-    .extension(error_codes::ErrorCodes)
 }
 
-/// The schema, whose parse hook shares `documents` with the HTTP edge.
-pub fn build_schema(state: AppState, documents: ParseCache) -> AppSchema {
+/// The schema and the steps around it ([`Engine`]). It has no async-graphql extension: see
+/// the engine's module for why.
+pub fn build_engine(state: AppState) -> Engine {
     let limits = &state.config.limits;
-    builder()
-        .extension(limits::DocumentLimits::from_limits(limits))
-        .extension(login_limit::LoginLimit)
-        // Last: the innermost parse hook (see the module).
-        .extension(documents)
+    let document_limits = limits::DocumentLimits::from_limits(limits);
+    let schema = builder()
         .limit_depth(limits.graphql_max_depth)
         .limit_complexity(limits.graphql_max_complexity)
         .data(state)
-        .finish()
+        .finish();
+    Engine::new(schema, ParseCache::default(), document_limits)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -30,30 +30,22 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{
-    graphql::{AppSchema, ParseCache},
-    state::AppState,
-};
+use crate::{graphql::Engine, state::AppState};
 
-/// What GraphQL handlers need: the schema, its parsed documents and the shared state.
+/// What GraphQL handlers need: the engine that runs operations and the shared state.
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
-    pub schema: AppSchema,
-    pub documents: ParseCache,
+    pub engine: Engine,
 }
 
-pub fn router(app: AppState, schema: AppSchema, documents: ParseCache) -> Router {
+pub fn router(app: AppState, engine: Engine) -> Router {
     let cors = graphql_cors(&app.config.cors_origins);
     let rest_ingest = rest_ingest::routes(app.config.limits.event_body_limit);
     let socketio = socketio::layer(app.clone());
     let legacy = legacy::routes(app.config.limits.upload_limit);
     let db_health = app.db_health.clone();
-    let state = HttpState {
-        app,
-        schema,
-        documents,
-    };
+    let state = HttpState { app, engine };
     Router::new()
         .route(
             "/graphql",

@@ -74,9 +74,8 @@ impl Application {
             state.ingest.writer.write_turns(),
             async move { shutdown.cancelled().await },
         ));
-        let documents = graphql::ParseCache::default();
-        let schema = graphql::build_schema(state.clone(), documents.clone());
-        let router = http::router(state.clone(), schema, documents);
+        let engine = graphql::build_engine(state.clone());
+        let router = http::router(state.clone(), engine);
         let listener = TcpListener::bind(state.config.bind_addr)
             .await
             .with_context(|| format!("binding {}", state.config.bind_addr))?;

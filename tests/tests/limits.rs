@@ -153,3 +153,43 @@ async fn a_websocket_operation_past_the_timeout_is_stopped_with_timeout() {
         "{next}"
     );
 }
+
+/// The document limits hold over the websocket too, for queries and subscriptions alike: the
+/// operation ends with one `error` carrying the code, and the socket stays usable.
+#[tokio::test]
+async fn websocket_operations_over_the_document_limits_are_refused_with_their_codes() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.limits.graphql_max_query_bytes = 2048).await;
+    let mut socket = app.websocket(json!({})).await;
+    let subscription_aliases: Vec<String> = (0..31).map(|n| format!("a{n}: ticks")).collect();
+    let refused = [
+        ("aliases", aliased(31), "QUERY_TOO_COMPLEX"),
+        (
+            "subscription",
+            format!("subscription {{ {} }}", subscription_aliases.join(" ")),
+            "QUERY_TOO_COMPLEX",
+        ),
+        (
+            "size",
+            format!("{{ version }} # {}", "x".repeat(2100)),
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (id, query, code) in refused {
+        socket.subscribe(id, &query, json!({})).await;
+        let error = socket.receive().await;
+        assert_eq!(
+            (&error["type"], &error["id"]),
+            (&json!("error"), &json!(id)),
+            "{error}"
+        );
+        assert_eq!(error["payload"][0]["extensions"]["code"], code, "{error}");
+    }
+    socket.subscribe("fine", "{ version }", json!({})).await;
+    let next = socket.receive().await;
+    assert_eq!(
+        next["payload"]["data"]["version"],
+        env!("CARGO_PKG_VERSION"),
+        "{next}"
+    );
+}

@@ -81,6 +81,7 @@ impl AuthMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
+        count_credential_attempt(ctx, app, &username).await?;
         check_credentials_shape(&username, &password, 1)?;
         let user = authenticate(&app.accounts, &username, password, client_ip(ctx)).await?;
         Ok(session(app, &user, Some(username)).await?)
@@ -166,9 +167,22 @@ impl AuthMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let app = app(ctx)?;
+        count_credential_attempt(ctx, app, &username).await?;
         let user = signup(&app.accounts, &username, password).await?;
         Ok(session(app, &user, Some(username)).await?)
     }
+}
+
+/// Counts a `login` or `signup` per login name and per client address before anything else
+/// (an attempt costs Argon2 work, and a signup an account): over the limit the field fails with
+/// `RATE_LIMITED` and `retryAfter`, no password hashed or checked. Every path to these fields
+/// runs this (HTTP, the websocket, each alias repeating a field in one document).
+async fn count_credential_attempt(
+    ctx: &Context<'_>,
+    app: &AppState,
+    username: &str,
+) -> AppResult<()> {
+    app.rate_limits.login(client_ip(ctx), Some(username)).await
 }
 
 async fn session(

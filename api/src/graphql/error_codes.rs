@@ -4,41 +4,11 @@
 //! error without a code comes from inside a resolver (a library error turned into a string): it
 //! is logged once and masked as `INTERNAL`, so internal text never reaches a client.
 
-use std::sync::Arc;
+use async_graphql::{Response, ServerError};
 
-use async_graphql::{
-    Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
-};
-use futures::{StreamExt, stream::BoxStream};
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        with_codes(next.run(ctx).await)
-    }
-
-    /// Subscriptions (over the websocket) do not pass through `request`: their request errors
-    /// and every event's errors are coded here.
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(with_codes).boxed()
-    }
-}
-
-fn with_codes(mut response: Response) -> Response {
+/// `response` with a code on each of its errors (a query's answer, or a subscription's event:
+/// the `Engine` codes both).
+pub(super) fn with_codes(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(ensure_code);
     response
 }
@@ -48,7 +18,7 @@ fn ensure_code(error: &mut ServerError) {
     if extensions.get("code").is_some() {
         return;
     }
-    // async-graphql's own depth and complexity limits (configured in `build_schema`).
+    // async-graphql's own depth and complexity limits (configured in `build_engine`).
     if matches!(
         error.message.as_str(),
         "Query is nested too deep." | "Query is too complex."
@@ -76,7 +46,7 @@ fn ensure_code(error: &mut ServerError) {
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, Object, PathSegment, Pos, Schema, Subscription};
-    use futures::Stream;
+    use futures::{Stream, StreamExt};
 
     use super::*;
 
@@ -133,11 +103,10 @@ mod tests {
 
     #[tokio::test]
     async fn subscription_errors_get_codes_too() {
-        let schema = Schema::build(Query, EmptyMutation, Subscription)
-            .extension(ErrorCodes)
-            .finish();
+        let schema = Schema::new(Query, EmptyMutation, Subscription);
         let refused: Vec<Response> = schema
             .execute_stream("subscription { nope }")
+            .map(with_codes)
             .collect()
             .await;
         assert_eq!(
@@ -147,6 +116,7 @@ mod tests {
 
         let events: Vec<Response> = schema
             .execute_stream("subscription { ticks }")
+            .map(with_codes)
             .collect()
             .await;
         assert!(events[0].errors.is_empty());

@@ -1,16 +1,10 @@
 //! Limits on what one operation may ask for, checked before anything runs: the document's size,
-//! its aliases and its root fields (here, on the parsed document), and its depth and
-//! complexity (async-graphql's validation, configured in `build_schema`). Each refusal has a
+//! its aliases and its root fields (here, called by the `Engine`), and its depth and
+//! complexity (async-graphql's validation, configured in `build_engine`). Each refusal has a
 //! code: `PAYLOAD_TOO_LARGE` for the size, `QUERY_TOO_COMPLEX` for the rest. Without them one
 //! anonymous request repeating a field thousands of times ran for seconds and took gigabytes.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
-};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
 use crate::{config::Limits, error::AppError};
 
@@ -34,7 +28,19 @@ impl DocumentLimits {
         }
     }
 
-    fn check(&self, document: &ExecutableDocument) -> Result<(), AppError> {
+    /// `PAYLOAD_TOO_LARGE` for a document text over the limit (checked before it is parsed).
+    pub(super) fn check_size(&self, query: &str) -> Result<(), AppError> {
+        if query.len() > self.max_query_bytes {
+            return Err(AppError::PayloadTooLarge(format!(
+                "a GraphQL document over {} bytes (send data as variables)",
+                self.max_query_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// `QUERY_TOO_COMPLEX` for a parsed document with too many root fields or aliases.
+    pub(super) fn check(&self, document: &ExecutableDocument) -> Result<(), AppError> {
         let mut aliases = 0;
         for (_, operation) in document.operations.iter() {
             let mut root_fields = 0;
@@ -110,32 +116,5 @@ fn count(
                 }
             }
         }
-    }
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.max_query_bytes {
-            return Err(super::server_error(AppError::PayloadTooLarge(format!(
-                "a GraphQL document over {} bytes (send data as variables)",
-                self.max_query_bytes
-            ))));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        self.check(&document).map_err(super::server_error)?;
-        Ok(document)
     }
 }

@@ -1,7 +1,6 @@
 //! Parsed documents cached by their text. The telemetry extension sends the same few mutation
 //! texts over and over with new variables; parsing each again cost more than the REST twin's
-//! whole request. Registered last, so it is the innermost `parse_query` hook: the limits and
-//! metrics extensions still see every request, and only the parse itself is skipped.
+//! whole request. The `Engine` parses through it, after the size limit and before the others.
 //!
 //! Bounded twice: only small documents are kept, and the least recently used one is dropped
 //! when the cache is full, so a client sending endless distinct queries only churns the cache.
@@ -11,11 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{
-    ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
 
 /// Documents kept.
@@ -40,8 +35,8 @@ impl Default for ParseCache {
 
 impl ParseCache {
     /// The document of `query`, from the cache or parsed (and kept, when small). The HTTP edge
-    /// asks first, to learn which variables the operation declares; execution then finds it
-    /// here and does not parse it again.
+    /// asks first, to learn which variables the operation declares, and hands it to the
+    /// `Engine`.
     pub fn parse(&self, query: &str) -> Result<ExecutableDocument, async_graphql::parser::Error> {
         let cacheable = query.len() <= MAX_CACHED_BYTES;
         if cacheable
@@ -58,40 +53,9 @@ impl ParseCache {
     }
 }
 
-impl ExtensionFactory for ParseCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ParseCache {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let cacheable = query.len() <= MAX_CACHED_BYTES;
-        // A poisoned lock only means another request panicked mid-update: parse without it.
-        if cacheable
-            && let Ok(mut documents) = self.documents.lock()
-            && let Some(document) = documents.get(query)
-        {
-            return Ok(document.clone());
-        }
-        let document = next.run(ctx, query, variables).await?;
-        if cacheable && let Ok(mut documents) = self.documents.lock() {
-            documents.put(query.to_owned(), document.clone());
-        }
-        Ok(document)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, Variables};
 
     use super::*;
 
@@ -107,13 +71,12 @@ mod tests {
     #[tokio::test]
     async fn a_repeated_document_is_parsed_once_and_answers_with_its_own_variables() {
         let cache = ParseCache::default();
-        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(cache.clone())
-            .finish();
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
         let query = "query($n: Int!) { value(n: $n) }";
         for n in [1, 2] {
-            let request = async_graphql::Request::new(query)
+            let mut request = async_graphql::Request::new(query)
                 .variables(Variables::from_json(serde_json::json!({ "n": n })));
+            request.set_parsed_query(cache.parse(query).unwrap());
             let response = schema.execute(request).await;
             assert_eq!(
                 response.data.into_json().unwrap(),

@@ -11,6 +11,7 @@
 use async_graphql::{
     ParseRequestError,
     http::{MultipartOptions, receive_body},
+    parser::types::ExecutableDocument,
 };
 use axum::{
     body::{Body, Bytes},
@@ -62,17 +63,27 @@ pub async fn post_graphql(
             AppError::bad_input("send GraphQL requests as application/json"),
         )),
     };
-    let request = match request {
-        Ok(request) => request,
+    let (request, document) = match request {
+        Ok(parsed) => parsed,
         Err((status, error)) => return graphql_error(status, error),
     };
-    execute(&state, &headers, request.data(client), media_type).await
+    let operation = Operation {
+        request: request.data(client),
+        document,
+    };
+    execute(&state, &headers, operation, media_type).await
+}
+
+/// A request to run, and its document when the edge already parsed it.
+struct Operation {
+    request: async_graphql::Request,
+    document: Option<ExecutableDocument>,
 }
 
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
-    request: async_graphql::Request,
+    Operation { request, document }: Operation,
     media_type: MediaType,
 ) -> Response {
     let authorization = headers
@@ -83,13 +94,16 @@ async fn execute(
     if let Err(error) = Admission::of(&state.app).admit(&auth, &request).await {
         return graphql_error(error.status(), error);
     }
-    // Requests are counted by the schema's metrics extension; one stopped here never reaches
-    // its end, so it is counted here (under the name the client gave, if any).
+    // Requests are counted by the engine; one stopped here never reaches its end, so it is
+    // counted here (under the name the client gave, if any).
     let client_operation = request.operation_name.clone();
-    let request = request.data(auth);
+    let prepared = match state.engine.prepare_parsed(request.data(auth), document) {
+        Ok(prepared) => prepared,
+        Err(refused) => return graphql_http::respond(*refused, media_type, request_id(headers)),
+    };
     let limit_ms = state.app.config.limits.graphql_timeout_ms;
     let started = std::time::Instant::now();
-    let run = state.schema.execute(request);
+    let run = state.engine.execute(prepared);
     match tokio::time::timeout(Duration::from_millis(limit_ms), run).await {
         Ok(response) => graphql_http::respond(response, media_type, request_id(headers)),
         Err(_elapsed) => {
@@ -106,7 +120,9 @@ async fn execute(
     }
 }
 
-type RequestResult = Result<async_graphql::Request, (StatusCode, AppError)>;
+/// A request, with its document when it was parsed to check the body's variables.
+type RequestResult =
+    Result<(async_graphql::Request, Option<ExecutableDocument>), (StatusCode, AppError)>;
 
 enum RequestKind {
     Json,
@@ -167,24 +183,22 @@ async fn json_request(state: &HttpState, body: Body) -> RequestResult {
     let refused = |error: AppError| (error.status(), error);
     let envelope = graphql_body::scan(&body, BodyLimits::from_limits(limits)).map_err(refused)?;
     let document = (envelope.query.len() <= limits.graphql_max_query_bytes)
-        .then(|| state.documents.parse(&envelope.query).ok())
+        .then(|| state.engine.documents().parse(&envelope.query).ok())
         .flatten();
     let operation = document.as_ref().and_then(|document| {
-        graphql_body::selected_operation(document, envelope.operation_name.as_deref())
+        crate::graphql::selected_operation(document, envelope.operation_name.as_deref())
     });
     let Some(operation) = operation else {
         let request = async_graphql::Request::new(envelope.query);
-        return Ok(match envelope.operation_name {
+        let request = match envelope.operation_name {
             Some(name) => request.operation_name(name),
             None => request,
-        });
+        };
+        return Ok((request, None));
     };
     graphql_body::check_declared(operation, &envelope.variables).map_err(refused)?;
-    let mut request = graphql_body::request(&body).map_err(refused)?;
-    if let Some(document) = document {
-        request.set_parsed_query(document);
-    }
-    Ok(request)
+    let request = graphql_body::request(&body).map_err(refused)?;
+    Ok((request, document))
 }
 
 /// The GraphQL multipart request spec: one operation, at most one file of at most `limit`.
@@ -198,6 +212,7 @@ async fn multipart_request(headers: &HeaderMap, body: Body, limit: usize) -> Req
         .max_num_files(1);
     receive_body(content_type, futures::io::Cursor::new(body), options)
         .await
+        .map(|request| (request, None))
         .map_err(|error| match error {
             ParseRequestError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -247,5 +262,9 @@ async fn get_query(state: &HttpState, request: Request<Body>) -> Response {
     if graphql_http::is_mutation(&operation) {
         return graphql_http::mutation_over_get();
     }
-    execute(state, headers, operation.data(client), media_type).await
+    let operation = Operation {
+        request: operation.data(client),
+        document: None,
+    };
+    execute(state, headers, operation, media_type).await
 }

@@ -11,7 +11,7 @@
 
 mod seeds;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationDefinition};
+use async_graphql::parser::types::OperationDefinition;
 use serde::de::DeserializeSeed;
 
 use crate::{config::Limits, error::AppError};
@@ -61,23 +61,6 @@ pub fn scan(body: &[u8], limits: BodyLimits) -> Result<Envelope, AppError> {
             .refusal
             .unwrap_or_else(|| AppError::bad_input(format!("the body is not JSON: {error}")))),
     }
-}
-
-/// The operation `operation_name` selects in `document`, as execution will select it; `None`
-/// when execution will refuse the choice (no such name, or several operations and no name).
-pub fn selected_operation<'a>(
-    document: &'a ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    let mut operations = document.operations.iter();
-    let selected = match operation_name {
-        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-        None => match (operations.next(), operations.next()) {
-            (Some(only), None) => Some(only),
-            _ => None,
-        },
-    };
-    selected.map(|(_, operation)| &operation.node)
 }
 
 /// `BAD_USER_INPUT` when the body has a variable that `operation` does not declare: such a value

@@ -77,7 +77,7 @@ pub async fn upgrade(state: HttpState, parts: &mut Parts, client: ClientIp) -> R
         .max_frame_size(settings.max_message_bytes)
         .on_upgrade(move |socket| {
             let connection = connection::Connection {
-                schema: state.schema,
+                engine: state.engine,
                 app: state.app,
                 settings,
                 client,

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     auth::{RequestAuth, Viewer},
     error::AppError,
-    graphql::{AppSchema, admission::Admission},
+    graphql::{Engine, admission::Admission},
     ratelimit::ClientIp,
     services::sessions::endings,
     state::AppState,
@@ -31,7 +31,7 @@ use crate::{
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Connection {
-    pub schema: AppSchema,
+    pub engine: Engine,
     pub app: AppState,
     pub settings: Settings,
     /// The client address, for the resolvers that count requests by address (ingest, login).
@@ -220,7 +220,7 @@ async fn handle(
                 return send(socket, &refusal).await;
             }
             let request = request.data(auth).data(connection.client);
-            Ok(operations.start(&connection.schema, id, request)?)
+            Ok(operations.start(&connection.engine, id, request)?)
         }
         // The protocol forbids answering a client's `complete`: the operation just stops.
         ClientMessage::Complete { id } => {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use async_graphql::{Request, Response, ServerError, parser::types::OperationType};
+use async_graphql::{Request, Response, ServerError};
 use futures::{
     Stream, StreamExt,
     stream::{self, BoxStream},
@@ -12,7 +12,10 @@ use futures::{
 use tokio_stream::StreamMap;
 
 use super::close::Close;
-use crate::{error::AppError, graphql::AppSchema};
+use crate::{
+    error::AppError,
+    graphql::{Engine, Prepared},
+};
 
 /// What an operation produced.
 #[derive(Debug)]
@@ -49,21 +52,19 @@ impl Operations {
     }
 
     /// Starts operation `id`. A duplicate of a running id is a 4409, one over the limit a 1008.
-    pub fn start(
-        &mut self,
-        schema: &AppSchema,
-        id: String,
-        mut request: Request,
-    ) -> Result<(), Close> {
+    pub fn start(&mut self, engine: &Engine, id: String, request: Request) -> Result<(), Close> {
         if self.running.contains_key(&id) {
             return Err(Close::DuplicateId(id));
         }
         if self.running.len() >= self.limit {
             return Err(Close::TooManyOperations);
         }
-        let events = match is_subscription(&mut request) {
-            true => events(schema.execute_stream(request)).boxed(),
-            false => bounded(schema, request, self.execution_timeout).boxed(),
+        let events = match engine.prepare(request) {
+            Err(refused) => events(stream::once(async { *refused })).boxed(),
+            Ok(prepared) if prepared.is_subscription() => {
+                events(engine.subscribe(prepared)).boxed()
+            }
+            Ok(prepared) => bounded(engine, prepared, self.execution_timeout).boxed(),
         };
         self.running.insert(id, events);
         metrics::gauge!("graphql_ws_active_operations").increment(1.0);
@@ -92,40 +93,16 @@ impl Operations {
     }
 }
 
-/// Whether the request runs a subscription (unparsable documents are not: they fail at once).
-/// The document parsed here stays in the request, so executing it does not parse it again.
-fn is_subscription(request: &mut Request) -> bool {
-    // Only an operation spelled `subscription …` is one (the `{ … }` shorthand is a query), so
-    // a text without the word needs no parse here.
-    if !request.query.contains("subscription") {
-        return false;
-    }
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    let operation_type = |name: Option<&str>| {
-        let mut operations = document.operations.iter();
-        match name {
-            Some(name) => operations
-                .find(|(operation, _)| operation.map(|n| n.as_str()) == Some(name))
-                .map(|(_, operation)| operation.node.ty),
-            None => operations.next().map(|(_, operation)| operation.node.ty),
-        }
-    };
-    operation_type(operation_name.as_deref()) == Some(OperationType::Subscription)
-}
-
 /// A query or mutation with the execution timeout: stopped at the limit, it answers one
 /// `TIMEOUT` error (as `next`, then `complete`), like the HTTP path's 503.
 fn bounded(
-    schema: &AppSchema,
-    request: Request,
+    engine: &Engine,
+    prepared: Prepared,
     limit: Duration,
 ) -> impl Stream<Item = Event> + Send + 'static {
-    let schema = schema.clone();
+    let engine = engine.clone();
     let first = async move {
-        match tokio::time::timeout(limit, schema.execute(request)).await {
+        match tokio::time::timeout(limit, engine.execute(prepared)).await {
             Ok(response) => classify(0, response),
             Err(_elapsed) => {
                 let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
@@ -209,26 +186,5 @@ mod tests {
             matches!(events.as_slice(), [Event::Next(r), Event::Complete] if r.is_err()),
             "{events:?}"
         );
-    }
-}
-
-#[cfg(test)]
-mod subscription_tests {
-    use super::*;
-
-    #[test]
-    fn subscriptions_are_told_from_queries_and_mutations() {
-        let subscription = r#"subscription($nb: ID!) { studentSession(notebookId: $nb, userId: "alice") {
-        ... on PushedUpdate { updateId } } }"#;
-        assert!(is_subscription(&mut Request::new(subscription)));
-        assert!(!is_subscription(&mut Request::new("{ version }")));
-        assert!(!is_subscription(&mut Request::new("mutation { a }")));
-        // The word alone (in a field name or string) does not make a subscription.
-        assert!(!is_subscription(&mut Request::new(
-            "mutation { subscriptionCount(note: \"subscription\") }"
-        )));
-        let two = "query A { a } subscription B { b }";
-        assert!(is_subscription(&mut Request::new(two).operation_name("B")));
-        assert!(!is_subscription(&mut Request::new(two).operation_name("A")));
     }
 }
