@@ -9,6 +9,7 @@
 //! read transaction that gives it and says what is unapplied and folded in it.
 
 mod event_rows;
+mod per_student;
 
 use std::ops::Bound;
 
@@ -19,6 +20,7 @@ use sea_orm::{
 };
 
 use event_rows::{EventRows, Sign};
+pub(super) use per_student::kept_per_student;
 
 use super::{Scope, sql::Sql};
 use crate::{
@@ -156,11 +158,16 @@ pub(super) enum Sums {
 }
 
 /// Pushes the rows whose sums are the scope's totals (several per cell and student): rollup
-/// rows of whole buckets; one row per event of the partial edges and of the unapplied rows in
-/// whole buckets; and one negative row per event of a whole bucket that lies outside the
-/// window (`cover_for_sums`).
+/// rows of whole buckets, then [`event_parts`].
 fn parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied), sums: Sums) {
     rollup_rows(sql, scope, &cover.rollups, sums);
+    event_parts(sql, scope, (cover, unapplied), sums);
+}
+
+/// Pushes ` UNION ALL ` and the event rows of `cover` (one per event): of the partial edges
+/// and of the unapplied rows in its whole buckets, and a negative row per event of a whole
+/// bucket that lies outside the window (`cover_for_sums`).
+fn event_parts(sql: &mut Sql, scope: &Scope, (cover, unapplied): (&Cover, &Unapplied), sums: Sums) {
     let events = cover.edges.iter().map(|edge| (edge, Sign::Plus));
     for (edge, sign) in events.chain(cover.minus.iter().map(|edge| (edge, Sign::Minus))) {
         for rows in EventRows::of(sums) {

@@ -48,6 +48,17 @@ pub struct Cover {
 
 const HOUR: i64 = 3600;
 
+impl Cover {
+    /// The all-time bucket, when the rollups have it, and the other ranges: its rows hold
+    /// each cell and student at most once; the others are hours (after the fold, so few).
+    pub fn all_time_and_rest(&self) -> Option<(TierRange, Vec<TierRange>)> {
+        let index = (self.rollups.iter()).position(|range| range.tier == Tier::All)?;
+        let mut rest = self.rollups.clone();
+        let all_time = rest.remove(index);
+        Some((all_time, rest))
+    }
+}
+
 /// The rollup buckets and event ranges that together are exactly the window, for rollups
 /// folded up to `folded_before`.
 pub fn cover(
@@ -305,7 +316,7 @@ mod tests {
             (None, Some("2026-01-29T07:59:00Z")),
             (None, None),
         ];
-        let mut subtracted = 0;
+        let (mut subtracted, mut split_at_all_time) = (0, 0);
         // By time span alone, and as when every part outside the window is empty.
         let cases = windows
             .into_iter()
@@ -315,6 +326,8 @@ mod tests {
             let (after, until) = (after.map(at), until.map(at));
             let cover = cover_for_sums((after, until), fold, |_| empty);
             subtracted += cover.minus.len();
+            let split = split(&cover);
+            split_at_all_time += usize::from(cover.all_time_and_rest().is_some());
             let start = at("2026-01-02T00:00:00Z").timestamp();
             for second in (start..start + 30 * 86_400).step_by(61) {
                 for offset in [0, 1] {
@@ -325,10 +338,28 @@ mod tests {
                         i64::from(inside),
                         "{time} in {after:?}..{until:?} folded before {fold:?}: {cover:?}"
                     );
+                    assert_eq!(times_counted(&split, time), i64::from(inside), "{split:?}");
                 }
             }
         }
         assert!(subtracted >= 4, "the late starts and early ends subtract");
+        assert!(split_at_all_time >= 8, "{split_at_all_time}");
+    }
+
+    /// `cover` with its rollups as [`Cover::all_time_and_rest`] gives them, the all-time
+    /// bucket first.
+    fn split(cover: &Cover) -> Cover {
+        let Some((all_time, rest)) = cover.all_time_and_rest() else {
+            return cover.clone();
+        };
+        assert_eq!(all_time.tier, Tier::All);
+        assert!(
+            rest.iter().all(|range| range.tier == Tier::Hour),
+            "{rest:?}"
+        );
+        let mut split = cover.clone();
+        split.rollups = std::iter::once(all_time).chain(rest).collect();
+        split
     }
 
     #[test]

@@ -1,0 +1,53 @@
+//! Each student's kept durations per cell in a scope, one row per (cell, student): what time
+//! per cell averages.
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
+
+use super::{Progress, Sums, cover_for_sums, event_parts, parts, rollup_rows};
+use crate::{
+    error::AppResult,
+    services::dashboards::{Scope, sql::Sql},
+};
+
+const SUMMED: &str = "SELECT cell, user_id, SUM(CAST(kept_count AS INTEGER)) AS kept_count, \
+                      SUM(kept_sum) AS kept_sum FROM (";
+
+/// `SELECT cell, user_id, kept_count, kept_sum FROM …`: per (cell, student) of `scope`, the
+/// count and the sum of their kept durations (a row may count none: the caller keeps
+/// `kept_count > 0`).
+///
+/// Summing every part by (cell, student) made PostgreSQL build one group per rollup row: the
+/// 18 000 of a 1.5 M event class's whole course took 9 of the statement's 23 ms. The all-time
+/// bucket holds each (cell, student) once and needs no group, so there it is joined with the
+/// other parts summed (the hours after the fold, and events): 26 -> 19 ms over HTTP. An hour
+/// joined with the other hours of a session's window saved under 1 ms of 20, so windows
+/// without the all-time bucket, and SQLite (no hash join), sum every part.
+pub(in super::super) async fn kept_per_student(
+    txn: &DatabaseTransaction,
+    (scope, progress): (&Scope, &Progress),
+) -> AppResult<Sql> {
+    let cover = cover_for_sums(txn, scope, progress).await?;
+    let reading = (&cover, &progress.unapplied);
+    let mut sql = Sql::new(txn.get_database_backend());
+    let split = match sql.backend() {
+        DbBackend::Postgres => cover.all_time_and_rest(),
+        _ => None,
+    };
+    let Some((all_time, rest)) = split else {
+        sql.push(SUMMED);
+        parts(&mut sql, scope, reading, Sums::KeptDurations);
+        sql.push(") AS parts GROUP BY cell, user_id");
+        return Ok(sql);
+    };
+    sql.push(
+        "SELECT cell, user_id, \
+         COALESCE(all_time.kept_count, 0) + COALESCE(others.kept_count, 0) AS kept_count, \
+         COALESCE(all_time.kept_sum, 0) + COALESCE(others.kept_sum, 0) AS kept_sum FROM (",
+    );
+    rollup_rows(&mut sql, scope, &[all_time], Sums::KeptDurations);
+    sql.push(") AS all_time FULL JOIN (").push(SUMMED);
+    rollup_rows(&mut sql, scope, &rest, Sums::KeptDurations);
+    event_parts(&mut sql, scope, reading, Sums::KeptDurations);
+    sql.push(") AS parts GROUP BY cell, user_id) AS others USING (cell, user_id)");
+    Ok(sql)
+}
