@@ -79,13 +79,8 @@ pub(super) fn kept_durations(sql: &mut Sql, scope: &Scope) {
 
 pub async fn time_per_cell(db: &DatabaseConnection, scope: &Scope) -> AppResult<TimePerCell> {
     let (txn, progress) = rolled::begin(db).await?;
-    let mut sql = rolled::kept_per_student(&txn, (scope, &progress)).await?;
-    // Each student's mean on a cell is their summed kept durations over their count.
-    let per_student = format!(
-        "SELECT cell, user_id, kept_sum / kept_count AS average FROM ({}) AS kept \
-         WHERE kept_count > 0",
-        sql.take_text()
-    );
+    let mut sql = rolled::student_means(&txn, (scope, &progress)).await?;
+    let per_student = sql.take_text();
     // One row per cell (its mean of means) and one per student (with no cell), grouped in one
     // pass where the database can: a second scan of the students would cost as much again.
     match sql.backend() {

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 
 use event_rows::{EventRows, Sign};
-pub(super) use per_student::kept_per_student;
+pub(super) use per_student::student_means;
 
 use super::{Scope, sql::Sql};
 use crate::{
