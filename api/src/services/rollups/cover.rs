@@ -52,7 +52,10 @@ impl Cover {
     /// The all-time bucket, when the rollups have it, and the other ranges: its rows hold
     /// each cell and student at most once; the others are hours (after the fold, so few).
     pub fn all_time_and_rest(&self) -> Option<(TierRange, Vec<TierRange>)> {
-        let index = (self.rollups.iter()).position(|range| range.tier == Tier::All)?;
+        let index = self
+            .rollups
+            .iter()
+            .position(|range| range.tier == Tier::All)?;
         let mut rest = self.rollups.clone();
         let all_time = rest.remove(index);
         Some((all_time, rest))

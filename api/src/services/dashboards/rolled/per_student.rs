@@ -9,9 +9,6 @@ use crate::{
     services::dashboards::{Scope, sql::Sql},
 };
 
-const SUMMED: &str = "SELECT cell, user_id, SUM(CAST(kept_count AS INTEGER)) AS kept_count, \
-                      SUM(kept_sum) AS kept_sum FROM (";
-
 /// `SELECT cell, user_id, average FROM …`: per (cell, student) of `scope` with a kept
 /// duration, the mean of their kept durations (their sum over their count).
 ///
@@ -47,7 +44,10 @@ pub(in super::super) async fn student_means(
         "SELECT cell, user_id, ({SUM}) / ({COUNT}) AS average FROM ("
     ));
     rollup_rows(&mut sql, scope, &[all_time], Sums::KeptDurations);
-    sql.push(") AS all_time FULL JOIN (").push(SUMMED);
+    sql.push(
+        ") AS all_time FULL JOIN (SELECT cell, user_id, \
+         SUM(CAST(kept_count AS INTEGER)) AS kept_count, SUM(kept_sum) AS kept_sum FROM (",
+    );
     rollup_rows(&mut sql, scope, &rest, Sums::KeptDurations);
     event_parts(&mut sql, scope, reading, Sums::KeptDurations);
     sql.push(") AS parts GROUP BY cell, user_id) AS others USING (cell, user_id) WHERE ")
