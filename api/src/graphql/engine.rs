@@ -6,8 +6,8 @@
 //! extension registered, async-graphql resolves every field and list item through the
 //! extensions' `resolve` chain (a path node, the field's type looked up by name and a boxed
 //! future per extension, for each of them). None of these steps needs a field: they look at
-//! the document before and the response after. A whole course's `pendingUpdateStats` (7 144
-//! postponements) spent half its server time in that chain.
+//! the document before and the response after. Without the chain, the whole course's
+//! `pendingUpdateStats` of a 15 M event class (7 144 postponements) took 62 ms instead of 89.
 
 use std::time::Instant;
 
