@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use async_graphql::{
-    Request, Response,
+    Name, Request, Response,
     parser::types::{ExecutableDocument, OperationDefinition, OperationType},
 };
 use futures::{StreamExt, stream::BoxStream};
@@ -85,11 +85,7 @@ impl Engine {
                 return Err(Box::new(response));
             }
         };
-        let is_subscription = runs_subscription(&document, request.operation_name.as_deref());
-        let name = request
-            .operation_name
-            .clone()
-            .or_else(|| only_operation_name(&document));
+        let (name, is_subscription) = what_runs(&document, request.operation_name.as_deref());
         request.set_parsed_query(document);
         Ok(Prepared {
             request,
@@ -157,6 +153,14 @@ pub fn selected_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<&'a OperationDefinition> {
+    selected(document, operation_name).map(|(_, operation)| operation)
+}
+
+/// [`selected_operation`] with its name (`None` for an anonymous one).
+fn selected<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a Name>, &'a OperationDefinition)> {
     let mut operations = document.operations.iter();
     let selected = match operation_name {
         Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
@@ -165,21 +169,23 @@ pub fn selected_operation<'a>(
             _ => None,
         },
     };
-    selected.map(|(_, operation)| &operation.node)
+    selected.map(|(name, operation)| (name, &operation.node))
 }
 
-fn runs_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    selected_operation(document, operation_name)
-        .is_some_and(|operation| operation.ty == OperationType::Subscription)
-}
-
-/// The name of a document's only operation, if it has one.
-fn only_operation_name(document: &ExecutableDocument) -> Option<String> {
-    let mut operations = document.operations.iter();
-    match (operations.next(), operations.next()) {
-        (Some((Some(name), _)), None) => Some(name.to_string()),
-        _ => None,
-    }
+/// The name of the operation that runs, for the metrics (the document's own when the client
+/// sent none, else the client's), and whether it is a subscription (an operation execution
+/// cannot select is not one: it fails at once).
+fn what_runs(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> (Option<String>, bool) {
+    let selected = selected(document, operation_name);
+    let is_subscription =
+        selected.is_some_and(|(_, operation)| operation.ty == OperationType::Subscription);
+    let name = selected
+        .and_then(|(name, _)| name.map(|name| name.to_string()))
+        .or_else(|| operation_name.map(str::to_owned));
+    (name, is_subscription)
 }
 
 /// `ok`, or the code of the first error.
@@ -202,8 +208,11 @@ mod tests {
     use super::*;
 
     fn runs(query: &str, operation_name: Option<&str>) -> bool {
-        let document = async_graphql::parser::parse_query(query).unwrap();
-        runs_subscription(&document, operation_name)
+        what_runs(&parse(query), operation_name).1
+    }
+
+    fn parse(query: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(query).unwrap()
     }
 
     #[test]
@@ -223,11 +232,13 @@ mod tests {
 
     #[test]
     fn the_metrics_name_a_lone_operation_by_its_own_name() {
-        let named = async_graphql::parser::parse_query("query Probe { a }").unwrap();
-        assert_eq!(only_operation_name(&named).as_deref(), Some("Probe"));
-        let anonymous = async_graphql::parser::parse_query("{ a }").unwrap();
-        assert_eq!(only_operation_name(&anonymous), None);
-        let two = async_graphql::parser::parse_query("query A { a } query B { b }").unwrap();
-        assert_eq!(only_operation_name(&two), None);
+        let name = |query: &str, operation_name| what_runs(&parse(query), operation_name).0;
+        assert_eq!(name("query Probe { a }", None).as_deref(), Some("Probe"));
+        assert_eq!(name("{ a }", None), None);
+        let two = "query A { a } query B { b }";
+        assert_eq!(name(two, None), None);
+        assert_eq!(name(two, Some("B")).as_deref(), Some("B"));
+        // A name the document lacks (execution refuses it) is still the client's.
+        assert_eq!(name(two, Some("C")).as_deref(), Some("C"));
     }
 }
