@@ -7,11 +7,12 @@
 //! student: the push is the teacher's act, whatever the student filter.
 //!
 //! The database dates the answered updates (each one's first answer); the latest update per cell
-//! follows from those and the recorded pushes. Only the interactions that can count for those
-//! updates (naming one, or notebook-wide) are then read, in time order, and the statistics
-//! built from them in one pass each. As SQL joins, the later actions of each postponing student
-//! matched every answer of that student against every postponement; and reading every
-//! interaction of a whole course of 15 M events (30 000) took 0.1 s, most of it decoding rows.
+//! follows from those and the recorded pushes. Only the scope's students' interactions that can
+//! count for those updates (naming one, or notebook-wide) are then read, each student's in time
+//! order, and the statistics built from them in one pass each. As SQL joins, the later actions
+//! of each postponing student matched every answer of that student against every postponement;
+//! and reading every interaction of a whole course of 15 M events (30 000) took 0.1 s, most of
+//! it decoding rows.
 
 mod interactions;
 
@@ -19,11 +20,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::enums::PendingUpdateAction;
-use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{Scope, rolled};
-use crate::error::{AppError, AppResult};
-use interactions::{FirstAnswer, Interaction, Push};
+use crate::error::AppResult;
+use interactions::{FirstAnswer, Push, StudentInteractions, Target};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingUpdate {
@@ -67,32 +68,33 @@ pub async fn pending_updates(
     let pushes = interactions::pushes(&txn, scope).await?;
     let first_answers = interactions::first_answers(&txn, scope).await?;
     let latest = latest_pushes(&pushes, &first_answers);
-    let update_ids: Vec<String> = latest.values().map(|(id, _)| id.clone()).collect();
-    let interactions = interactions::for_updates(&txn, scope, &update_ids).await?;
-    txn.commit().await?;
-    let mut cells: BTreeMap<String, PendingUpdate> = latest
+    // The cells in id order: an interaction's target is a place there.
+    let places: Vec<(&str, &str)> = latest
         .iter()
-        .map(|(cell_id, (update_id, pushed_at))| {
-            let update = PendingUpdate {
-                cell_id: cell_id.clone(),
-                update_id: update_id.clone(),
-                pushed_at: *pushed_at,
-                update_now_count: 0,
-                update_later_count: 0,
-                postponed: Vec::new(),
-            };
-            (cell_id.clone(), update)
+        .map(|(cell_id, (update_id, _))| (cell_id.as_str(), update_id.as_str()))
+        .collect();
+    let students = interactions::for_latest(&txn, scope, &places).await?;
+    txn.commit().await?;
+    let mut cells: Vec<PendingUpdate> = latest
+        .iter()
+        .map(|(cell_id, (update_id, pushed_at))| PendingUpdate {
+            cell_id: cell_id.clone(),
+            update_id: update_id.clone(),
+            pushed_at: *pushed_at,
+            update_now_count: 0,
+            update_later_count: 0,
+            postponed: Vec::new(),
         })
         .collect();
-    let answers: Vec<&Interaction> = interactions.iter().filter(|a| a.in_scope).collect();
-    count_answers(&mut cells, &latest, &answers);
-    let postponements = postponements(&latest, &answers)?;
-    for ((cell_id, _), postponement) in postponements {
-        if let Some(cell) = cells.get_mut(&cell_id) {
-            cell.postponed.push(postponement);
-        }
+    for student in students {
+        tally(&mut cells, student);
     }
-    Ok(cells.into_values().collect())
+    for cell in &mut cells {
+        // By pseudonym, bytewise.
+        cell.postponed
+            .sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
+    }
+    Ok(cells)
 }
 
 /// Per cell, its latest update `(update id, pushed at)` in the window: recorded pushes (from
@@ -134,100 +136,50 @@ fn latest_pushes(
     latest
 }
 
-/// Each cell's count of distinct filtered students who answered its latest update with
-/// `UPDATE_NOW`, and with `UPDATE_LATER`.
-fn count_answers(
-    cells: &mut BTreeMap<String, PendingUpdate>,
-    latest: &BTreeMap<String, (String, DateTime<Utc>)>,
-    answers: &[&Interaction],
-) {
-    type Students<'a> = HashSet<&'a str>;
-    let mut students: HashMap<&str, (Students, Students)> = HashMap::new();
-    for answer in answers {
-        let Some(cell_id) = answer_to_latest(answer, latest) else {
+/// Adds one student to the cells' statistics: to each cell's count of students who answered
+/// its latest update `UPDATE_NOW`, and of those who answered it `UPDATE_LATER`; and for each
+/// of the latter, a postponement from their first `UPDATE_LATER` of it, with their actions
+/// strictly after that on the update or notebook-wide, in time order.
+fn tally(cells: &mut [PendingUpdate], student: StudentInteractions) {
+    let mut took_now = vec![false; cells.len()];
+    // Per place, the student's first `UPDATE_LATER` of its update (interactions are in time
+    // order, so the first seen).
+    let mut postponed_at: Vec<Option<DateTime<Utc>>> = vec![None; cells.len()];
+    for interaction in &student.interactions {
+        let Target::Latest(place) = interaction.target else {
             continue;
         };
-        let (now, later) = students.entry(cell_id).or_default();
-        match answer.action.as_str() {
-            UPDATE_NOW => now.insert(&answer.user_id),
-            UPDATE_LATER => later.insert(&answer.user_id),
-            _ => false,
-        };
-    }
-    let count = |set: &Students| i64::try_from(set.len()).unwrap_or(i64::MAX);
-    for (cell_id, cell) in cells.iter_mut() {
-        if let Some((now, later)) = students.get(cell_id.as_str()) {
-            cell.update_now_count = count(now);
-            cell.update_later_count = count(later);
-        }
-    }
-}
-
-const UPDATE_NOW: &str = "UPDATE_NOW";
-const UPDATE_LATER: &str = "UPDATE_LATER";
-
-/// The cell whose latest update `answer` answers, if it answers one.
-fn answer_to_latest<'a>(
-    answer: &'a Interaction,
-    latest: &BTreeMap<String, (String, DateTime<Utc>)>,
-) -> Option<&'a str> {
-    let (cell_id, update_id) = (answer.cell_id.as_deref()?, answer.update_id.as_deref()?);
-    let (latest_id, _) = latest.get(cell_id)?;
-    (latest_id == update_id).then_some(cell_id)
-}
-
-/// By (cell, student): each filtered student who postponed the cell's latest update, from
-/// their first `UPDATE_LATER` of it, with their actions strictly after that on the update or
-/// notebook-wide (no cell), in time order (the answers' order).
-fn postponements(
-    latest: &BTreeMap<String, (String, DateTime<Utc>)>,
-    answers: &[&Interaction],
-) -> AppResult<BTreeMap<(String, String), Postponement>> {
-    let mut postponed: Vec<((String, String), Postponement)> = Vec::new();
-    // The (cell, student) pairs seen; per student, their postponed cells and places.
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
-    let mut by_student: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
-    for answer in answers.iter().filter(|a| a.action == UPDATE_LATER) {
-        let Some(cell_id) = answer_to_latest(answer, latest) else {
-            continue;
-        };
-        // Answers come in time order: the first seen is the earliest.
-        if !seen.insert((cell_id, answer.user_id.as_str())) {
-            continue;
-        }
-        by_student
-            .entry(&answer.user_id)
-            .or_default()
-            .push((cell_id, postponed.len()));
-        let postponement = Postponement {
-            user_id: answer.user_id.clone(),
-            postponed_at: answer.time,
-            later_actions: Vec::new(),
-        };
-        postponed.push(((cell_id.to_owned(), answer.user_id.clone()), postponement));
-    }
-    for answer in answers {
-        let Some(cells) = by_student.get(answer.user_id.as_str()) else {
-            continue;
-        };
-        let answered_cell = answer_to_latest(answer, latest);
-        for &(cell_id, place) in cells {
-            // Notebook-wide (no cell), or an answer to the postponed update itself.
-            let on_it = answer.cell_id.is_none() || answered_cell == Some(cell_id);
-            let postponement = &mut postponed[place].1;
-            if on_it && answer.time > postponement.postponed_at {
-                postponement.later_actions.push(later_action(answer)?);
+        match interaction.action {
+            PendingUpdateAction::UpdateNow => took_now[place] = true,
+            PendingUpdateAction::UpdateLater => {
+                postponed_at[place].get_or_insert(interaction.time);
             }
+            _ => {}
         }
     }
-    Ok(postponed.into_iter().collect())
-}
-
-fn later_action(answer: &Interaction) -> AppResult<LaterAction> {
-    let action = PendingUpdateAction::try_from_value(&answer.action)
-        .map_err(|_| AppError::internal(anyhow::anyhow!("action `{}`", answer.action)))?;
-    Ok(LaterAction {
-        action,
-        time: answer.time,
-    })
+    for (place, cell) in cells.iter_mut().enumerate() {
+        cell.update_now_count += i64::from(took_now[place]);
+        let Some(postponed_at) = postponed_at[place] else {
+            continue;
+        };
+        cell.update_later_count += 1;
+        let later_actions = student
+            .interactions
+            .iter()
+            .filter(|interaction| {
+                let on_it = interaction.target == Target::NotebookWide
+                    || interaction.target == Target::Latest(place);
+                on_it && interaction.time > postponed_at
+            })
+            .map(|interaction| LaterAction {
+                action: interaction.action,
+                time: interaction.time,
+            })
+            .collect();
+        cell.postponed.push(Postponement {
+            user_id: student.user_id.clone(),
+            postponed_at,
+            later_actions,
+        });
+    }
 }
