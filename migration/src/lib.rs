@@ -21,9 +21,11 @@ mod m20261206_000015_duration_rollups;
 mod m20261207_000016_focus_cell_index_covers_pages;
 mod m20261208_000017_progress_rollups;
 mod m20261209_000018_kept_durations_by_time;
+mod m20261210_000019_answers_to_pushes;
 
 pub use m20261206_000015_duration_rollups::OFF_DURATIONS;
 pub use m20261209_000018_kept_durations_by_time::{KEPT_DURATION, KEPT_DURATIONS_BY_TIME};
+pub use m20261210_000019_answers_to_pushes::ANSWER_TO_PUSH;
 
 pub struct Migrator;
 
@@ -49,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_focus_cell_index_covers_pages::Migration),
             Box::new(m20261208_000017_progress_rollups::Migration),
             Box::new(m20261209_000018_kept_durations_by_time::Migration),
+            Box::new(m20261210_000019_answers_to_pushes::Migration),
         ]
     }
 }

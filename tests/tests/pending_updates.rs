@@ -116,6 +116,29 @@ async fn answer(app: &TestApp, raw: &str, action: &str, on: Option<(&str, &str)>
 }
 
 backend_tests! {
+    async fn an_update_without_a_recorded_push_is_dated_by_its_first_answer_in_the_window(backend) {
+        let (app, token) = ready_app(backend).await;
+        answer(&app, "bob", "UPDATE_NOW", Some(("c1", "u0")), 0).await;
+        answer(&app, "alice", "UPDATE_LATER", Some(("c1", "u1")), 5).await;
+        answer(&app, "carol", "UPDATE_NOW", Some(("c1", "u0")), 8).await;
+        let query = r#"query($nb: ID!, $f: AnalyticsFilter) { notebook(id: $nb) {
+            pendingUpdateStats(filter: $f) { cellId updateId pushedAt updateNowCount updateLaterCount } } }"#;
+        let ask = async |filter: Value| {
+            let answer = app.graphql_as(&token, query, json!({ "nb": NB, "f": filter })).await;
+            answer.data()["notebook"]["pendingUpdateStats"].clone()
+        };
+        let at = |minute: u32| format!("2026-01-05T10:{minute:02}:00+00:00");
+        let c1 = |update: &str, pushed: u32, now: i64, later: i64| json!([{ "cellId": "c1",
+            "updateId": update, "pushedAt": at(pushed), "updateNowCount": now, "updateLaterCount": later }]);
+        // Up to 10:03, u1 was never answered: u0 (10:00) is the latest.
+        assert_eq!(ask(json!({ "until": at(3) })).await, c1("u0", 0, 1, 0));
+        // Up to 10:10, u1 (10:05) is later than u0 (10:00, its first answer, not carol's).
+        assert_eq!(ask(json!({ "until": at(10) })).await, c1("u1", 5, 0, 1));
+        assert_eq!(ask(Value::Null).await, c1("u1", 5, 0, 1));
+        // From 10:06 on, only carol answered u0: it is dated by her answer.
+        assert_eq!(ask(json!({ "after": at(6) })).await, c1("u0", 8, 1, 0));
+    }
+
     async fn a_postponing_students_later_actions_are_on_that_update_or_notebook_wide(backend) {
         let (app, token) = ready_app(backend).await;
         // No push recorded: each update is dated by its first answer. c1's u0 (10:00, bob's)
@@ -129,6 +152,9 @@ backend_tests! {
         answer(&app, "alice", "UPDATE_ALL", None, 4).await;
         answer(&app, "alice", "APPLY_SINGLE", Some(("c1", "u1")), 5).await;
         answer(&app, "alice", "REMOVE_SINGLE", Some(("c1", "u0")), 6).await;
+        // And one with c1's latest update id under c2, at 10:02: not that update either (nor
+        // c2's latest: u2 ties at 10:02 and is the greater id).
+        answer(&app, "alice", "REMOVE_SINGLE", Some(("c2", "u1")), 2).await;
         let query = r#"query($nb: ID!) { notebook(id: $nb) { pendingUpdateStats { cellId updateId
             updateNowCount updateLaterCount postponed { userId laterActions { action } } } } }"#;
         let got = app.graphql_as(&token, query, json!({ "nb": NB })).await.data()["notebook"]["pendingUpdateStats"].clone();

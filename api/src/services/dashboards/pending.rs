@@ -14,6 +14,7 @@
 //! and reading every interaction of a whole course of 15 M events (30 000) took 0.1 s, most of
 //! it decoding rows.
 
+mod first_answers;
 mod interactions;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,7 +25,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::{Scope, rolled};
 use crate::error::AppResult;
-use interactions::{FirstAnswer, Push, StudentInteractions, Target};
+use first_answers::FirstAnswer;
+use interactions::{Push, StudentInteractions, Target};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingUpdate {
@@ -55,7 +57,7 @@ pub struct LaterAction {
 /// The statement behind [`pending_updates`] that reads every interaction of the window (to
 /// date the answered updates), for `EXPLAIN` in the benchmark.
 pub fn pending_updates_statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
-    interactions::first_answers_statement(db.get_database_backend(), scope)
+    first_answers::first_answers_statement(db.get_database_backend(), scope)
 }
 
 /// Per cell (by id), its latest teacher update in the scope's window.
@@ -66,7 +68,7 @@ pub async fn pending_updates(
     // One snapshot: the pushes and the answers that date and count them agree.
     let txn = rolled::snapshot(db).await?;
     let pushes = interactions::pushes(&txn, scope).await?;
-    let first_answers = interactions::first_answers(&txn, scope).await?;
+    let first_answers = first_answers::first_answers(&txn, scope).await?;
     let latest = latest_pushes(&pushes, &first_answers);
     // The cells in id order: an interaction's target is a place there.
     let places: Vec<(&str, &str)> = latest

@@ -1,14 +1,12 @@
-//! What the pending-update statistics read: the notebook's recorded pushes, the first answer
-//! of every update answered in the window (of any student: a push is dated by it), and the
-//! window's interactions of the scope's students that can count for the latest updates.
+//! What the pending-update statistics read besides the first answers: the notebook's recorded
+//! pushes, and the window's interactions of the scope's students that count for the latest
+//! updates.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::enums::{PendingUpdateAction, SenderType};
-use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, Statement,
-};
+use entity::enums::PendingUpdateAction;
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult};
 use serde_json::json;
 
 use super::super::{
@@ -63,51 +61,6 @@ pub(super) async fn pushes(txn: &DatabaseTransaction, scope: &Scope) -> AppResul
         .collect()
 }
 
-/// Per (cell, update id) answered in the window, its first answer to a teacher's push, of any
-/// student: the date of an update never recorded.
-pub(super) struct FirstAnswer {
-    pub cell_id: String,
-    pub update_id: String,
-    pub time: DateTime<Utc>,
-}
-
-pub(super) async fn first_answers(
-    txn: &DatabaseTransaction,
-    scope: &Scope,
-) -> AppResult<Vec<FirstAnswer>> {
-    let rows = txn
-        .query_all_raw(first_answers_statement(txn.get_database_backend(), scope))
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(FirstAnswer {
-                cell_id: row.try_get("", "cell_id")?,
-                update_id: row.try_get("", "update_id")?,
-                time: row.try_get("", "first_answer")?,
-            })
-        })
-        .collect()
-}
-
-/// The statement [`first_answers`] runs: the one that reads every interaction of the window.
-/// Answers to a teacher's push only: teammates share cells too, and an `OVERRIDE` is the
-/// server's record of the update a push replaced (it names the old update, never a push).
-pub(super) fn first_answers_statement(backend: DbBackend, scope: &Scope) -> Statement {
-    let mut sql = Sql::new(backend);
-    sql.push(
-        "SELECT cell_id, update_id, MIN(time) AS first_answer FROM pending_update_interactions \
-         WHERE cell_id IS NOT NULL AND update_id IS NOT NULL AND action <> ",
-    )
-    .bind(PendingUpdateAction::Override.to_value())
-    .push(" AND (sender_type IS NULL OR sender_type <> ")
-    .bind(SenderType::Teammate.to_value())
-    .push(") AND notebook_id = ")
-    .bind(scope.notebook_id)
-    .window(scope, "time")
-    .push(" GROUP BY cell_id, update_id");
-    sql.build()
-}
-
 /// The window's interactions of the scope's students that count for the cells' latest
 /// updates, `latest` (cell, update id) by place: those answering one of them (with its cell),
 /// and the notebook-wide ones (no cell). Per student, each student's by time, then arrival;
@@ -120,40 +73,83 @@ pub(super) async fn for_latest(
     if latest.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = txn.get_database_backend();
+    match txn.get_database_backend() {
+        DbBackend::Postgres => joined_to_latest(txn, scope, latest).await,
+        _ => naming_latest(txn, scope, latest).await,
+    }
+}
+
+/// PostgreSQL: the interactions hash-joined to the latest updates, each with its target's
+/// place (−1 for the whole notebook), as one row of arrays ([`AS_ARRAYS`]).
+async fn joined_to_latest(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    latest: &[(&str, &str)],
+) -> AppResult<Vec<StudentInteractions>> {
     let places: Vec<_> = latest
         .iter()
         .enumerate()
         .map(|(place, (cell, update))| json!({ "cell": cell, "upd": update, "place": place }))
         .collect();
-    let mut sql = Sql::new(backend);
-    sql.push(match backend {
-        DbBackend::Postgres => AS_ARRAYS,
-        _ => "SELECT user_id, COALESCE(l.place, -1) AS target, action, time",
-    })
-    .push(" FROM pending_update_interactions LEFT JOIN ")
-    .push(match backend {
-        DbBackend::Postgres => "json_to_recordset(",
-        _ => "(SELECT value ->> 'cell' AS cell, value ->> 'upd' AS upd, value ->> 'place' AS place FROM json_each(",
-    })
-    .bind(json!(places).to_string())
-    .push(match backend {
-        DbBackend::Postgres => "::json) AS l(cell text, upd text, place int)",
-        _ => ")) AS l",
-    })
-    .push(" ON l.cell = cell_id AND l.upd = update_id WHERE ")
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push(AS_ARRAYS)
+        .push(" FROM pending_update_interactions LEFT JOIN json_to_recordset(")
+        .bind(json!(places).to_string())
+        .push("::json) AS l(cell text, upd text, place int) ON l.cell = cell_id AND l.upd = update_id WHERE ")
+        .scope(scope, "time")
+        .push(" AND (cell_id IS NULL OR l.place IS NOT NULL)");
+    students_from_arrays(&txn.query_all_raw(sql.build()).await?)
+}
+
+/// SQLite: the interactions naming a latest update id or no cell, by student, time and
+/// arrival (the order of its (notebook, user, time) index), each student's run gathered and
+/// each interaction's target found here. Joined to the latest updates, SQLite scanned them
+/// for every interaction.
+async fn naming_latest(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    latest: &[(&str, &str)],
+) -> AppResult<Vec<StudentInteractions>> {
+    let mut sql = Sql::new(DbBackend::Sqlite);
+    sql.push(
+        "SELECT user_id, cell_id, update_id, action, time FROM pending_update_interactions WHERE ",
+    )
     .scope(scope, "time")
-    .push(" AND (cell_id IS NULL OR l.place IS NOT NULL)")
-    .push(match backend {
-        DbBackend::Postgres => "",
-        // The (notebook, user, time) index gives this order.
-        _ => " ORDER BY user_id, time, id",
-    });
-    let rows = txn.query_all_raw(sql.build()).await?;
-    match backend {
-        DbBackend::Postgres => students_from_arrays(&rows),
-        _ => students_from_rows(&rows),
+    .push(" AND (cell_id IS NULL OR update_id IN ")
+    .bind_list(latest.iter().map(|(_, update)| update.to_string()))
+    .push(") ORDER BY user_id, time, id");
+    let places: HashMap<(&str, &str), usize> = latest
+        .iter()
+        .enumerate()
+        .map(|(place, &pair)| (pair, place))
+        .collect();
+    let mut students: Vec<StudentInteractions> = Vec::new();
+    for row in txn.query_all_raw(sql.build()).await? {
+        let cell_id: Option<String> = row.try_get("", "cell_id")?;
+        let target = match cell_id {
+            None => Target::NotebookWide,
+            Some(cell_id) => {
+                let update_id: Option<String> = row.try_get("", "update_id")?;
+                let place = update_id.and_then(|update_id| {
+                    places.get(&(cell_id.as_str(), update_id.as_str())).copied()
+                });
+                // An update id that is another cell's latest counts for nothing here.
+                let Some(place) = place else { continue };
+                Target::Latest(place)
+            }
+        };
+        let (user_id, action): (String, String) =
+            (row.try_get("", "user_id")?, row.try_get("", "action")?);
+        let interaction = interaction(target, &action, row.try_get("", "time")?)?;
+        match students.last_mut() {
+            Some(student) if student.user_id == user_id => student.interactions.push(interaction),
+            _ => students.push(StudentInteractions {
+                user_id,
+                interactions: vec![interaction],
+            }),
+        }
     }
+    Ok(students)
 }
 
 /// One student's interactions, by time then arrival.
@@ -189,7 +185,9 @@ fn students_from_arrays(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractio
     let mut by_student: HashMap<String, Vec<(i64, Interaction)>> = HashMap::new();
     let each = user_ids.into_iter().zip(ids).zip(targets);
     for (((user_id, id), target), (action, time)) in each.zip(actions.into_iter().zip(times)) {
-        let interaction = interaction(target.into(), &action, time)?;
+        // The statement's place, −1 for the whole notebook.
+        let target = usize::try_from(target).map_or(Target::NotebookWide, Target::Latest);
+        let interaction = interaction(target, &action, time)?;
         by_student
             .entry(user_id)
             .or_default()
@@ -210,35 +208,7 @@ fn students_from_arrays(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractio
         .collect())
 }
 
-/// SQLite: rows by student, time and arrival, each student's run gathered.
-fn students_from_rows(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractions>> {
-    let mut students: Vec<StudentInteractions> = Vec::new();
-    for row in rows {
-        let user_id: String = row.try_get("", "user_id")?;
-        let action: String = row.try_get("", "action")?;
-        let interaction = interaction(
-            row.try_get("", "target")?,
-            &action,
-            row.try_get("", "time")?,
-        )?;
-        match students.last_mut() {
-            Some(student) if student.user_id == user_id => student.interactions.push(interaction),
-            _ => students.push(StudentInteractions {
-                user_id,
-                interactions: vec![interaction],
-            }),
-        }
-    }
-    Ok(students)
-}
-
-/// An interaction from its target (the place of the latest update it answers, or −1 for the
-/// whole notebook), action and time.
-fn interaction(target: i64, action: &str, time: DateTime<Utc>) -> AppResult<Interaction> {
-    let target = match usize::try_from(target) {
-        Ok(place) => Target::Latest(place),
-        Err(_) => Target::NotebookWide,
-    };
+fn interaction(target: Target, action: &str, time: DateTime<Utc>) -> AppResult<Interaction> {
     let action = PendingUpdateAction::try_from_value(&action.to_owned())
         .map_err(|_| AppError::internal(anyhow::anyhow!("action `{action}`")))?;
     Ok(Interaction {
