@@ -54,8 +54,8 @@ pub struct LaterAction {
     pub time: DateTime<Utc>,
 }
 
-/// The statement behind [`pending_updates`] that reads every interaction of the window (to
-/// date the answered updates), for `EXPLAIN` in the benchmark.
+/// The statement behind [`pending_updates`] that dates the answered updates (by their first
+/// answers), for `EXPLAIN` in the benchmark.
 pub fn pending_updates_statement(db: &impl ConnectionTrait, scope: &Scope) -> sea_orm::Statement {
     first_answers::first_answers_statement(db.get_database_backend(), scope)
 }
@@ -141,7 +141,8 @@ fn latest_pushes(
 /// Adds one student to the cells' statistics: to each cell's count of students who answered
 /// its latest update `UPDATE_NOW`, and of those who answered it `UPDATE_LATER`; and for each
 /// of the latter, a postponement from their first `UPDATE_LATER` of it, with their actions
-/// strictly after that on the update or notebook-wide, in time order.
+/// strictly after that on the update or notebook-wide, in time order. The student's targets
+/// are places of `cells`.
 fn tally(cells: &mut [PendingUpdate], student: StudentInteractions) {
     let mut took_now = vec![false; cells.len()];
     // Per place, the student's first `UPDATE_LATER` of its update (interactions are in time

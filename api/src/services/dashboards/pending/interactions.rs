@@ -98,7 +98,7 @@ async fn joined_to_latest(
         .push("::json) AS l(cell text, upd text, place int) ON l.cell = cell_id AND l.upd = update_id WHERE ")
         .scope(scope, "time")
         .push(" AND (cell_id IS NULL OR l.place IS NOT NULL)");
-    students_from_arrays(&txn.query_all_raw(sql.build()).await?)
+    students_from_arrays(&txn.query_all_raw(sql.build()).await?, latest.len())
 }
 
 /// SQLite: the interactions naming a latest update id or no cell, by student, time and
@@ -168,7 +168,11 @@ const AS_ARRAYS: &str = "SELECT array_agg(user_id) AS user_ids, array_agg(id) AS
      array_agg(COALESCE(l.place, -1)) AS targets, array_agg(action) AS actions, \
      array_agg(time) AS times";
 
-fn students_from_arrays(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractions>> {
+/// `places`: how many latest updates the statement was given.
+fn students_from_arrays(
+    rows: &[QueryResult],
+    places: usize,
+) -> AppResult<Vec<StudentInteractions>> {
     let Some(row) = rows.first() else {
         return Ok(Vec::new());
     };
@@ -185,9 +189,7 @@ fn students_from_arrays(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractio
     let mut by_student: HashMap<String, Vec<(i64, Interaction)>> = HashMap::new();
     let each = user_ids.into_iter().zip(ids).zip(targets);
     for (((user_id, id), target), (action, time)) in each.zip(actions.into_iter().zip(times)) {
-        // The statement's place, −1 for the whole notebook.
-        let target = usize::try_from(target).map_or(Target::NotebookWide, Target::Latest);
-        let interaction = interaction(target, &action, time)?;
+        let interaction = interaction(target_of(target, places)?, &action, time)?;
         by_student
             .entry(user_id)
             .or_default()
@@ -206,6 +208,18 @@ fn students_from_arrays(rows: &[QueryResult]) -> AppResult<Vec<StudentInteractio
             }
         })
         .collect())
+}
+
+/// The target of the statement's `place` (−1 for the whole notebook) among `places` latest
+/// updates.
+fn target_of(place: i32, places: usize) -> AppResult<Target> {
+    match usize::try_from(place) {
+        Ok(place) if place < places => Ok(Target::Latest(place)),
+        Ok(place) => Err(AppError::internal(anyhow::anyhow!(
+            "place {place} of {places} latest updates"
+        ))),
+        Err(_) => Ok(Target::NotebookWide),
+    }
 }
 
 fn interaction(target: Target, action: &str, time: DateTime<Utc>) -> AppResult<Interaction> {
