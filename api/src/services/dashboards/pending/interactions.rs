@@ -140,7 +140,7 @@ async fn naming_latest(
         };
         let (user_id, action): (String, String) =
             (row.try_get("", "user_id")?, row.try_get("", "action")?);
-        let interaction = interaction(target, &action, row.try_get("", "time")?)?;
+        let interaction = interaction(target, action, row.try_get("", "time")?)?;
         match students.last_mut() {
             Some(student) if student.user_id == user_id => student.interactions.push(interaction),
             _ => students.push(StudentInteractions {
@@ -189,7 +189,7 @@ fn students_from_arrays(
     let mut by_student: HashMap<String, Vec<(i64, Interaction)>> = HashMap::new();
     let each = user_ids.into_iter().zip(ids).zip(targets);
     for (((user_id, id), target), (action, time)) in each.zip(actions.into_iter().zip(times)) {
-        let interaction = interaction(target_of(target, places)?, &action, time)?;
+        let interaction = interaction(target_of(target, places)?, action, time)?;
         by_student
             .entry(user_id)
             .or_default()
@@ -222,8 +222,9 @@ fn target_of(place: i32, places: usize) -> AppResult<Target> {
     }
 }
 
-fn interaction(target: Target, action: &str, time: DateTime<Utc>) -> AppResult<Interaction> {
-    let action = PendingUpdateAction::try_from_value(&action.to_owned())
+/// `action` as stored (`try_from_value` reads a `&String`, so it is taken as decoded).
+fn interaction(target: Target, action: String, time: DateTime<Utc>) -> AppResult<Interaction> {
+    let action = PendingUpdateAction::try_from_value(&action)
         .map_err(|_| AppError::internal(anyhow::anyhow!("action `{action}`")))?;
     Ok(Interaction {
         target,
