@@ -22,6 +22,7 @@ mod m20261207_000016_focus_cell_index_covers_pages;
 mod m20261208_000017_progress_rollups;
 mod m20261209_000018_kept_durations_by_time;
 mod m20261210_000019_answers_to_pushes;
+mod m20261211_000020_progress_rollups_cover_moves;
 
 pub use m20261206_000015_duration_rollups::OFF_DURATIONS;
 pub use m20261209_000018_kept_durations_by_time::{KEPT_DURATION, KEPT_DURATIONS_BY_TIME};
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000017_progress_rollups::Migration),
             Box::new(m20261209_000018_kept_durations_by_time::Migration),
             Box::new(m20261210_000019_answers_to_pushes::Migration),
+            Box::new(m20261211_000020_progress_rollups_cover_moves::Migration),
         ]
     }
 }

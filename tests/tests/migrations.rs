@@ -8,6 +8,8 @@ use tests::{Backend, TempDatabase};
 
 /// Migrations before "event keys" (number 8).
 const BEFORE_EVENT_KEYS: u32 = 7;
+/// Migrations before the progress rollups' covering key (number 20).
+const BEFORE_COVERING_PROGRESS_KEY: u32 = 19;
 
 async fn database(
     backend: Backend,
@@ -84,6 +86,55 @@ tests::backend_tests! {
         assert_eq!(rows(&db, sql).await.len(), 3);
         Migrator::up(&db, None).await.unwrap();
         assert_eq!(rows(&db, sql).await[1], ("bob".to_owned(), None));
+        db.close().await.ok();
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    async fn the_progress_rollups_key_keeps_every_row_and_on_postgres_covers_the_moves(backend) {
+        let (db, _temp, dir) = database(backend).await;
+        Migrator::up(&db, Some(BEFORE_COVERING_PROGRESS_KEY)).await.unwrap();
+        let insert = |minute: i64, user: &str| {
+            format!(
+                "INSERT INTO progress_rollups (notebook_id, minute, user_id, orig_cell_id, \
+                 latest_time, latest_id, previous_cell, previous_time) VALUES (1, {minute}, \
+                 '{user}', 'o2', '2026-11-01T10:01:30Z', 9, 'o1', '2026-11-01T10:00:10Z')"
+            )
+        };
+        db.execute_unprepared(&insert(60, "alice")).await.unwrap();
+        db.execute_unprepared(&insert(60, "bob")).await.unwrap();
+
+        Migrator::up(&db, None).await.unwrap();
+        let sql = "SELECT user_id, previous_cell AS orig_cell_id FROM progress_rollups \
+                   ORDER BY user_id";
+        let kept = vec![
+            ("alice".to_owned(), Some("o1".to_owned())),
+            ("bob".to_owned(), Some("o1".to_owned())),
+        ];
+        assert_eq!(rows(&db, sql).await, kept);
+        // Still the key: one row per (notebook, minute, student).
+        assert!(db.execute_unprepared(&insert(60, "alice")).await.is_err());
+        db.execute_unprepared(&insert(120, "alice")).await.unwrap();
+        if backend == Backend::Postgres {
+            let definition = Statement::from_string(
+                db.get_database_backend(),
+                "SELECT pg_get_indexdef(conindid) AS definition FROM pg_constraint \
+                 WHERE conname = 'progress_rollups_pkey'",
+            );
+            let row = db.query_one_raw(definition).await.unwrap().unwrap();
+            let definition: String = row.try_get("", "definition").unwrap();
+            assert!(
+                definition.ends_with(
+                    "(notebook_id, minute, user_id) INCLUDE (orig_cell_id, previous_cell, previous_time)"
+                ),
+                "{definition}"
+            );
+        }
+
+        Migrator::down(&db, Some(1)).await.unwrap();
+        assert_eq!(rows(&db, sql).await.len(), 3);
+        assert!(db.execute_unprepared(&insert(120, "alice")).await.is_err());
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(rows(&db, sql).await.len(), 3);
         db.close().await.ok();
         std::fs::remove_dir_all(dir).ok();
     }
