@@ -166,6 +166,10 @@ backend_tests! {
         assert_eq!(page.data()["notebook"]["focusDurationsPerCell"], json!([
             { "cellId": "c1", "durations": [2.5, 3.5, 4.5], "totalCount": 7 }
         ]), "c2 has no third value: its page is empty");
+        let last = app.graphql_as(&token, query, json!({ "nb": NB, "limit": 5, "offset": 4 })).await;
+        assert_eq!(last.data()["notebook"]["focusDurationsPerCell"], json!([
+            { "cellId": "c1", "durations": [4.5, 5.5, 6.5], "totalCount": 7 }
+        ]), "a page shorter than asked ends its cell, whose total it gives");
         let first = app.graphql_as(&token, query, json!({ "nb": NB, "limit": 1, "offset": 0 })).await;
         assert_eq!(first.data()["notebook"]["focusDurationsPerCell"][1], json!(
             { "cellId": "c2", "durations": [9.0], "totalCount": 1 }
