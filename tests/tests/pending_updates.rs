@@ -146,12 +146,15 @@ backend_tests! {
         answer(&app, "bob", "UPDATE_NOW", Some(("c1", "u0")), 0).await;
         answer(&app, "alice", "UPDATE_LATER", Some(("c1", "u1")), 1).await;
         answer(&app, "bob", "UPDATE_NOW", Some(("c2", "u2")), 2).await;
-        // Then: an answer on another cell, one notebook-wide, one on the postponed update and
-        // one on c1's older update. Only the second and third follow her postponement.
+        // Then: an answer on another cell, one on the postponed update and one notebook-wide
+        // (recorded in that order, the other way round in time), one on c1's older update, and
+        // one more on the postponed update. Only the second, third and last follow her
+        // postponement, in time order.
         answer(&app, "alice", "UPDATE_NOW", Some(("c2", "u2")), 3).await;
-        answer(&app, "alice", "UPDATE_ALL", None, 4).await;
         answer(&app, "alice", "APPLY_SINGLE", Some(("c1", "u1")), 5).await;
+        answer(&app, "alice", "UPDATE_ALL", None, 4).await;
         answer(&app, "alice", "REMOVE_SINGLE", Some(("c1", "u0")), 6).await;
+        answer(&app, "alice", "REMOVE_SINGLE", Some(("c1", "u1")), 7).await;
         // And one with c1's latest update id under c2, at 10:02: not that update either (nor
         // c2's latest: u2 ties at 10:02 and is the greater id).
         answer(&app, "alice", "REMOVE_SINGLE", Some(("c2", "u1")), 2).await;
@@ -159,7 +162,8 @@ backend_tests! {
             updateNowCount updateLaterCount postponed { userId laterActions { action } } } } }"#;
         let got = app.graphql_as(&token, query, json!({ "nb": NB })).await.data()["notebook"]["pendingUpdateStats"].clone();
         let alice = json!({ "userId": app.pseudonym("alice"),
-            "laterActions": [{ "action": "UPDATE_ALL" }, { "action": "APPLY_SINGLE" }] });
+            "laterActions": [{ "action": "UPDATE_ALL" }, { "action": "APPLY_SINGLE" },
+                { "action": "REMOVE_SINGLE" }] });
         assert_eq!(got, json!([
             { "cellId": "c1", "updateId": "u1", "updateNowCount": 0, "updateLaterCount": 1, "postponed": [alice] },
             { "cellId": "c2", "updateId": "u2", "updateNowCount": 2, "updateLaterCount": 0, "postponed": [] },

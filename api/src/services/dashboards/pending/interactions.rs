@@ -80,7 +80,7 @@ pub(super) async fn for_latest(
 }
 
 /// PostgreSQL: the interactions hash-joined to the latest updates, each with its target's
-/// place (−1 for the whole notebook), as one row of arrays ([`AS_ARRAYS`]).
+/// place (−1 for the whole notebook), as a row of arrays per student ([`PER_STUDENT`]).
 async fn joined_to_latest(
     txn: &DatabaseTransaction,
     scope: &Scope,
@@ -92,13 +92,21 @@ async fn joined_to_latest(
         .map(|(place, (cell, update))| json!({ "cell": cell, "upd": update, "place": place }))
         .collect();
     let mut sql = Sql::new(DbBackend::Postgres);
-    sql.push(AS_ARRAYS)
+    sql.push(PER_STUDENT)
         .push(" FROM pending_update_interactions LEFT JOIN json_to_recordset(")
         .bind(json!(places).to_string())
         .push("::json) AS l(cell text, upd text, place int) ON l.cell = cell_id AND l.upd = update_id WHERE ")
         .scope(scope, "time")
-        .push(" AND (cell_id IS NULL OR l.place IS NOT NULL)");
-    students_from_arrays(&txn.query_all_raw(sql.build()).await?, latest.len())
+        .push(" AND (cell_id IS NULL OR l.place IS NOT NULL) GROUP BY user_id");
+    // The default 4 MB makes the planner price a hash of the students' arrays above a sort of
+    // every interaction by pseudonym (18 000 of them for a 15 M-event class's whole course: 10
+    // ms); a hash of 300 students holds a few MB.
+    txn.execute_unprepared("SET LOCAL work_mem = '32MB'")
+        .await?;
+    let rows = txn.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| student_from_arrays(row, latest.len()))
+        .collect()
 }
 
 /// SQLite: the interactions naming a latest update id or no cell, by student, time and
@@ -158,56 +166,43 @@ pub(super) struct StudentInteractions {
     pub interactions: Vec<Interaction>,
 }
 
-/// PostgreSQL: the interactions as one row of arrays, gathered by student and put in order
-/// here. A whole course of 15 M events counts 18 000 of them: as rows in order, they took the
-/// database longer to sort and the server longer to decode than the database took to read
-/// them; grouped by student in the database, its sort of the pseudonyms took longer than the
-/// rest of the statement. The arrays agree (one aggregate pass fills them all) and hold no
-/// null (the decoder takes none).
-const AS_ARRAYS: &str = "SELECT array_agg(user_id) AS user_ids, array_agg(id) AS ids, \
+/// PostgreSQL: a student's interactions as a row of arrays, put in order here. A whole course
+/// of 15 M events counts 18 000 of them: as rows in order, they took the database longer to
+/// sort and the server longer to decode than the database took to read them; as one row of
+/// arrays for every student, each interaction carried its student's 64-character pseudonym
+/// (1.9 MB to send, and 18 000 strings to decode and group). The arrays agree (one aggregate
+/// pass fills them all) and hold no null (the decoder takes none).
+const PER_STUDENT: &str = "SELECT user_id, array_agg(id) AS ids, \
      array_agg(COALESCE(l.place, -1)) AS targets, array_agg(action) AS actions, \
      array_agg(time) AS times";
 
 /// `places`: how many latest updates the statement was given.
-fn students_from_arrays(
-    rows: &[QueryResult],
-    places: usize,
-) -> AppResult<Vec<StudentInteractions>> {
-    let Some(row) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let user_ids: Vec<String> = array_column(row, "user_ids", DbBackend::Postgres)?;
+fn student_from_arrays(row: &QueryResult, places: usize) -> AppResult<StudentInteractions> {
     let ids: Vec<i64> = array_column(row, "ids", DbBackend::Postgres)?;
     let targets: Vec<i32> = array_column(row, "targets", DbBackend::Postgres)?;
     let actions: Vec<String> = array_column(row, "actions", DbBackend::Postgres)?;
     let times: Vec<DateTime<Utc>> = array_column(row, "times", DbBackend::Postgres)?;
-    if [ids.len(), targets.len(), actions.len(), times.len()] != [user_ids.len(); 4] {
+    if [targets.len(), actions.len(), times.len()] != [ids.len(); 3] {
         return Err(AppError::internal(anyhow::anyhow!(
             "the arrays of interactions differ in length"
         )));
     }
-    let mut by_student: HashMap<String, Vec<(i64, Interaction)>> = HashMap::new();
-    let each = user_ids.into_iter().zip(ids).zip(targets);
-    for (((user_id, id), target), (action, time)) in each.zip(actions.into_iter().zip(times)) {
-        let interaction = interaction(target_of(target, places)?, action, time)?;
-        by_student
-            .entry(user_id)
-            .or_default()
-            .push((id, interaction));
-    }
-    Ok(by_student
+    let mut interactions = Vec::with_capacity(ids.len());
+    for ((id, target), (action, time)) in ids
         .into_iter()
-        .map(|(user_id, mut interactions)| {
-            interactions.sort_unstable_by_key(|(id, interaction)| (interaction.time, *id));
-            StudentInteractions {
-                user_id,
-                interactions: interactions
-                    .into_iter()
-                    .map(|(_, interaction)| interaction)
-                    .collect(),
-            }
-        })
-        .collect())
+        .zip(targets)
+        .zip(actions.into_iter().zip(times))
+    {
+        interactions.push((id, interaction(target_of(target, places)?, action, time)?));
+    }
+    interactions.sort_unstable_by_key(|(id, interaction)| (interaction.time, *id));
+    Ok(StudentInteractions {
+        user_id: row.try_get("", "user_id")?,
+        interactions: interactions
+            .into_iter()
+            .map(|(_, interaction)| interaction)
+            .collect(),
+    })
 }
 
 /// The target of the statement's `place` (−1 for the whole notebook) among `places` latest
