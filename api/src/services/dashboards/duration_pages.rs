@@ -75,30 +75,27 @@ async fn cells_with_kept_durations(
     scope: &Scope,
 ) -> AppResult<Vec<String>> {
     let mut sql = Sql::new(txn.get_database_backend());
-    let next_cell = |sql: &mut Sql, after: &str| {
-        sql.push("SELECT orig_cell_id");
+    // `FROM … WHERE` the notebook's kept durations with `cell` (a condition on the cell).
+    let kept_where = |sql: &mut Sql, cell: &str| {
         from_kept_durations(sql)
             .push(" WHERE notebook_id = ")
             .bind(scope.notebook_id)
-            .push(after)
+            .push(cell)
             .push(" AND ")
-            .kept_duration()
-            .push(" ORDER BY orig_cell_id LIMIT 1");
+            .kept_duration();
     };
-    sql.push("WITH RECURSIVE cells(cell) AS (SELECT (");
-    next_cell(&mut sql, " AND orig_cell_id IS NOT NULL");
-    sql.push(") UNION ALL SELECT (");
-    next_cell(&mut sql, " AND orig_cell_id > cells.cell");
-    sql.push(
+    const FIRST: &str = " ORDER BY orig_cell_id LIMIT 1";
+    sql.push("WITH RECURSIVE cells(cell) AS (SELECT (SELECT orig_cell_id");
+    kept_where(&mut sql, " AND orig_cell_id IS NOT NULL");
+    sql.push(FIRST)
+        .push(") UNION ALL SELECT (SELECT orig_cell_id");
+    kept_where(&mut sql, " AND orig_cell_id > cells.cell");
+    sql.push(FIRST).push(
         ") FROM cells WHERE cell IS NOT NULL) SELECT cell FROM cells WHERE cell IS NOT NULL \
          UNION ALL SELECT '' WHERE EXISTS (SELECT 1",
     );
-    from_kept_durations(&mut sql)
-        .push(" WHERE notebook_id = ")
-        .bind(scope.notebook_id)
-        .push(" AND orig_cell_id IS NULL AND ")
-        .kept_duration()
-        .push(")");
+    kept_where(&mut sql, " AND orig_cell_id IS NULL");
+    sql.push(")");
     txn.query_all_raw(sql.build())
         .await?
         .iter()
