@@ -7,6 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends make \
     && rm -rf /var/lib/apt/lists/*
 # Build dependencies against stub crates first, so code changes do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+# Build settings (the bundled SQLite's compile-time options).
+COPY .cargo .cargo
 # The patched sqlx-core of [patch.crates-io].
 COPY vendor vendor
 COPY api/Cargo.toml api/Cargo.toml

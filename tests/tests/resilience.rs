@@ -416,9 +416,9 @@ async fn while_the_database_is_down_refusals_are_immediate_and_recovery_needs_no
 
 /// Every acknowledged commit of a SQLite file survives power loss (WAL with full sync),
 /// checkpoints wait until the WAL holds 10 000 pages (group commit's writer pays for them),
-/// and reads map the file.
+/// reads map the file, and SQLite counts no allocations.
 #[tokio::test]
-async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints_and_mapped_reads() {
+async fn a_sqlite_file_is_durable_with_rare_checkpoints_mapped_reads_and_no_memory_statistics() {
     let dir = std::env::temp_dir().join(format!("api-sqlite-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("events.db").display());
@@ -440,6 +440,16 @@ async fn a_sqlite_file_is_opened_durable_with_rare_checkpoints_and_mapped_reads(
             .unwrap();
         assert_eq!(value, expected, "{pragma}");
     }
+    // The bundled SQLite keeps no memory statistics (`.cargo/config.toml`), which would take a
+    // global mutex at every allocation.
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert!(
+        options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
     db.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
