@@ -180,6 +180,44 @@ backend_tests! {
         }
     }
 
+    async fn a_page_for_groups_holds_their_members_durations_in_event_order(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.register_notebook(NB).await;
+        let token = app.user_token("admin", Role::Admin).await;
+        for (n, student) in ["s1", "s2", "s3", "s1", "s2", "s3"].into_iter().enumerate() {
+            off(&app, student, "c1", n as f64 + 1.5, n).await;
+        }
+        let group = |name: &str, users: &[&str]| {
+            let mutation = r#"mutation($nb: ID!, $name: String!, $users: [String!]!) {
+                createGroup(notebookId: $nb, name: $name, userIds: $users) { id } }"#;
+            let variables = json!({ "nb": NB, "name": name, "users": users });
+            let (app, token) = (&app, &token);
+            async move {
+                let created = app.graphql_as(token, mutation, variables).await;
+                created.data()["createGroup"]["id"].as_str().unwrap().to_owned()
+            }
+        };
+        // s2 is in both groups, s3 in neither.
+        let (first, second) = (group("g1", &["s1", "s2"]).await, group("g2", &["s2"]).await);
+        let query = r#"query($nb: ID!, $groups: [ID!], $limit: Int!, $offset: Int!) {
+            notebook(id: $nb) { focusDurationsPerCell(filter: { groups: $groups },
+                limit: $limit, offset: $offset) { cellId durations totalCount } } }"#;
+        let page = |groups: Value, limit: i64, offset: i64| {
+            let variables = json!({ "nb": NB, "groups": groups, "limit": limit, "offset": offset });
+            let (app, token) = (&app, &token);
+            async move {
+                let page = app.graphql_as(token, query, variables).await;
+                page.data()["notebook"]["focusDurationsPerCell"].clone()
+            }
+        };
+        assert_eq!(page(json!([first, second]), 3, 1).await, json!([
+            { "cellId": "c1", "durations": [2.5, 4.5, 5.5], "totalCount": 4 }
+        ]), "s1's and s2's durations, s2's once");
+        assert_eq!(page(json!([second]), 1, 1).await, json!([
+            { "cellId": "c1", "durations": [5.5], "totalCount": 2 }
+        ]), "a full page: its total counted for the group");
+    }
+
     async fn raw_durations_come_back_to_the_last_bit(backend) {
         let app = TestApp::spawn(backend).await;
         app.register_notebook(NB).await;
