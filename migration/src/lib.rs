@@ -23,10 +23,12 @@ mod m20261208_000017_progress_rollups;
 mod m20261209_000018_kept_durations_by_time;
 mod m20261210_000019_answers_to_pushes;
 mod m20261211_000020_progress_rollups_cover_moves;
+mod m20261212_000021_kept_durations_by_student;
 
 pub use m20261206_000015_duration_rollups::OFF_DURATIONS;
 pub use m20261209_000018_kept_durations_by_time::{KEPT_DURATION, KEPT_DURATIONS_BY_TIME};
 pub use m20261210_000019_answers_to_pushes::ANSWER_TO_PUSH;
+pub use m20261212_000021_kept_durations_by_student::KEPT_DURATIONS_BY_STUDENT;
 
 pub struct Migrator;
 
@@ -54,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000018_kept_durations_by_time::Migration),
             Box::new(m20261210_000019_answers_to_pushes::Migration),
             Box::new(m20261211_000020_progress_rollups_cover_moves::Migration),
+            Box::new(m20261212_000021_kept_durations_by_student::Migration),
         ]
     }
 }

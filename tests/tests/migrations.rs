@@ -10,6 +10,21 @@ use tests::{Backend, TempDatabase};
 const BEFORE_EVENT_KEYS: u32 = 7;
 /// Migrations before the progress rollups' covering key (number 20).
 const BEFORE_COVERING_PROGRESS_KEY: u32 = 19;
+/// Migrations before the index of kept durations by student (number 21).
+const BEFORE_KEPT_BY_STUDENT: u32 = 20;
+
+/// How many migrations `Migrator::down` undoes to leave the first `before` applied.
+fn steps_back_to(before: u32) -> u32 {
+    u32::try_from(Migrator::migrations().len()).unwrap() - before
+}
+
+/// PostgreSQL's definition of index `name`, if it exists.
+async fn index_definition(db: &DatabaseConnection, name: &str) -> Option<String> {
+    let sql = format!("SELECT pg_get_indexdef(to_regclass('{name}')) AS definition");
+    let statement = Statement::from_string(db.get_database_backend(), sql);
+    let row = db.query_one_raw(statement).await.unwrap()?;
+    row.try_get("", "definition").unwrap()
+}
 
 async fn database(
     backend: Backend,
@@ -130,11 +145,52 @@ tests::backend_tests! {
             );
         }
 
-        Migrator::down(&db, Some(1)).await.unwrap();
+        let back = steps_back_to(BEFORE_COVERING_PROGRESS_KEY);
+        Migrator::down(&db, Some(back)).await.unwrap();
         assert_eq!(rows(&db, sql).await.len(), 3);
         assert!(db.execute_unprepared(&insert(120, "alice")).await.is_err());
         Migrator::up(&db, None).await.unwrap();
         assert_eq!(rows(&db, sql).await.len(), 3);
+        db.close().await.ok();
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    async fn postgres_gets_an_index_of_kept_durations_by_student_and_sqlite_none(backend) {
+        let (db, _temp, dir) = database(backend).await;
+        Migrator::up(&db, Some(BEFORE_KEPT_BY_STUDENT)).await.unwrap();
+        let notebook = "INSERT INTO notebooks (public_id, name, uploaded_at) \
+                        VALUES ('nb', 'nb', '2026-11-01T00:00:00Z')";
+        db.execute_unprepared(notebook).await.unwrap();
+        let focus = "INSERT INTO cell_focus_events (user_id, notebook_id, cell_id, orig_cell_id, \
+                     click_type, time, click_duration) SELECT 'alice', id, 'c', 'o', 'OFF', \
+                     '2026-11-01T10:00:00Z', 2.5 FROM notebooks";
+        db.execute_unprepared(focus).await.unwrap();
+
+        Migrator::up(&db, None).await.unwrap();
+        let name = migration::KEPT_DURATIONS_BY_STUDENT;
+        if backend == Backend::Postgres {
+            let definition = index_definition(&db, name).await.unwrap_or_default();
+            assert!(
+                definition.ends_with(
+                    "(notebook_id, user_id, \"time\") INCLUDE (orig_cell_id, click_duration) \
+                     WHERE (((click_type)::text = 'OFF'::text) AND (click_duration IS NOT NULL) \
+                     AND (click_duration <= (5000)::double precision))"
+                ),
+                "{definition}"
+            );
+            Migrator::down(&db, Some(steps_back_to(BEFORE_KEPT_BY_STUDENT)))
+                .await
+                .unwrap();
+            assert_eq!(index_definition(&db, name).await, None);
+            Migrator::up(&db, None).await.unwrap();
+        } else {
+            let sql = format!("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = '{name}'");
+            let statement = Statement::from_string(db.get_database_backend(), sql);
+            let row = db.query_one_raw(statement).await.unwrap().unwrap();
+            assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0);
+        }
+        assert_eq!(rows(&db, "SELECT user_id, orig_cell_id FROM cell_focus_events").await,
+            vec![("alice".to_owned(), Some("o".to_owned()))]);
         db.close().await.ok();
         std::fs::remove_dir_all(dir).ok();
     }
