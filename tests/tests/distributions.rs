@@ -2,7 +2,10 @@
 //! compute from the raw durations (`focusDurationsPerCell`): count, extremes, exclusive
 //! quartiles, mean and the fixed-edge histogram, on both backends.
 
-use api::auth::Role;
+use api::{
+    auth::Role,
+    broker::presence::{Connection, PresenceRole},
+};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests};
@@ -216,6 +219,24 @@ backend_tests! {
         assert_eq!(page(json!([second]), 1, 1).await, json!([
             { "cellId": "c1", "durations": [5.5], "totalCount": 2 }
         ]), "a full page: its total counted for the group");
+
+        // Connected now: s1 and s3; of the first group, s1 alone.
+        for student in ["s1", "s3"] {
+            let connection = Connection {
+                notebook_id: NB.to_owned(),
+                role: PresenceRole::Student,
+                user: app.pseudonym(student),
+                id: format!("{student}-tab"),
+            };
+            app.state.presence.join(&connection).await.unwrap();
+        }
+        let live = r#"query($nb: ID!, $groups: [ID!]) { notebook(id: $nb) {
+            focusDurationsPerCell(filter: { groups: $groups, liveOnly: true }) {
+                cellId durations totalCount } } }"#;
+        let got = app.graphql_as(&token, live, json!({ "nb": NB, "groups": [first] })).await;
+        assert_eq!(got.data()["notebook"]["focusDurationsPerCell"], json!([
+            { "cellId": "c1", "durations": [1.5, 4.5], "totalCount": 2 }
+        ]), "the first group's members who are connected");
     }
 
     async fn raw_durations_come_back_to_the_last_bit(backend) {
