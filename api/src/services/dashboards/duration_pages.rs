@@ -11,7 +11,7 @@
 //!    class session hold fewer durations than a page, and summing every cell's took 10 of the
 //!    24 ms its pages spent in PostgreSQL.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};
 use serde_json::json;
@@ -19,10 +19,13 @@ use serde_json::json;
 use super::{
     Scope,
     cells::{CellDurations, DurationPage},
-    rolled,
+    members_among, rolled,
     sql::{Sql, array_column},
 };
-use crate::{error::AppResult, services::rollups::RolledTable};
+use crate::{
+    error::AppResult,
+    services::{groups, rollups::RolledTable},
+};
 
 /// Per cell with a kept duration in the scope, `page` of its durations (by event time, then
 /// arrival) and its total; a cell whose page is past its end is left out.
@@ -140,22 +143,14 @@ async fn members_named(txn: &DatabaseTransaction, scope: &Scope) -> AppResult<Sc
     if scope.groups.is_empty() {
         return Ok(scope.clone());
     }
-    let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("SELECT DISTINCT user_id FROM group_members WHERE group_id IN ")
-        .bind_list(scope.groups.iter().copied());
-    // A class's connected students and a group can each be a thousand.
-    let only: Option<HashSet<&str>> =
-        (scope.students.as_ref()).map(|students| students.iter().map(String::as_str).collect());
-    let mut members = Vec::new();
-    for row in txn.query_all_raw(sql.build()).await? {
-        let member: String = row.try_get("", "user_id")?;
-        if only
-            .as_ref()
-            .is_none_or(|only| only.contains(member.as_str()))
-        {
-            members.push(member);
+    let members = match &scope.students {
+        Some(students) => members_among(txn, &scope.groups, students.clone()).await?,
+        None => {
+            let of_each = groups::members_of(txn, &scope.groups).await?;
+            let members: BTreeSet<String> = of_each.into_values().flatten().collect();
+            members.into_iter().collect()
         }
-    }
+    };
     Ok(Scope {
         groups: Vec::new(),
         students: Some(members),

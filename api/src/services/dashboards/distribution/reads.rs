@@ -36,12 +36,11 @@ pub(super) async fn rolled_tenths(
     // Not grouped by tenth: a tenth has a row per bucket read (the whole course reads mostly
     // the all-time tier's one) and per event of the edges, and PostgreSQL took longer to hash
     // them than to read them; [`cell_tenths`] adds them up.
-    let arrays = per_cell_arrays(txn.get_database_backend());
-    let shape = (arrays, " GROUP BY cell");
+    let backend = txn.get_database_backend();
+    let shape = (per_cell_arrays(backend), " GROUP BY cell");
     let sql = rolled::summed(txn, (scope, progress), rolled::Sums::Tenths, shape).await?;
     let rows = txn.query_all_raw(sql.build()).await?;
-    let parts = parts_from_arrays(&rows, txn.get_database_backend())?;
-    Ok(cell_tenths(parts))
+    Ok(cell_tenths(parts_from_arrays(&rows, backend)?))
 }
 
 /// Each cell's parts as one row of three arrays, `tenths`, `n` and `total`, from parts of
