@@ -11,6 +11,7 @@
 //! The rules DOMAIN.md leaves open are written on the GraphQL fields, where GraphiQL shows
 //! them; the code comments say why a statement looks the way it does.
 
+mod arrays;
 mod attempts;
 mod cells;
 mod distribution;

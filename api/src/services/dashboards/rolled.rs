@@ -10,17 +10,16 @@
 
 mod event_rows;
 mod per_student;
+mod snapshot;
 
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    IsolationLevel, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};
 
 use event_rows::{EventRows, Sign};
 pub(super) use per_student::student_means;
+pub(super) use snapshot::{SecondReader, second_reader, snapshot};
 
 use super::{Scope, sql::Sql};
 use crate::{
@@ -47,28 +46,6 @@ pub(super) async fn begin(db: &DatabaseConnection) -> AppResult<(DatabaseTransac
         folded_before: fold::folded_before(&txn).await?,
     };
     Ok((txn, progress))
-}
-
-/// A read transaction whose statements all see one snapshot (PostgreSQL `REPEATABLE READ`, a
-/// SQLite read transaction).
-pub(super) async fn snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    let txn = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
-            let txn = db.begin_with_config(Some(isolation), Some(access)).await?;
-            // Bounds and watermarks move with every read: a plan made for their values finds
-            // the handful of unapplied rows by id, where a generic plan may not. JIT
-            // compiling takes longer than these statements run (it starts at a cost that a
-            // join over a JSON parameter's rows reaches on the planner's default estimate).
-            txn.execute_unprepared(
-                "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off",
-            )
-            .await?;
-            txn
-        }
-        _ => db.begin().await?,
-    };
-    Ok(txn)
 }
 
 /// How a sum over `scope` reads its window, in `txn`'s snapshot: the part of an end's hour

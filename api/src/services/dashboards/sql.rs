@@ -1,16 +1,13 @@
 //! A small SQL text builder: statements are written as SQL (window functions and CTEs read
 //! better that way than through a query builder) while every value is bound, with the
-//! placeholder style of the connection's backend. Also renders a [`Scope`] as a condition,
-//! and reads back the arrays that statements return ([`array_column`]).
+//! placeholder style of the connection's backend. Also renders a [`Scope`] as a condition.
 
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DbBackend, QueryResult, Statement, TryGetable, Value};
-use serde::de::DeserializeOwned;
+use sea_orm::{DbBackend, Statement, Value};
 
 use super::Scope;
-use crate::error::{AppError, AppResult};
 
 pub(super) struct Sql {
     backend: DbBackend,
@@ -157,28 +154,6 @@ impl Sql {
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
-}
-
-/// The array a statement returned in `row`'s `column`, empty for null: a PostgreSQL array
-/// (sent binary), or on SQLite, which has no arrays, JSON text (whose doubles the statement
-/// writes with 17 significant digits, so that they read back as the same doubles).
-pub(super) fn array_column<T>(
-    row: &QueryResult,
-    column: &str,
-    backend: DbBackend,
-) -> AppResult<Vec<T>>
-where
-    T: DeserializeOwned,
-    Vec<T>: TryGetable,
-{
-    let array = match backend {
-        DbBackend::Postgres => row.try_get::<Option<Vec<T>>>("", column)?,
-        _ => match row.try_get::<Option<String>>("", column)? {
-            Some(text) => Some(serde_json::from_str(&text).map_err(AppError::internal)?),
-            None => None,
-        },
-    };
-    Ok(array.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -11,12 +11,7 @@ use super::CellTenths;
 use crate::{
     error::{AppError, AppResult},
     services::{
-        dashboards::{
-            Scope,
-            cells::kept_durations,
-            rolled,
-            sql::{Sql, array_column},
-        },
+        dashboards::{Scope, arrays::number_array_column, cells::kept_durations, rolled, sql::Sql},
         rollups::{RolledTable, duration_tenths},
     },
 };
@@ -93,9 +88,9 @@ type PartsByCell = BTreeMap<String, Vec<(i64, i64, f64)>>;
 fn parts_from_arrays(rows: &[QueryResult], backend: DbBackend) -> AppResult<PartsByCell> {
     let mut parts: PartsByCell = BTreeMap::new();
     for row in rows {
-        let tenths: Vec<i64> = array_column(row, "tenths", backend)?;
-        let counts: Vec<i64> = array_column(row, "n", backend)?;
-        let totals: Vec<f64> = array_column(row, "total", backend)?;
+        let tenths: Vec<i64> = number_array_column(row, "tenths", backend)?;
+        let counts: Vec<i64> = number_array_column(row, "n", backend)?;
+        let totals: Vec<f64> = number_array_column(row, "total", backend)?;
         if tenths.len() != counts.len() || tenths.len() != totals.len() {
             return Err(AppError::internal(anyhow::anyhow!(
                 "a cell's arrays of tenths differ in length"

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::super::{
     Scope,
-    sql::{Sql, array_column},
+    arrays::{array_column, number_array_column},
+    sql::Sql,
 };
 use crate::error::{AppError, AppResult};
 
@@ -178,8 +179,8 @@ const PER_STUDENT: &str = "SELECT user_id, array_agg(id) AS ids, \
 
 /// `places`: how many latest updates the statement was given.
 fn student_from_arrays(row: &QueryResult, places: usize) -> AppResult<StudentInteractions> {
-    let ids: Vec<i64> = array_column(row, "ids", DbBackend::Postgres)?;
-    let targets: Vec<i32> = array_column(row, "targets", DbBackend::Postgres)?;
+    let ids: Vec<i64> = number_array_column(row, "ids", DbBackend::Postgres)?;
+    let targets: Vec<i32> = number_array_column(row, "targets", DbBackend::Postgres)?;
     let actions: Vec<String> = array_column(row, "actions", DbBackend::Postgres)?;
     let times: Vec<DateTime<Utc>> = array_column(row, "times", DbBackend::Postgres)?;
     if [targets.len(), actions.len(), times.len()] != [ids.len(); 3] {

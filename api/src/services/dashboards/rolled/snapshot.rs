@@ -1,0 +1,97 @@
+//! The read transactions of the rolled-up aggregates: one snapshot for every statement of a
+//! read, and on PostgreSQL a second connection on that same snapshot, so a long read can be
+//! split in two and run on both of the machine's cores.
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, TransactionTrait,
+};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::error::{AppError, AppResult};
+
+/// A read transaction whose statements all see one snapshot (PostgreSQL `REPEATABLE READ`, a
+/// SQLite read transaction).
+pub(in super::super) async fn snapshot(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    let txn = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = begin_repeatable_read(db).await?;
+            plan_each_statement(&txn).await?;
+            txn
+        }
+        _ => db.begin().await?,
+    };
+    Ok(txn)
+}
+
+/// How many reads may hold a second connection at once: far fewer than the pool's
+/// connections (32 on PostgreSQL), so a read waiting for its second connection always waits
+/// on others that need only one, and the pool cannot run dry of them all.
+static SECOND_READERS: Semaphore = Semaphore::const_new(4);
+
+/// A second transaction on another read's snapshot. Dropped, it rolls back and lets another
+/// read take its place.
+pub(in super::super) struct SecondReader {
+    pub txn: DatabaseTransaction,
+    _place: SemaphorePermit<'static>,
+}
+
+/// PostgreSQL: a second read transaction on `txn`'s snapshot (which must be `snapshot`'s), on
+/// another connection of the pool; `None` on SQLite (whose connections cannot share a
+/// snapshot), or while the pool could only give one by waiting for another request, or while
+/// [`SECOND_READERS`] reads hold one: the caller then reads alone.
+pub(in super::super) async fn second_reader(
+    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
+) -> AppResult<Option<SecondReader>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let pool = db.get_postgres_connection_pool();
+    let opens_more = pool.size() < pool.options().get_max_connections();
+    if pool.num_idle() == 0 && !opens_more {
+        return Ok(None);
+    }
+    let Ok(place) = SECOND_READERS.try_acquire() else {
+        return Ok(None);
+    };
+    let exported = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_export_snapshot() AS id",
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no snapshot was exported")))?;
+    let id: String = exported.try_get("", "id")?;
+    // `SET TRANSACTION SNAPSHOT` takes no parameter; the id is PostgreSQL's own
+    // (`00000003-0000001B-1`), checked all the same before it is written into the statement.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "unexpected snapshot id {id:?}"
+        )));
+    }
+    let second = begin_repeatable_read(db).await?;
+    second
+        .execute_unprepared(&format!("SET TRANSACTION SNAPSHOT '{id}'"))
+        .await?;
+    plan_each_statement(&second).await?;
+    Ok(Some(SecondReader {
+        txn: second,
+        _place: place,
+    }))
+}
+
+async fn begin_repeatable_read(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    let (isolation, access) = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
+    Ok(db.begin_with_config(Some(isolation), Some(access)).await?)
+}
+
+/// Bounds and watermarks move with every read: a plan made for their values finds the handful
+/// of unapplied rows by id, where a generic plan may not. JIT compiling takes longer than
+/// these statements run (it starts at a cost that a join over a JSON parameter's rows reaches
+/// on the planner's default estimate).
+async fn plan_each_statement(txn: &DatabaseTransaction) -> AppResult<()> {
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
+        .await?;
+    Ok(())
+}
