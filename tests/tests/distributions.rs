@@ -239,53 +239,6 @@ backend_tests! {
         ]), "the first group's members who are connected");
     }
 
-    async fn pages_read_while_events_arrive_all_come_from_one_snapshot(backend) {
-        let app = TestApp::spawn(backend).await;
-        app.register_notebook(NB).await;
-        let token = app.user_token("admin", Role::Admin).await;
-        // Each batch gives every cell one more duration in one transaction, so any one
-        // snapshot holds as many durations for each cell. Pages of 10 000 from four cells are
-        // read in halves on two PostgreSQL connections: a half that saw a later snapshot than
-        // the other would hold more.
-        let cells = ["c1", "c2", "c3", "c4"];
-        // A student per ten batches, under the ingest rate limit of each.
-        let batch = |n: usize| -> Value {
-            cells.iter().map(|cell| json!({ "cellFocus": { "notebookId": NB, "userId": format!("s{}", n % 10),
-                "cellId": cell, "origCellId": cell, "clickType": "OFF", "clickDuration": n as f64,
-                "time": format!("2026-11-24T10:{:02}:{:02}Z", n / 60, n % 60) } })).collect()
-        };
-        const BATCHES: usize = 120;
-        let record = "mutation($e: [EventInput!]!) { recordEvents(events: $e) { acceptedCount } }";
-        let writer = async {
-            for n in 0..BATCHES {
-                let recorded = app.graphql(record, json!({ "e": batch(n) })).await;
-                assert_eq!(recorded.data()["recordEvents"]["acceptedCount"], cells.len());
-            }
-        };
-        let query = r#"query($nb: ID!) { notebook(id: $nb) {
-            focusDurationsPerCell(limit: 10000) { cellId durations } } }"#;
-        let reader = async {
-            let mut lengths_seen = std::collections::BTreeSet::new();
-            loop {
-                let got = app.graphql_as(&token, query, json!({ "nb": NB })).await;
-                let pages = got.data()["notebook"]["focusDurationsPerCell"].clone();
-                let lengths: Vec<usize> = pages.as_array().unwrap().iter()
-                    .map(|page| page["durations"].as_array().unwrap().len())
-                    .collect();
-                let length = lengths.first().copied().unwrap_or(0);
-                if length > 0 {
-                    assert_eq!(lengths, vec![length; cells.len()], "one snapshot: {pages}");
-                }
-                lengths_seen.insert(length);
-                if length == BATCHES {
-                    return lengths_seen;
-                }
-            }
-        };
-        let ((), lengths_seen) = tokio::join!(writer, reader);
-        assert!(lengths_seen.len() > 10, "the reads overlapped the writes: {lengths_seen:?}");
-    }
-
     async fn raw_durations_come_back_to_the_last_bit(backend) {
         let app = TestApp::spawn(backend).await;
         app.register_notebook(NB).await;

@@ -10,6 +10,10 @@
 //!    rollups for the whole class, the per-student ones for a group filter). Most cells of a
 //!    class session hold fewer durations than a page, and summing every cell's took 10 of the
 //!    24 ms its pages spent in PostgreSQL.
+//!
+//! On PostgreSQL many pages are read on two connections at once ([`parallel`]).
+
+mod parallel;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,27 +42,26 @@ pub async fn focus_duration_pages(
     let (txn, progress) = rolled::begin(db).await?;
     let cells = cells_with_kept_durations(&txn, scope).await?;
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-    let mut pages = match cells.is_empty() {
-        true => Vec::new(),
-        false => pages_as_arrays((db, &txn), scope, &cells, page).await?,
+    let Read { mut pages, totals } = match cells.is_empty() {
+        true => Read::default(),
+        false => read_pages((db, &txn), (scope, &progress), &cells, page).await?,
     };
     pages.retain(|(_, durations)| !durations.is_empty());
-    let is_full =
-        |durations: &[f64]| i64::try_from(durations.len()).unwrap_or(i64::MAX) >= page.limit;
     let full: Vec<&str> = pages
         .iter()
-        .filter(|(_, durations)| is_full(durations))
+        .filter(|(_, durations)| is_full(durations, page))
         .map(|(cell, _)| cell.as_str())
         .collect();
-    let totals = match full.is_empty() {
-        true => BTreeMap::new(),
-        false => totals(&txn, (scope, &progress), &full).await?,
+    let totals = match totals {
+        Some(totals) => totals,
+        None if full.is_empty() => BTreeMap::new(),
+        None => totals_of(&txn, (scope, &progress), &full).await?,
     };
     txn.commit().await?;
     Ok(pages
         .into_iter()
         .map(|(cell_id, durations)| {
-            let total_count = match is_full(&durations) {
+            let total_count = match is_full(&durations, page) {
                 true => totals.get(&cell_id).copied().unwrap_or_default(),
                 false => page.offset + i64::try_from(durations.len()).unwrap_or_default(),
             };
@@ -69,6 +72,22 @@ pub async fn focus_duration_pages(
             }
         })
         .collect())
+}
+
+/// A cell's page of durations.
+type Page = (String, Vec<f64>);
+
+/// The pages of the cells with a kept duration, and the totals of (at least) those whose page
+/// is full if they were summed along the way.
+#[derive(Default)]
+struct Read {
+    pages: Vec<Page>,
+    totals: Option<BTreeMap<String, i64>>,
+}
+
+/// Whether a page holds all it was asked for, so that its cell may hold more.
+fn is_full(durations: &[f64], page: DurationPage) -> bool {
+    i64::try_from(durations.len()).unwrap_or(i64::MAX) >= page.limit
 }
 
 /// The notebook's original cells with a kept duration at any time (`""` for the unmapped
@@ -107,70 +126,50 @@ async fn cells_with_kept_durations(
         .collect()
 }
 
+/// The cells' pages, read in parts on two connections when they may hold many durations
+/// (which may sum the totals too: [`parallel::read_in_parts`]).
+///
 /// A row per cell, its page as one array of its durations: 60 000 durations as rows took
 /// longer to send, sort and decode than to read. PostgreSQL sends a `float8[]`, each double as
 /// its 8 bytes (writing them as JSON text took 3 ms of the statement's 20 for a 1.5 M-event
 /// class's whole course, and the server parsed that text back); SQLite, which has no arrays, a
 /// JSON array of text that reads back as the same doubles (17 significant digits: its JSON
 /// functions write 15).
-async fn pages_as_arrays(
+async fn read_pages(
     (db, txn): (&DatabaseConnection, &DatabaseTransaction),
-    scope: &Scope,
+    (scope, progress): (&Scope, &rolled::Progress),
     cells: &[&str],
     page: DurationPage,
-) -> AppResult<Vec<(String, Vec<f64>)>> {
-    let mut pages = match txn.get_database_backend() {
+) -> AppResult<Read> {
+    let mut read = match txn.get_database_backend() {
         DbBackend::Postgres => {
-            let scope = members_named(txn, scope).await?;
-            let second = match reads_many(cells, page) {
+            let named = members_named(txn, scope).await?;
+            let second = match parallel::reads_many(cells, page) {
                 true => rolled::second_reader(db, txn).await?,
                 false => None,
             };
             match second {
-                Some(second) => pages_in_halves((txn, second), &scope, cells, page).await?,
-                None => page_rows(txn, pages_joined(&scope, cells, page)).await?,
+                Some(second) => {
+                    let scopes = (scope, &named, progress);
+                    parallel::read_in_parts((txn, second), scopes, cells, page).await?
+                }
+                None => Read {
+                    pages: page_rows(txn, pages_joined(&named, cells, page)).await?,
+                    totals: None,
+                },
             }
         }
-        _ => page_rows(txn, pages_in_branches(scope, cells, page)).await?,
+        _ => Read {
+            pages: page_rows(txn, pages_in_branches(scope, cells, page)).await?,
+            totals: None,
+        },
     };
-    pages.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(pages)
-}
-
-/// From this many durations that the pages may hold, they are read on two connections (when
-/// the pool has one idle): a class's whole course, pages of 1 000 from 60 cells, took 14 ms in
-/// PostgreSQL on one and 7.5 on two. Below it, a second transaction's round trips would cost
-/// more than the half read saves.
-const MANY_DURATIONS: i64 = 20_000;
-
-fn reads_many(cells: &[&str], page: DurationPage) -> bool {
-    let cells = i64::try_from(cells.len()).unwrap_or(i64::MAX);
-    cells >= 2 && cells.saturating_mul(page.offset.saturating_add(page.limit)) >= MANY_DURATIONS
-}
-
-/// PostgreSQL: half of the cells' pages read in `txn`, the other half at once in `second`, a
-/// transaction on the same snapshot: each walk runs on a core of its own.
-async fn pages_in_halves(
-    (txn, second): (&DatabaseTransaction, rolled::SecondReader),
-    scope: &Scope,
-    cells: &[&str],
-    page: DurationPage,
-) -> AppResult<Vec<(String, Vec<f64>)>> {
-    let (first_half, second_half) = cells.split_at(cells.len() / 2);
-    let (mut pages, rest) = tokio::try_join!(
-        page_rows(txn, pages_joined(scope, first_half, page)),
-        page_rows(&second.txn, pages_joined(scope, second_half, page)),
-    )?;
-    second.txn.commit().await?;
-    pages.extend(rest);
-    Ok(pages)
+    read.pages.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(read)
 }
 
 /// `(cell, page)` from each row of `sql`.
-async fn page_rows(
-    connection: &impl ConnectionTrait,
-    sql: Sql,
-) -> AppResult<Vec<(String, Vec<f64>)>> {
+async fn page_rows(connection: &impl ConnectionTrait, sql: Sql) -> AppResult<Vec<Page>> {
     let backend = connection.get_database_backend();
     let rows = connection.query_all_raw(sql.build()).await?;
     let mut pages = Vec::with_capacity(rows.len());
@@ -207,7 +206,7 @@ async fn members_named(txn: &DatabaseTransaction, scope: &Scope) -> AppResult<Sc
     })
 }
 
-/// Up to this many cells, [`totals`] names them: a class session's full pages are of a cell or
+/// Up to this many cells, [`totals_of`] names them: a class session's full pages are of a cell or
 /// two, whose rollup rows the database then reads alone (the totals took 0.4 ms instead of
 /// 10 for a 1.5 M-event class's last session). PostgreSQL 15 reads an index once per value of
 /// a list, so for more it scans the whole table instead (10 cells: 34 ms).
@@ -220,7 +219,7 @@ const FEW_CELLS: usize = 3;
 /// second, no student): fewer and narrower rows than the per-student rollups' (for a 1.5 M
 /// event class's whole course, 19 110 rows in 387 table pages instead of 18 000 in 1 683), so
 /// 3.2 ms instead of 4.1 in PostgreSQL and 4.5 instead of 5.6 in SQLite.
-async fn totals(
+async fn totals_of(
     txn: &DatabaseTransaction,
     (scope, progress): (&Scope, &rolled::Progress),
     cells: &[&str],
