@@ -46,7 +46,7 @@ pub use progress::{
 
 pub use attempts::latest_attempts;
 pub use renders::{Render, latest_renders};
-pub use scope::{GroupSelection, Scope, ScopeRequest};
+pub use scope::{GroupSelection, Scope, ScopeRequest, StudentHalf};
 
 use crate::error::AppResult;
 

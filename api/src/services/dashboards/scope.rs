@@ -28,6 +28,22 @@ pub struct Scope {
     pub groups: Vec<i64>,
     /// These students only (e.g. the ones connected now), when set.
     pub students: Option<Vec<String>>,
+    /// The students of one half only, by pseudonym, when set: a read split between two
+    /// connections reads each half on one.
+    pub half: Option<StudentHalf>,
+}
+
+/// Half of the students, by pseudonym: below [`StudentHalf::BOUNDARY`] or from it on. The two
+/// conditions are each other's complement whatever the ids, so the halves hold every student
+/// once; pseudonyms are hexadecimal digests, so about half of them fall on each side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudentHalf {
+    Lower,
+    Upper,
+}
+
+impl StudentHalf {
+    pub const BOUNDARY: &'static str = "8";
 }
 
 /// `BAD_USER_INPUT` unless every group of `group_ids` belongs to notebook `notebook_id`. An
@@ -82,7 +98,16 @@ pub struct ScopeRequest {
 impl Scope {
     /// Whether the scope reads every student of the notebook (no group or student filter).
     pub fn has_every_student(&self) -> bool {
-        self.groups.is_empty() && self.students.is_none()
+        self.groups.is_empty() && self.students.is_none() && self.half.is_none()
+    }
+
+    /// This scope's students split into halves ([`StudentHalf`]).
+    pub fn halves(&self) -> (Self, Self) {
+        let half = |half| Self {
+            half: Some(half),
+            ..self.clone()
+        };
+        (half(StudentHalf::Lower), half(StudentHalf::Upper))
     }
 
     /// The scope `request` selects in the notebook with row id `notebook_id` and public id

@@ -7,7 +7,7 @@ use std::ops::Bound;
 use chrono::{DateTime, Utc};
 use sea_orm::{DbBackend, Statement, Value};
 
-use super::Scope;
+use super::{Scope, StudentHalf};
 
 pub(super) struct Sql {
     backend: DbBackend,
@@ -127,7 +127,12 @@ impl Sql {
             self.push(" AND user_id IN ")
                 .bind_list(students.iter().cloned());
         }
-        self
+        match scope.half {
+            Some(StudentHalf::Lower) => self.push(" AND user_id < "),
+            Some(StudentHalf::Upper) => self.push(" AND user_id >= "),
+            None => return self,
+        };
+        self.bind(StudentHalf::BOUNDARY)
     }
 
     /// [`duration_tenths`](crate::services::rollups::duration_tenths) of a non-negative
