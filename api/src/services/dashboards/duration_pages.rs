@@ -47,11 +47,7 @@ pub async fn focus_duration_pages(
         false => read_pages((db, &txn), (scope, &progress), &cells, page).await?,
     };
     pages.retain(|(_, durations)| !durations.is_empty());
-    let full: Vec<&str> = pages
-        .iter()
-        .filter(|(_, durations)| is_full(durations, page))
-        .map(|(cell, _)| cell.as_str())
-        .collect();
+    let full: Vec<&str> = full_pages(&pages, page).collect();
     let totals = match totals {
         Some(totals) => totals,
         None if full.is_empty() => BTreeMap::new(),
@@ -88,6 +84,14 @@ struct Read {
 /// Whether a page holds all it was asked for, so that its cell may hold more.
 fn is_full(durations: &[f64], page: DurationPage) -> bool {
     i64::try_from(durations.len()).unwrap_or(i64::MAX) >= page.limit
+}
+
+/// The cells of `pages` whose page is full.
+fn full_pages(pages: &[Page], page: DurationPage) -> impl Iterator<Item = &str> {
+    pages
+        .iter()
+        .filter(move |(_, durations)| is_full(durations, page))
+        .map(|(cell, _)| cell.as_str())
 }
 
 /// The notebook's original cells with a kept duration at any time (`""` for the unmapped

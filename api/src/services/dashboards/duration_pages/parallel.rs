@@ -1,11 +1,9 @@
 //! PostgreSQL: many pages read on two connections sharing one snapshot
 //! ([`rolled::second_reader`]), so that each walk runs on a core of its own.
 
-use std::collections::BTreeMap;
-
 use sea_orm::DatabaseTransaction;
 
-use super::{FEW_CELLS, Page, Read, is_full, page_rows, pages_joined, totals_of};
+use super::{FEW_CELLS, Read, full_pages, page_rows, pages_joined, totals_of};
 use crate::{
     error::{AppError, AppResult},
     services::dashboards::{Scope, cells::DurationPage, rolled},
@@ -40,22 +38,18 @@ pub(super) async fn read_in_parts(
     let (first, rest) = cells.split_at((cells.len() / 3).max(1));
     let first_then_totals = async {
         let pages = page_rows(txn, pages_joined(named, first, page)).await?;
-        let full = pages
-            .iter()
-            .filter(|(_, durations)| is_full(durations, page))
-            .count();
-        let totals = match full > FEW_CELLS {
+        let totals = match full_pages(&pages, page).count() > FEW_CELLS {
             // More than `FEW_CELLS` cells: every cell's total.
             true => Some(totals_of(txn, (scope, progress), cells).await?),
             false => None,
         };
-        Ok::<(Vec<Page>, Option<BTreeMap<String, i64>>), AppError>((pages, totals))
+        Ok::<_, AppError>(Read { pages, totals })
     };
-    let ((mut pages, totals), rest) = tokio::try_join!(
+    let (mut read, rest) = tokio::try_join!(
         first_then_totals,
         page_rows(&second.txn, pages_joined(named, rest, page)),
     )?;
     second.txn.commit().await?;
-    pages.extend(rest);
-    Ok(Read { pages, totals })
+    read.pages.extend(rest);
+    Ok(read)
 }

@@ -16,7 +16,7 @@ pub(in super::super) async fn snapshot(db: &DatabaseConnection) -> AppResult<Dat
     let txn = match db.get_database_backend() {
         DbBackend::Postgres => {
             let txn = begin_repeatable_read(db).await?;
-            plan_each_statement(&txn).await?;
+            txn.execute_unprepared(PLAN_EACH_STATEMENT).await?;
             txn
         }
         _ => db.begin().await?,
@@ -72,9 +72,10 @@ pub(in super::super) async fn second_reader(
     }
     let second = begin_repeatable_read(db).await?;
     second
-        .execute_unprepared(&format!("SET TRANSACTION SNAPSHOT '{id}'"))
+        .execute_unprepared(&format!(
+            "SET TRANSACTION SNAPSHOT '{id}'; {PLAN_EACH_STATEMENT}"
+        ))
         .await?;
-    plan_each_statement(&second).await?;
     Ok(Some(SecondReader {
         txn: second,
         _place: place,
@@ -90,8 +91,5 @@ async fn begin_repeatable_read(db: &DatabaseConnection) -> AppResult<DatabaseTra
 /// of unapplied rows by id, where a generic plan may not. JIT compiling takes longer than
 /// these statements run (it starts at a cost that a join over a JSON parameter's rows reaches
 /// on the planner's default estimate).
-async fn plan_each_statement(txn: &DatabaseTransaction) -> AppResult<()> {
-    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
-        .await?;
-    Ok(())
-}
+const PLAN_EACH_STATEMENT: &str =
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off";
