@@ -197,7 +197,7 @@ pub struct Limits {
     pub refresh_throttle_ms: u64,
     /// A `notebookAnalytics` subscription gets at most one new value per this many
     /// milliseconds per (notebook, filter), the last change always included. A feed whose
-    /// computation takes longer than this waits as long as it took instead.
+    /// computation takes more than half of this stays idle as long as it took before the next.
     #[arg(
         long,
         env = "ANALYTICS_PUSH_INTERVAL_MS",
