@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod legacy_import;
 pub mod live;
 pub mod notebooks;
+pub mod pacing;
 pub mod privacy;
 pub mod rollups;
 pub mod sessions;

@@ -205,8 +205,9 @@ pub struct Limits {
         global = true
     )]
     pub analytics_push_interval_ms: u64,
-    /// Committed events are added to the rollups every this many milliseconds (dashboards read
-    /// the events not yet added from the event tables, so answers never wait for it).
+    /// Committed events are added to the rollups every this many milliseconds, or less often
+    /// (up to four times this) when adding them takes more than a quarter of that: dashboards
+    /// read the events not yet added from the event tables, so answers never wait for it.
     #[arg(
         long,
         env = "ROLLUP_APPLY_INTERVAL_MS",

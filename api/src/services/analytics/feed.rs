@@ -21,7 +21,7 @@ use futures::{FutureExt, StreamExt, stream::BoxStream};
 use tokio::{sync::watch, time::Instant};
 
 use super::{FeedKey, FeedState, HubInner, snapshot};
-use crate::{broker::BrokerEvent, error::AppError};
+use crate::{broker::BrokerEvent, error::AppError, services::pacing::Pacing};
 
 pub(super) struct Feed {
     hub: Arc<HubInner>,
@@ -53,7 +53,12 @@ impl Feed {
         let active = metrics::gauge!("analytics_feeds_active");
         active.increment(1.0);
         while let Some((started, took)) = self.publish().await {
-            let next_allowed = next_allowed(started, took, self.hub.interval);
+            let pacing = Pacing {
+                interval: self.hub.interval,
+                share: FEED_SHARE,
+                longest: None,
+            };
+            let next_allowed = pacing.next_start(started, took);
             if !self.wait_for_change().await || !self.hold_until(next_allowed).await {
                 break;
             }
@@ -164,12 +169,9 @@ impl Feed {
     }
 }
 
-/// When a feed whose last computation `started` and took `took` may compute again: the push
-/// interval after that start, or `took` after its end if that is later (so it computes half
-/// the time at most).
-fn next_allowed(started: Instant, took: Duration, interval: Duration) -> Instant {
-    started + interval.max(took * 2)
-}
+/// A feed computes again one push interval after its last computation started, or later
+/// when that took more than half the interval: it computes half the time at most.
+const FEED_SHARE: u32 = 2;
 
 /// Sleeps until just after the next UTC minute starts (a progress series gains a point), or
 /// forever when there is no series.
@@ -180,25 +182,4 @@ async fn next_minute(enabled: bool) {
     let into_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
     let left = u64::try_from(60_000 - into_minute).unwrap_or(60_000);
     tokio::time::sleep(Duration::from_millis(left + 50)).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tokio::time::Instant;
-
-    use super::next_allowed;
-
-    #[test]
-    fn the_next_computation_waits_the_interval_from_the_last_start_or_twice_its_cost() {
-        let started = Instant::now();
-        let interval = Duration::from_millis(200);
-        let gap =
-            |took_ms| next_allowed(started, Duration::from_millis(took_ms), interval) - started;
-        assert_eq!(gap(5), interval);
-        assert_eq!(gap(100), interval);
-        assert_eq!(gap(101), Duration::from_millis(202));
-        assert_eq!(gap(900), Duration::from_millis(1800));
-    }
 }

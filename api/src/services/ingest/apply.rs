@@ -17,6 +17,7 @@ use std::{future::Future, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use tokio::time::Instant;
 
 mod read;
 
@@ -25,14 +26,41 @@ pub use read::ReadAhead;
 use read::{Ahead, Read, read_ahead};
 
 use super::{rebuild::flush, transaction::EventTransaction, writer::WriteTurns};
-use crate::services::rollups::{
-    RolledTable, Watermarks, fold,
-    watermarks::{self, Unapplied},
+use crate::services::{
+    pacing::Pacing,
+    rollups::{
+        RolledTable, Watermarks, fold,
+        watermarks::{self, Unapplied},
+    },
 };
 
-/// Events one pass adds at most: one transaction's worth, so a catch-up (after the upgrade that
-/// introduced the applier, or a long outage) never holds SQLite's write lock for long.
-const EVENTS_PER_PASS: u64 = 20_000;
+/// Events one pass adds at most on SQLite: one transaction's worth, so a catch-up (after the
+/// upgrade that introduced the applier, or a long outage) never holds its write lock for long.
+const SQLITE_EVENTS_PER_PASS: u64 = 20_000;
+
+/// Events one pass adds at most on PostgreSQL, where a pass holds no lock that ingest waits
+/// for: the more events a pass sums, the more of them share a rollup row, and an upsert costs
+/// per row. Bounded so that the sums of a catch-up stay a few tens of megabytes.
+const POSTGRES_EVENTS_PER_PASS: u64 = 100_000;
+
+/// The applier is busy at most a quarter of the time: after passes that took more than a
+/// quarter of the interval, it waits three times as long as they took. Under a bulk load it so
+/// applies larger batches less often, which sum more events into each row it writes (readers
+/// stay exact: they take the rows above the watermarks from the events).
+const APPLIER_SHARE: u32 = 4;
+
+/// The longest wait between two starts, in intervals: what readers take from the events
+/// stays a few seconds' worth under any load. (Without it a sustained load that costs the
+/// applier more than a quarter of the time would stretch the waits without end.)
+const LONGEST_WAIT: u32 = 4;
+
+/// Events one pass adds at most on `backend`.
+fn events_per_pass(backend: DbBackend) -> u64 {
+    match backend {
+        DbBackend::Postgres => POSTGRES_EVENTS_PER_PASS,
+        _ => SQLITE_EVENTS_PER_PASS,
+    }
+}
 
 /// How long the applier waits for PostgreSQL writers in flight before it tries again later (a
 /// long transaction, such as a retention run, must not hold ingest behind the applier's lock).
@@ -200,11 +228,11 @@ async fn apply_all_in_turn(
     db: &DatabaseConnection,
     turns: Option<&WriteTurns>,
 ) -> Result<u64, DbErr> {
-    let mut total = 0;
+    let (mut total, max_events) = (0, events_per_pass(db.get_database_backend()));
     loop {
         let now = Utc::now();
-        let pass = match start_pass(db, EVENTS_PER_PASS, now).await? {
-            Ok(start) => write_pass(db, (start, turns), EVENTS_PER_PASS, now).await?,
+        let pass = match start_pass(db, max_events, now).await? {
+            Ok(start) => write_pass(db, (start, turns), max_events, now).await?,
             Err(pass) => pass,
         };
         total += pass.events;
@@ -214,7 +242,8 @@ async fn apply_all_in_turn(
     }
 }
 
-/// Applies committed rows every `interval` until `stop` completes, taking its turn at SQLite's
+/// Applies committed rows every `interval` (less often when that takes long, up to four
+/// times the interval: [`APPLIER_SHARE`], [`LONGEST_WAIT`]) until `stop` completes, taking its turn at SQLite's
 /// write lock with the ingest writer (`turns`).
 pub async fn run_rollup_applier(
     db: DatabaseConnection,
@@ -222,20 +251,26 @@ pub async fn run_rollup_applier(
     turns: Option<WriteTurns>,
     stop: impl Future<Output = ()>,
 ) {
-    // The first pass after one interval, as every later one (a test that applies by hand
-    // sets an interval longer than itself).
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pacing = Pacing {
+        interval,
+        share: APPLIER_SHARE,
+        longest: Some(LONGEST_WAIT),
+    };
+    // The first pass after one interval (a test that applies by hand sets an interval longer
+    // than itself).
+    let mut next = Instant::now() + interval;
     tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => return,
-            _ = ticks.tick() => {}
+            () = tokio::time::sleep_until(next) => {}
         }
+        let started = Instant::now();
         if let Err(error) = apply_all_in_turn(&db, turns.as_ref()).await {
             // Tried again at the next tick; readers stay exact meanwhile.
             tracing::warn!(%error, "applying rollups failed");
         }
+        next = pacing.next_start(started, started.elapsed());
     }
 }
 
