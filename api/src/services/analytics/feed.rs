@@ -52,12 +52,12 @@ impl Feed {
     pub(super) async fn run(mut self) {
         let active = metrics::gauge!("analytics_feeds_active");
         active.increment(1.0);
+        let pacing = Pacing {
+            interval: self.hub.interval,
+            share: FEED_SHARE,
+            longest: None,
+        };
         while let Some((started, took)) = self.publish().await {
-            let pacing = Pacing {
-                interval: self.hub.interval,
-                share: FEED_SHARE,
-                longest: None,
-            };
             let next_allowed = pacing.next_start(started, took);
             if !self.wait_for_change().await || !self.hold_until(next_allowed).await {
                 break;

@@ -243,8 +243,8 @@ async fn apply_all_in_turn(
 }
 
 /// Applies committed rows every `interval` (less often when that takes long, up to four
-/// times the interval: [`APPLIER_SHARE`], [`LONGEST_WAIT`]) until `stop` completes, taking its turn at SQLite's
-/// write lock with the ingest writer (`turns`).
+/// times the interval: [`APPLIER_SHARE`], [`LONGEST_WAIT`]) until `stop` completes, taking
+/// its turn at SQLite's write lock with the ingest writer (`turns`).
 pub async fn run_rollup_applier(
     db: DatabaseConnection,
     interval: Duration,
@@ -267,7 +267,7 @@ pub async fn run_rollup_applier(
         }
         let started = Instant::now();
         if let Err(error) = apply_all_in_turn(&db, turns.as_ref()).await {
-            // Tried again at the next tick; readers stay exact meanwhile.
+            // Tried again at the next pass; readers stay exact meanwhile.
             tracing::warn!(%error, "applying rollups failed");
         }
         next = pacing.next_start(started, started.elapsed());
