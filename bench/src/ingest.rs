@@ -152,6 +152,8 @@ impl Level<'_> {
             let sampler = RssSampler::start(self.pid);
             let seconds = Duration::from_secs(self.args.seconds);
             let result = load::run(self.client, self.workload, concurrency, seconds).await?;
+            // Before the next run, which would otherwise start with this one's backlog.
+            let rolled_up = report::rolled_up_after(self.db).await?;
             let peak_kib = sampler.finish()?;
             let after = report::count_rows(self.db, self.notebook_id).await?;
             let run = RunReport::new(
@@ -163,7 +165,8 @@ impl Level<'_> {
                 after.saturating_sub(before),
                 self.idle_kib,
                 peak_kib,
-            );
+            )
+            .with_rolled_up(result.elapsed, rolled_up);
             println!("{}", run.line("run"));
             if let Some(error) = &result.first_error {
                 eprintln!("  first error: {error}");

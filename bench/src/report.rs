@@ -7,10 +7,10 @@ use std::{
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread::JoinHandle,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use entity::{cell_focus_event, code_execution};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -29,6 +29,29 @@ pub async fn count_rows(db: &DatabaseConnection, notebook_id: i64) -> anyhow::Re
         .await
         .context("counting code_executions")?;
     Ok(focus + executions)
+}
+
+/// How often [`rolled_up_after`] looks at the watermarks, and how long it waits at most.
+const ROLLUP_POLL: Duration = Duration::from_millis(10);
+const ROLLUP_PATIENCE: Duration = Duration::from_secs(300);
+
+/// How long after the load the rollup applier took to add every committed event (`None` for
+/// a server without rollups: a binary from before them, measured for comparison). Throughput
+/// alone would flatter a server that defers its rollup work past the end of a run.
+pub async fn rolled_up_after(db: &DatabaseConnection) -> anyhow::Result<Option<Duration>> {
+    use api::services::rollups::watermarks::{Unapplied, unapplied};
+    let started = Instant::now();
+    loop {
+        match unapplied(db).await {
+            Ok(left) if left == Unapplied::default() => return Ok(Some(started.elapsed())),
+            Ok(_) if started.elapsed() > ROLLUP_PATIENCE => {
+                bail!("the rollups were still behind {ROLLUP_PATIENCE:?} after the load")
+            }
+            Ok(_) => tokio::time::sleep(ROLLUP_POLL).await,
+            // No watermarks table: this server keeps no rollups.
+            Err(_) => return Ok(None),
+        }
+    }
 }
 
 pub fn mib(kib: u64) -> f64 {
@@ -102,6 +125,8 @@ pub struct RunReport {
     rows: u64,
     idle_kib: u64,
     peak_kib: u64,
+    /// Events per second counted until the rollups held them too, when the server has them.
+    rolled_up_per_sec: Option<f64>,
 }
 
 impl RunReport {
@@ -130,7 +155,16 @@ impl RunReport {
             rows,
             idle_kib,
             peak_kib,
+            rolled_up_per_sec: None,
         }
+    }
+
+    /// Adds the throughput counted until the applier had caught up, `rolled_up` after a load
+    /// that lasted `elapsed`.
+    pub fn with_rolled_up(mut self, elapsed: Duration, rolled_up: Option<Duration>) -> Self {
+        self.rolled_up_per_sec = rolled_up
+            .map(|after| self.ok_events as f64 / (elapsed + after).as_secs_f64().max(1e-9));
+        self
     }
 
     /// Acknowledged events that are not rows (a request that failed may still have been
@@ -159,8 +193,12 @@ impl RunReport {
             Mode::Graphql | Mode::Rest => String::new(),
         };
         let lost = self.lost();
+        let rolled_up = match self.rolled_up_per_sec {
+            Some(rate) => format!(" rolled_up_events/s={rate:.0}"),
+            None => String::new(),
+        };
         format!(
-            "{label:<6} mode={}{batch} backend={} concurrency={} events/s={:.0} p50={:.2}ms p99={:.2}ms 2xx={} events={} errors={} rows={} lost: {lost}{} rss_idle={:.1}MiB rss_peak={:.1}MiB",
+            "{label:<6} mode={}{batch} backend={} concurrency={} events/s={:.0}{rolled_up} p50={:.2}ms p99={:.2}ms 2xx={} events={} errors={} rows={} lost: {lost}{} rss_idle={:.1}MiB rss_peak={:.1}MiB",
             self.mode.name(),
             self.backend,
             self.concurrency,
@@ -193,6 +231,9 @@ impl RunReport {
             events_per_sec: median(runs.iter().map(|r| r.events_per_sec).collect()),
             p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
             p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
+            rolled_up_per_sec: first
+                .rolled_up_per_sec
+                .map(|_| median(runs.iter().filter_map(|r| r.rolled_up_per_sec).collect())),
             ok_requests: runs.iter().map(|r| r.ok_requests).sum(),
             ok_events: runs.iter().map(|r| r.ok_events).sum(),
             errors: runs.iter().map(|r| r.errors).sum(),

@@ -206,8 +206,9 @@ pub struct Limits {
     )]
     pub analytics_push_interval_ms: u64,
     /// Committed events are added to the rollups every this many milliseconds, or less often
-    /// (up to four times this) when adding them takes more than a quarter of that: dashboards
-    /// read the events not yet added from the event tables, so answers never wait for it.
+    /// (up to eight times this on PostgreSQL, four on SQLite) when adding them takes more than
+    /// a quarter of that: dashboards read the events not yet added from the event tables, so
+    /// answers never wait for it.
     #[arg(
         long,
         env = "ROLLUP_APPLY_INTERVAL_MS",

@@ -49,16 +49,32 @@ const POSTGRES_EVENTS_PER_PASS: u64 = 100_000;
 /// stay exact: they take the rows above the watermarks from the events).
 const APPLIER_SHARE: u32 = 4;
 
-/// The longest wait between two starts, in intervals: what readers take from the events
-/// stays a few seconds' worth under any load. (Without it a sustained load that costs the
-/// applier more than a quarter of the time would stretch the waits without end.)
-const LONGEST_WAIT: u32 = 4;
+/// The longest wait between two starts on PostgreSQL, in intervals: what readers take from
+/// the events stays a few seconds' worth under any load. (Without it a sustained load that
+/// costs the applier more than a quarter of the time would stretch the waits without end.)
+/// Under a saturating load every pass rewrites each (student, cell) row of the hour, so longer
+/// passes cost less per event: `bench ingest` batches, 15 s runs counted until the rollups
+/// held every event, did 19 % more events per second with 8 than with 4 (BENCHMARKS.md,
+/// twenty-third session).
+const POSTGRES_LONGEST_WAIT: u32 = 8;
+
+/// The longest wait on SQLite, shorter: a pass holds the one write lock, which ingest waits
+/// for, as long as it takes, so its events are kept fewer.
+const SQLITE_LONGEST_WAIT: u32 = 4;
 
 /// Events one pass adds at most on `backend`.
 fn events_per_pass(backend: DbBackend) -> u64 {
     match backend {
         DbBackend::Postgres => POSTGRES_EVENTS_PER_PASS,
         _ => SQLITE_EVENTS_PER_PASS,
+    }
+}
+
+/// The longest wait between two starts on `backend`, in intervals.
+fn longest_wait(backend: DbBackend) -> u32 {
+    match backend {
+        DbBackend::Postgres => POSTGRES_LONGEST_WAIT,
+        _ => SQLITE_LONGEST_WAIT,
     }
 }
 
@@ -242,9 +258,10 @@ async fn apply_all_in_turn(
     }
 }
 
-/// Applies committed rows every `interval` (less often when that takes long, up to four
-/// times the interval: [`APPLIER_SHARE`], [`LONGEST_WAIT`]) until `stop` completes, taking
-/// its turn at SQLite's write lock with the ingest writer (`turns`).
+/// Applies committed rows every `interval` (less often when that takes long, up to eight
+/// times the interval on PostgreSQL and four on SQLite: [`APPLIER_SHARE`], [`longest_wait`])
+/// until `stop` completes, taking its turn at SQLite's write lock with the ingest writer
+/// (`turns`).
 pub async fn run_rollup_applier(
     db: DatabaseConnection,
     interval: Duration,
@@ -254,7 +271,7 @@ pub async fn run_rollup_applier(
     let pacing = Pacing {
         interval,
         share: APPLIER_SHARE,
-        longest: Some(LONGEST_WAIT),
+        longest: Some(longest_wait(db.get_database_backend())),
     };
     // The first pass after one interval (a test that applies by hand sets an interval longer
     // than itself).
