@@ -9,6 +9,8 @@
 
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
+use super::upsert::{SQLITE_ROWS_OF_7, sqlite_chunks, sqlite_values};
+
 /// The table the duration rollups live in.
 pub const DURATIONS_TABLE: &str = "duration_rollups";
 
@@ -55,9 +57,6 @@ pub(super) const DURATION_CONFLICT: &str = " ON CONFLICT (notebook_id, tier, buc
      tenths) DO UPDATE SET kept_count = duration_rollups.kept_count + excluded.kept_count, \
      kept_sum = duration_rollups.kept_sum + excluded.kept_sum";
 
-/// Rows per SQLite statement, which travel as one JSON text (as the cell rollups').
-const SQLITE_ROWS_PER_STATEMENT: usize = 10_000;
-
 pub async fn upsert_durations_postgres(
     conn: &mut PgConnection,
     rows: &[(DurationKey, DurationCounts)],
@@ -90,38 +89,28 @@ pub async fn upsert_durations_postgres(
     Ok(())
 }
 
-/// SQLite: the rows as one JSON array expanded by `json_each`, so the statement text never
-/// changes. `WHERE true` tells SQLite's parser that `ON CONFLICT` belongs to the `INSERT`.
+/// SQLite: multi-row `VALUES` in chunks of [`sqlite_chunks`] (as the cell rollups').
 pub async fn upsert_durations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(DurationKey, DurationCounts)],
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO duration_rollups ({DURATION_COLUMNS}) SELECT value ->> 0, value ->> 1, \
-         value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each(?) \
-         WHERE true{DURATION_CONFLICT}"
-    );
-    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
-        // In `DURATION_COLUMNS` order: `value ->> n` reads the n-th.
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(key, n)| {
-                let DurationKey {
-                    notebook_id,
-                    tier,
-                    bucket,
-                    cell,
-                    tenths,
-                } = key;
-                (notebook_id, tier, bucket, cell, tenths, n.count, n.sum)
-            })
-            .collect();
-        let json =
-            serde_json::to_string(&values).map_err(|error| sqlx::Error::Encode(error.into()))?;
-        sqlx::query(AssertSqlSafe(sql.as_str()))
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
+    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_7) {
+        let sql = format!(
+            "INSERT INTO duration_rollups ({DURATION_COLUMNS}) VALUES {}{DURATION_CONFLICT}",
+            sqlite_values(7, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (key, counts) in chunk {
+            query = query
+                .bind(key.notebook_id)
+                .bind(key.tier)
+                .bind(key.bucket)
+                .bind(key.cell.as_str())
+                .bind(key.tenths)
+                .bind(counts.count)
+                .bind(counts.sum);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

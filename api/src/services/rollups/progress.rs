@@ -3,7 +3,7 @@
 //! takes its link from the row before it as stored; then every row that follows a written one
 //! is linked anew, which mends the links a late arrival or a row written in the same statement
 //! made stale. One statement text per backend and step: PostgreSQL binds arrays, SQLite one
-//! JSON text (as the cell rollups).
+//! JSON text, bound to both steps.
 
 use chrono::SecondsFormat;
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};

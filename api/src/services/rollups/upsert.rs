@@ -2,7 +2,6 @@
 //! one statement of arrays (its text never changes); on SQLite multi-row `VALUES` of a fixed
 //! size, as the event store does.
 
-use chrono::SecondsFormat;
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
 use super::{CellCounts, Latest, LocationKey, RollupKey};
@@ -40,26 +39,35 @@ pub(super) const CELL_CONFLICT: &str = concat!(
     " THEN excluded.latest_execution_id ELSE cell_rollups.latest_execution_id END"
 );
 
-/// Rows per SQLite statement of the location upserts (7 values each, far below its bind
-/// limit).
-const SQLITE_ROWS_PER_STATEMENT: usize = 256;
+/// Rows per SQLite statement of the location and duration upserts (7 values each, far below
+/// its bind limit).
+pub(super) const SQLITE_ROWS_OF_7: usize = 256;
 
-/// `rows` in chunks of 256, then of decreasing powers of two: at most nine statement texts per
-/// table, each prepared once per connection and kept in its cache, where a chunk of whatever
-/// was left would compile a new statement at nearly every pass.
-fn sqlite_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+/// Rows per SQLite statement of the cell upserts (14 values each).
+const SQLITE_ROWS_OF_14: usize = 128;
+
+/// `rows` in chunks of `largest` (a power of two), then of decreasing powers of two: at most
+/// nine statement texts per table, each prepared once per connection and kept in its cache,
+/// where a chunk of whatever was left would compile a new statement at nearly every pass.
+pub(super) fn sqlite_chunks<T>(mut rows: &[T], largest: usize) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
             return None;
         }
         let size = match rows.len() {
-            len if len >= SQLITE_ROWS_PER_STATEMENT => SQLITE_ROWS_PER_STATEMENT,
+            len if len >= largest => largest,
             len => 1 << len.ilog2(),
         };
         let (chunk, rest) = rows.split_at(size);
         rows = rest;
         Some(chunk)
     })
+}
+
+/// The `VALUES` list of `rows` rows of `columns` placeholders each.
+pub(super) fn sqlite_values(columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
 }
 
 pub async fn upsert_postgres(
@@ -117,56 +125,39 @@ pub async fn upsert_postgres(
     Ok(())
 }
 
-/// Rows per SQLite statement of [`upsert_sqlite`], whose rows travel as one JSON text.
-const SQLITE_JSON_ROWS_PER_STATEMENT: usize = 10_000;
-
-/// SQLite: the rows as one JSON array bound once and expanded by `json_each`, so the statement
-/// text never changes (as PostgreSQL's arrays): one small prepared statement per connection,
-/// where multi-row `VALUES` compile a large program per row count. `WHERE true` tells SQLite's
-/// parser that `ON CONFLICT` belongs to the `INSERT`.
+/// SQLite: multi-row `VALUES` in chunks of [`sqlite_chunks`], the values bound as they are
+/// (a time as sqlx writes it, the events' own text, so the stored times order alike). With
+/// one JSON array expanded by `json_each` instead, whose `value ->> n` reads each row's text
+/// once per column, a pass held SQLite's one write lock 37 ms (median) where it now holds it
+/// 26 (`bench ingest --backend sqlite`, single events; BENCHMARKS.md, twenty-third session).
 pub async fn upsert_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(RollupKey, CellCounts)],
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO cell_rollups ({CELL_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, \
-         value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
-         value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13 FROM json_each(?) \
-         WHERE true{CELL_CONFLICT}"
-    );
-    for chunk in rows.chunks(SQLITE_JSON_ROWS_PER_STATEMENT) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(key, counts)| {
-                // In `CELL_COLUMNS` order: `value ->> n` reads the n-th.
-                (
-                    key.notebook_id,
-                    key.tier,
-                    key.bucket,
-                    &key.cell,
-                    &key.user,
-                    counts.executions,
-                    counts.ok_executions,
-                    counts.focus,
-                    counts.focus_on,
-                    counts.kept_count,
-                    counts.kept_sum,
-                    counts.markdown_executions,
-                    // As sqlx writes a time to SQLite (the events' own text), so the stored
-                    // times order alike.
-                    counts
-                        .latest_execution
-                        .map(|(time, _)| time.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
-                    counts.latest_execution.map(|(_, id)| id),
-                )
-            })
-            .collect();
-        let json =
-            serde_json::to_string(&values).map_err(|error| sqlx::Error::Encode(error.into()))?;
-        sqlx::query(AssertSqlSafe(sql.as_str()))
-            .bind(json)
-            .execute(&mut *conn)
-            .await?;
+    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_14) {
+        let sql = format!(
+            "INSERT INTO cell_rollups ({CELL_COLUMNS}) VALUES {}{CELL_CONFLICT}",
+            sqlite_values(14, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (key, counts) in chunk {
+            query = query
+                .bind(key.notebook_id)
+                .bind(key.tier)
+                .bind(key.bucket)
+                .bind(key.cell.as_str())
+                .bind(key.user.as_str())
+                .bind(counts.executions)
+                .bind(counts.ok_executions)
+                .bind(counts.focus)
+                .bind(counts.focus_on)
+                .bind(counts.kept_count)
+                .bind(counts.kept_sum)
+                .bind(counts.markdown_executions)
+                .bind(counts.latest_execution.map(|(time, _)| time))
+                .bind(counts.latest_execution.map(|(_, id)| id));
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -231,10 +222,10 @@ pub async fn upsert_locations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(LocationKey, Latest)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in sqlite_chunks(rows) {
+    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_7) {
         let sql = format!(
             "INSERT INTO location_rollups ({LOCATION_COLUMNS}) VALUES {}{LOCATION_CONFLICT}",
-            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            sqlite_values(7, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (key, latest) in chunk {
@@ -259,10 +250,20 @@ mod tests {
     #[test]
     fn sqlite_chunks_are_256_then_powers_of_two_and_cover_every_row() {
         let rows: Vec<usize> = (0..600).collect();
-        let sizes: Vec<usize> = sqlite_chunks(&rows).map(<[usize]>::len).collect();
+        let sizes: Vec<usize> = sqlite_chunks(&rows, 256).map(<[usize]>::len).collect();
         assert_eq!(sizes, [256, 256, 64, 16, 8]);
-        let joined: Vec<usize> = sqlite_chunks(&rows).flatten().copied().collect();
+        let joined: Vec<usize> = sqlite_chunks(&rows, 256).flatten().copied().collect();
         assert_eq!(joined, rows);
-        assert_eq!(sqlite_chunks::<usize>(&[]).count(), 0);
+        assert_eq!(sqlite_chunks::<usize>(&[], 256).count(), 0);
+        let sizes: Vec<usize> = sqlite_chunks(&rows[..300], 128)
+            .map(<[usize]>::len)
+            .collect();
+        assert_eq!(sizes, [128, 128, 32, 8, 4]);
+    }
+
+    #[test]
+    fn sqlite_values_hold_a_placeholder_per_column_of_each_row() {
+        assert_eq!(sqlite_values(3, 2), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(sqlite_values(1, 1), "(?)");
     }
 }
