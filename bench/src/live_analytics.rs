@@ -1,7 +1,7 @@
 //! `bench live-analytics`: teachers' `notebookAnalytics` subscriptions (graphql-ws) on one
 //! server process while students ingest: the latency from an event's commit (its ingest
 //! request acknowledged) to each teacher's first value that counts it, and the server's CPU
-//! time per ingested event, without and with the subscriptions open.
+//! time per ingested event without subscriptions, with one, and with all of them open.
 //!
 //! Latency is sampled with probe events: every 250 ms one execution of a cell of its own
 //! (`bench-probe`), so the k-th probe is counted once a value shows k executions there, while
@@ -38,9 +38,13 @@ pub struct AnalyticsRun<'a> {
 }
 
 /// (teacher, probes counted, when) for every value a teacher receives.
-type Arrivals = mpsc::UnboundedReceiver<(usize, i64, Instant)>;
+type Arrival = (usize, i64, Instant);
+type Arrivals = mpsc::UnboundedReceiver<Arrival>;
 
 pub async fn run(run: &AnalyticsRun<'_>) -> anyhow::Result<()> {
+    if run.teachers == 0 {
+        bail!("--teachers must be at least 1");
+    }
     let database = run.database;
     let demo = ["demo-class", "--students", "30", "--cells", "10"];
     database
@@ -66,8 +70,15 @@ pub async fn run(run: &AnalyticsRun<'_>) -> anyhow::Result<()> {
     let addr = base.trim_start_matches("http://").to_owned();
     print_header(run);
     let (events, cpu) = measure_cpu(pid, load(&client, &base, run, None)).await?;
-    let baseline = cpu / events as f64;
-    let (arrivals, readers) = open_teachers(&addr, &token, run.teachers).await?;
+    let without = cpu / events as f64;
+    // The figure compares 100 subscribers with one, which already pays for the computations.
+    let (sender, mut arrivals) = mpsc::unbounded_channel();
+    let mut readers = open_teachers(&addr, &token, 0..1, &sender).await?;
+    let (events, cpu) = measure_cpu(pid, load(&client, &base, run, None)).await?;
+    let one = cpu / events as f64;
+    readers.extend(open_teachers(&addr, &token, 1..run.teachers, &sender).await?);
+    // The first teacher's values so far counted no probe.
+    while arrivals.try_recv().is_ok() {}
     let computations_before = computations(&client, &base).await;
     let mut probes = Vec::new();
     let (events, cpu) = measure_cpu(pid, load(&client, &base, run, Some(&mut probes))).await?;
@@ -75,11 +86,14 @@ pub async fn run(run: &AnalyticsRun<'_>) -> anyhow::Result<()> {
     let computed = computations(&client, &base).await - computations_before;
     readers.iter().for_each(JoinHandle::abort);
     report_latency(&probes, arrivals, run.teachers);
+    let all = cpu / events as f64;
     println!(
-        "server CPU per ingested event: {:.3} ms without subscriptions, {:.3} ms with {} open ({} events; {computed} analytics computations)",
-        baseline * 1000.0,
-        cpu / events as f64 * 1000.0,
+        "server CPU per ingested event: {:.3} ms without subscriptions, {:.3} ms with 1 open, {:.3} ms with {} open ({:.2}× of one; {} events; {computed} analytics computations)",
+        without * 1000.0,
+        one * 1000.0,
+        all * 1000.0,
         run.teachers,
+        all / one,
         events
     );
     drop(server);
@@ -218,16 +232,16 @@ async fn ingest(
     Ok(())
 }
 
-/// Opens `count` teacher subscriptions, waits for each one's first value, and starts a
-/// reader per socket.
+/// Opens the subscriptions of teachers `teachers`, waits for each one's first value, and starts
+/// a reader per socket, which sends what it receives to `sender`.
 async fn open_teachers(
     addr: &str,
     token: &str,
-    count: usize,
-) -> anyhow::Result<(Arrivals, Vec<JoinHandle<()>>)> {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let mut readers = Vec::with_capacity(count);
-    for teacher in 0..count {
+    teachers: std::ops::Range<usize>,
+    sender: &mpsc::UnboundedSender<Arrival>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let mut readers = Vec::with_capacity(teachers.len());
+    for teacher in teachers {
         let payload = json!({ "authorization": format!("Bearer {token}") });
         let mut socket = open(addr, payload).await?;
         subscribe(&mut socket, "a", SUBSCRIPTION).await?;
@@ -243,7 +257,7 @@ async fn open_teachers(
             }
         }));
     }
-    Ok((receiver, readers))
+    Ok(readers)
 }
 
 fn probes_counted(value: &Value) -> i64 {
