@@ -58,8 +58,8 @@ const APPLIER_SHARE: u32 = 4;
 /// twenty-third session).
 const POSTGRES_LONGEST_WAIT: u32 = 8;
 
-/// The longest wait on SQLite, shorter: a pass holds the one write lock, which ingest waits
-/// for, as long as it takes, so its events are kept fewer.
+/// The longest wait on SQLite, shorter: a pass holds the one write lock that ingest waits
+/// for, and a longer wait makes a longer pass.
 const SQLITE_LONGEST_WAIT: u32 = 4;
 
 /// Events one pass adds at most on `backend`.
