@@ -9,7 +9,7 @@
 
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
-use super::upsert::{SQLITE_ROWS_OF_7, sqlite_chunks, sqlite_values};
+use super::upsert::{SQLITE_ROWS_OF_7, upsert_chunks_sqlite};
 
 /// The table the duration rollups live in.
 pub const DURATIONS_TABLE: &str = "duration_rollups";
@@ -89,28 +89,28 @@ pub async fn upsert_durations_postgres(
     Ok(())
 }
 
-/// SQLite: multi-row `VALUES` in chunks of [`sqlite_chunks`] (as the cell rollups').
+/// SQLite: multi-row `VALUES` in chunks (as the cell rollups').
 pub async fn upsert_durations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(DurationKey, DurationCounts)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_7) {
-        let sql = format!(
-            "INSERT INTO duration_rollups ({DURATION_COLUMNS}) VALUES {}{DURATION_CONFLICT}",
-            sqlite_values(7, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (key, counts) in chunk {
-            query = query
+    let into = format!("duration_rollups ({DURATION_COLUMNS})");
+    let table = (into.as_str(), DURATION_CONFLICT);
+    upsert_chunks_sqlite(
+        conn,
+        rows,
+        table,
+        (7, SQLITE_ROWS_OF_7),
+        |query, (key, counts)| {
+            query
                 .bind(key.notebook_id)
                 .bind(key.tier)
                 .bind(key.bucket)
                 .bind(key.cell.as_str())
                 .bind(key.tenths)
                 .bind(counts.count)
-                .bind(counts.sum);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(counts.sum)
+        },
+    )
+    .await
 }

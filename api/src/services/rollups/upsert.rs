@@ -2,7 +2,7 @@
 //! one statement of arrays (its text never changes); on SQLite multi-row `VALUES` of a fixed
 //! size, as the event store does.
 
-use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
+use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection, sqlite::SqliteArguments};
 
 use super::{CellCounts, Latest, LocationKey, RollupKey};
 
@@ -49,7 +49,7 @@ const SQLITE_ROWS_OF_14: usize = 128;
 /// `rows` in chunks of `largest` (a power of two), then of decreasing powers of two: at most
 /// nine statement texts per table, each prepared once per connection and kept in its cache,
 /// where a chunk of whatever was left would compile a new statement at nearly every pass.
-pub(super) fn sqlite_chunks<T>(mut rows: &[T], largest: usize) -> impl Iterator<Item = &[T]> {
+fn sqlite_chunks<T>(mut rows: &[T], largest: usize) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
             return None;
@@ -65,9 +65,34 @@ pub(super) fn sqlite_chunks<T>(mut rows: &[T], largest: usize) -> impl Iterator<
 }
 
 /// The `VALUES` list of `rows` rows of `columns` placeholders each.
-pub(super) fn sqlite_values(columns: usize, rows: usize) -> String {
+fn sqlite_values(columns: usize, rows: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(", "));
     vec![row; rows].join(", ")
+}
+
+/// A SQLite statement being bound.
+pub(super) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
+
+/// SQLite: `INSERT INTO {into} VALUES … {conflict}` of `rows` in chunks of [`sqlite_chunks`]
+/// up to `largest`, `bind` adding the `columns` values of one row.
+pub(super) async fn upsert_chunks_sqlite<T>(
+    conn: &mut SqliteConnection,
+    rows: &[T],
+    (into, conflict): (&str, &str),
+    (columns, largest): (usize, usize),
+    bind: impl for<'q> Fn(SqliteQuery<'q>, &'q T) -> SqliteQuery<'q>,
+) -> Result<(), sqlx::Error> {
+    for chunk in sqlite_chunks(rows, largest) {
+        let values = sqlite_values(columns, chunk.len());
+        let sql = format!("INSERT INTO {into} VALUES {values}{conflict}");
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| {
+                bind(query, row)
+            });
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub async fn upsert_postgres(
@@ -134,14 +159,15 @@ pub async fn upsert_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(RollupKey, CellCounts)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_14) {
-        let sql = format!(
-            "INSERT INTO cell_rollups ({CELL_COLUMNS}) VALUES {}{CELL_CONFLICT}",
-            sqlite_values(14, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (key, counts) in chunk {
-            query = query
+    let into = format!("cell_rollups ({CELL_COLUMNS})");
+    let table = (into.as_str(), CELL_CONFLICT);
+    upsert_chunks_sqlite(
+        conn,
+        rows,
+        table,
+        (14, SQLITE_ROWS_OF_14),
+        |query, (key, counts)| {
+            query
                 .bind(key.notebook_id)
                 .bind(key.tier)
                 .bind(key.bucket)
@@ -155,11 +181,10 @@ pub async fn upsert_sqlite(
                 .bind(counts.kept_sum)
                 .bind(counts.markdown_executions)
                 .bind(counts.latest_execution.map(|(time, _)| time))
-                .bind(counts.latest_execution.map(|(_, id)| id));
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(counts.latest_execution.map(|(_, id)| id))
+        },
+    )
+    .await
 }
 
 pub(super) const LOCATION_COLUMNS: &str =
@@ -222,25 +247,25 @@ pub async fn upsert_locations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(LocationKey, Latest)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in sqlite_chunks(rows, SQLITE_ROWS_OF_7) {
-        let sql = format!(
-            "INSERT INTO location_rollups ({LOCATION_COLUMNS}) VALUES {}{LOCATION_CONFLICT}",
-            sqlite_values(7, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (key, latest) in chunk {
-            query = query
+    let into = format!("location_rollups ({LOCATION_COLUMNS})");
+    let table = (into.as_str(), LOCATION_CONFLICT);
+    upsert_chunks_sqlite(
+        conn,
+        rows,
+        table,
+        (7, SQLITE_ROWS_OF_7),
+        |query, (key, latest)| {
+            query
                 .bind(key.notebook_id)
                 .bind(key.tier)
                 .bind(key.bucket)
                 .bind(key.user.as_str())
                 .bind(latest.time)
                 .bind(latest.id)
-                .bind(latest.cell.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(latest.cell.as_str())
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
