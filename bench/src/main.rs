@@ -113,7 +113,7 @@ struct LiveAnalyticsArgs {
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// The server's `ANALYTICS_PUSH_INTERVAL_MS` (its default).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 150)]
     push_interval_ms: u64,
     #[arg(long, default_value_t = 200)]
     refresh_throttle_ms: u64,

@@ -74,3 +74,36 @@ fn every_environment_variable_is_documented_in_the_readme() {
         "settings missing from the README: {undocumented:?}"
     );
 }
+
+#[test]
+fn the_readme_gives_each_numeric_setting_the_default_the_server_uses() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let documented = |name: &str| -> Option<String> {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{name}` |")))?;
+        Some(row.split('|').nth(2)?.trim().to_owned())
+    };
+    let mut compared = 0;
+    let mut wrong = Vec::new();
+    for arg in Cli::command().get_arguments() {
+        let (Some(name), [default]) = (arg.get_env(), arg.get_default_values()) else {
+            continue;
+        };
+        let name = name.to_string_lossy();
+        // Rows such as "20 MiB" or "generated in dev" say it in words.
+        let Some(readme_default) = documented(&name).filter(|text| text.parse::<u64>().is_ok())
+        else {
+            continue;
+        };
+        compared += 1;
+        if readme_default != default.to_string_lossy() {
+            wrong.push(format!(
+                "{name}: README {readme_default}, server {default:?}"
+            ));
+        }
+    }
+    assert!(compared >= 10, "only {compared} numeric defaults compared");
+    assert!(wrong.is_empty(), "README defaults differ: {wrong:?}");
+}

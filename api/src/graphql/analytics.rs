@@ -60,13 +60,14 @@ impl AnalyticsSubscription {
     /// A notebook's dashboard, live (token authorized for the notebook; admins for all): the
     /// current value first, then a new value after each change, i.e. new events of the
     /// notebook (on any instance) or a student connecting or leaving. Changes are coalesced:
-    /// at most one value per `ANALYTICS_PUSH_INTERVAL_MS` (default 200 ms, counted from the
+    /// at most one value per `ANALYTICS_PUSH_INTERVAL_MS` (default 150 ms, counted from the
     /// start of the last computation; after one that took more than half of that, twice as
-    /// long as it took), the last change always followed by a value; a value equal to the previous one (but for `computedAt`)
-    /// is skipped. With `progressSince`, a new minute also brings a value. `filter` is the
-    /// dashboards' `AnalyticsFilter` (`liveOnly` reads the students connected at each value);
-    /// a bad filter is `BAD_USER_INPUT` at subscribe. Should the filter stop holding (its
-    /// group deleted), the subscription ends with that error.
+    /// long as it took), the last change always followed by a value; a value equal to the
+    /// previous one (but for `computedAt`) is skipped. With `progressSince`, a new minute
+    /// also brings a value. `filter` is the dashboards' `AnalyticsFilter` (`liveOnly` reads
+    /// the students connected at each value); a bad filter is `BAD_USER_INPUT` at subscribe.
+    /// Should the filter stop holding (its group deleted), the subscription ends with that
+    /// error.
     #[graphql(guard = "NotebookGuard::new(&notebook_id)")]
     async fn notebook_analytics(
         &self,
