@@ -137,8 +137,8 @@ async fn cells_with_kept_durations(
 /// longer to send, sort and decode than to read. PostgreSQL sends a `float8[]`, each double as
 /// its 8 bytes (writing them as JSON text took 3 ms of the statement's 20 for a 1.5 M-event
 /// class's whole course, and the server parsed that text back); SQLite, which has no arrays, a
-/// JSON array of text that reads back as the same doubles (17 significant digits: its JSON
-/// functions write 15).
+/// JSON array of text that reads back as the same doubles ([`pages_in_branches`]; its JSON
+/// functions write 15 significant digits, which may not).
 async fn read_pages(
     (db, txn): (&DatabaseConnection, &DatabaseTransaction),
     (scope, progress): (&Scope, &rolled::Progress),
@@ -254,7 +254,7 @@ fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     let mapped: Vec<_> = cells.iter().filter(|cell| !cell.is_empty()).collect();
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push("SELECT w.cell AS orig_cell_id, ARRAY(");
-    page_of_cell(&mut sql, scope, (DURATIONS, Cell::Joined), page);
+    page_of_cell(&mut sql, scope, Cell::Joined, page);
     sql.push(") AS durations FROM json_to_recordset(")
         .bind(
             json!(
@@ -268,14 +268,25 @@ fn pages_joined(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
         .push("::json) AS w(cell text)");
     if cells.contains(&"") {
         sql.push(" UNION ALL SELECT '' AS orig_cell_id, ARRAY(");
-        page_of_cell(&mut sql, scope, (DURATIONS, Cell::Named("")), page);
+        page_of_cell(&mut sql, scope, Cell::Named(""), page);
         sql.push(") AS durations");
     }
     sql
 }
 
-/// SQLite: one branch per cell, its page as a JSON array written by hand (see
-/// [`pages_as_arrays`]).
+/// SQLite: one branch per cell, its page as a JSON array written by hand.
+///
+/// `quote()` writes each double as text that reads back as the same double: 15 significant
+/// digits when they do, else 20 (SQLite checks), so a typical duration such as `25.303` is
+/// written as that, where `printf('%!.17g')` wrote `25.303000000000001` (a 1.5 M-event class's
+/// whole course: 414 kB of text instead of 991 kB for the server to parse).
+///
+/// The aggregate takes the page's rows in the page's order: a subquery with a `LIMIT` is not
+/// flattened into its aggregate but runs as a co-routine, here walking the index by time. An
+/// `ORDER BY` inside `group_concat` sorted every page again (in C on the bundled SQLite, that
+/// class's whole course took 38 ms with it and 25 without). SQLite does not promise that
+/// order, so the rollups' property test checks it: on random classes whose events arrive out
+/// of time order, each page against the reference, on every run of the tests.
 fn pages_in_branches(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
     let mut sql = Sql::new(DbBackend::Sqlite);
     for (index, cell) in cells.iter().enumerate() {
@@ -283,10 +294,10 @@ fn pages_in_branches(scope: &Scope, cells: &[&str], page: DurationPage) -> Sql {
             sql.push(" UNION ALL ");
         }
         sql.push("SELECT ").bind(cell.to_string()).push(
-            " AS orig_cell_id, '[' || group_concat(printf('%!.17g', click_duration), ',' \
-                 ORDER BY time, id) || ']' AS durations FROM (",
+            " AS orig_cell_id, '[' || group_concat(quote(click_duration), ',') || ']' \
+                 AS durations FROM (",
         );
-        page_of_cell(&mut sql, scope, (IN_ORDER, Cell::Named(cell)), page);
+        page_of_cell(&mut sql, scope, Cell::Named(cell), page);
         sql.push(") AS page");
     }
     sql
@@ -301,11 +312,6 @@ enum Cell<'a> {
     Named(&'a str),
 }
 
-/// What a page selects: its durations alone (for `ARRAY(…)`), or with their order (for an
-/// aggregate, which may take its rows in any order).
-const DURATIONS: &str = "SELECT click_duration";
-const IN_ORDER: &str = "SELECT click_duration, time, id";
-
 /// ` FROM <focus events>`, read on the partial index of kept durations by (notebook, cell,
 /// time), which SQLite is told to use: without a time bound it takes the partial index by
 /// duration of migration 15 (and sorts a cell's every duration).
@@ -318,10 +324,10 @@ fn from_kept_durations(sql: &mut Sql) -> &mut Sql {
     sql
 }
 
-/// `<select> <focus events> WHERE …`: one cell's page of kept durations, on the partial index
-/// of kept durations by (notebook, cell, time).
-fn page_of_cell(sql: &mut Sql, scope: &Scope, (select, cell): (&str, Cell), page: DurationPage) {
-    sql.push(select);
+/// `SELECT click_duration FROM <focus events> WHERE …`: one cell's page of kept durations, in
+/// order, on the partial index of kept durations by (notebook, cell, time).
+fn page_of_cell(sql: &mut Sql, scope: &Scope, cell: Cell, page: DurationPage) {
+    sql.push("SELECT click_duration");
     from_kept_durations(sql)
         .push(" WHERE ")
         .scope(scope, "time");
