@@ -137,8 +137,8 @@ async fn cells_with_kept_durations(
 /// longer to send, sort and decode than to read. PostgreSQL sends a `float8[]`, each double as
 /// its 8 bytes (writing them as JSON text took 3 ms of the statement's 20 for a 1.5 M-event
 /// class's whole course, and the server parsed that text back); SQLite, which has no arrays, a
-/// JSON array of text that reads back as the same doubles ([`pages_in_branches`]; its JSON
-/// functions write 15 significant digits, which may not).
+/// JSON array of text that reads back as the same doubles ([`pages_in_branches`]; its own JSON
+/// functions write 15 significant digits, which do not always).
 async fn read_pages(
     (db, txn): (&DatabaseConnection, &DatabaseTransaction),
     (scope, progress): (&Scope, &rolled::Progress),

@@ -96,6 +96,6 @@ async fn begin_repeatable_read(db: &DatabaseConnection) -> AppResult<DatabaseTra
 /// then a whole course's read of the all-time tier (18 000 of a 1.5 M-event class's 207 000
 /// `cell_rollups` rows, spread over 1 400 of its 10 600 pages) scanned the whole table in
 /// 29 ms rather than take those pages through the key in 8. Rollups are read often enough
-/// to stay in memory, and a server's disk is an SSD, where 1.1 is the usual figure.
+/// to stay in memory, and servers keep their data on SSDs, for which 1.1 is the usual figure.
 const PLANNER_SETTINGS: &str = "SET LOCAL plan_cache_mode = force_custom_plan; \
      SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1";
