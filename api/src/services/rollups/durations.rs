@@ -9,7 +9,7 @@
 
 use sea_orm::sqlx::{self, AssertSqlSafe, PgConnection, SqliteConnection};
 
-use super::upsert::{SQLITE_ROWS_OF_7, upsert_chunks_sqlite};
+use super::upsert::upsert_chunks_sqlite;
 
 /// The table the duration rollups live in.
 pub const DURATIONS_TABLE: &str = "duration_rollups";
@@ -94,23 +94,16 @@ pub async fn upsert_durations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(DurationKey, DurationCounts)],
 ) -> Result<(), sqlx::Error> {
-    let into = format!("duration_rollups ({DURATION_COLUMNS})");
-    let table = (into.as_str(), DURATION_CONFLICT);
-    upsert_chunks_sqlite(
-        conn,
-        rows,
-        table,
-        (7, SQLITE_ROWS_OF_7),
-        |query, (key, counts)| {
-            query
-                .bind(key.notebook_id)
-                .bind(key.tier)
-                .bind(key.bucket)
-                .bind(key.cell.as_str())
-                .bind(key.tenths)
-                .bind(counts.count)
-                .bind(counts.sum)
-        },
-    )
+    let table = (DURATIONS_TABLE, DURATION_COLUMNS, DURATION_CONFLICT);
+    upsert_chunks_sqlite(conn, rows, table, |query, (key, counts)| {
+        query
+            .bind(key.notebook_id)
+            .bind(key.tier)
+            .bind(key.bucket)
+            .bind(key.cell.as_str())
+            .bind(key.tenths)
+            .bind(counts.count)
+            .bind(counts.sum)
+    })
     .await
 }

@@ -39,12 +39,17 @@ pub(super) const CELL_CONFLICT: &str = concat!(
     " THEN excluded.latest_execution_id ELSE cell_rollups.latest_execution_id END"
 );
 
-/// Rows per SQLite statement of the location and duration upserts (7 values each, far below
-/// its bind limit).
-pub(super) const SQLITE_ROWS_OF_7: usize = 256;
+/// Values per SQLite statement at most (far below its bind limit): chunks of 256 rows for the
+/// location and duration upserts (7 columns), 128 for the cell upserts (14).
+const SQLITE_VALUES_PER_STATEMENT: usize = 1_792;
 
-/// Rows per SQLite statement of the cell upserts (14 values each).
-const SQLITE_ROWS_OF_14: usize = 128;
+/// The largest chunk of rows of `columns` values: a power of two within
+/// [`SQLITE_VALUES_PER_STATEMENT`].
+fn sqlite_largest_chunk(columns: usize) -> usize {
+    1 << (SQLITE_VALUES_PER_STATEMENT / columns.max(1))
+        .max(1)
+        .ilog2()
+}
 
 /// `rows` in chunks of `largest` (a power of two), then of decreasing powers of two: at most
 /// nine statement texts per table, each prepared once per connection and kept in its cache,
@@ -73,18 +78,19 @@ fn sqlite_values(columns: usize, rows: usize) -> String {
 /// A SQLite statement being bound.
 pub(super) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
 
-/// SQLite: `INSERT INTO {into} VALUES … {conflict}` of `rows` in chunks of [`sqlite_chunks`]
-/// up to `largest`, `bind` adding the `columns` values of one row.
+/// SQLite: `INSERT INTO {table} ({columns}) VALUES … {conflict}` of `rows` in chunks of
+/// [`sqlite_chunks`] (their size from the number of columns), `bind` adding one row's values
+/// in the order of `columns`.
 pub(super) async fn upsert_chunks_sqlite<T>(
     conn: &mut SqliteConnection,
     rows: &[T],
-    (into, conflict): (&str, &str),
-    (columns, largest): (usize, usize),
+    (table, columns, conflict): (&str, &str, &str),
     bind: impl for<'q> Fn(SqliteQuery<'q>, &'q T) -> SqliteQuery<'q>,
 ) -> Result<(), sqlx::Error> {
-    for chunk in sqlite_chunks(rows, largest) {
-        let values = sqlite_values(columns, chunk.len());
-        let sql = format!("INSERT INTO {into} VALUES {values}{conflict}");
+    let width = columns.split(',').count();
+    for chunk in sqlite_chunks(rows, sqlite_largest_chunk(width)) {
+        let values = sqlite_values(width, chunk.len());
+        let sql = format!("INSERT INTO {table} ({columns}) VALUES {values}{conflict}");
         let query = chunk
             .iter()
             .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| {
@@ -159,31 +165,24 @@ pub async fn upsert_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(RollupKey, CellCounts)],
 ) -> Result<(), sqlx::Error> {
-    let into = format!("cell_rollups ({CELL_COLUMNS})");
-    let table = (into.as_str(), CELL_CONFLICT);
-    upsert_chunks_sqlite(
-        conn,
-        rows,
-        table,
-        (14, SQLITE_ROWS_OF_14),
-        |query, (key, counts)| {
-            query
-                .bind(key.notebook_id)
-                .bind(key.tier)
-                .bind(key.bucket)
-                .bind(key.cell.as_str())
-                .bind(key.user.as_str())
-                .bind(counts.executions)
-                .bind(counts.ok_executions)
-                .bind(counts.focus)
-                .bind(counts.focus_on)
-                .bind(counts.kept_count)
-                .bind(counts.kept_sum)
-                .bind(counts.markdown_executions)
-                .bind(counts.latest_execution.map(|(time, _)| time))
-                .bind(counts.latest_execution.map(|(_, id)| id))
-        },
-    )
+    let table = ("cell_rollups", CELL_COLUMNS, CELL_CONFLICT);
+    upsert_chunks_sqlite(conn, rows, table, |query, (key, counts)| {
+        query
+            .bind(key.notebook_id)
+            .bind(key.tier)
+            .bind(key.bucket)
+            .bind(key.cell.as_str())
+            .bind(key.user.as_str())
+            .bind(counts.executions)
+            .bind(counts.ok_executions)
+            .bind(counts.focus)
+            .bind(counts.focus_on)
+            .bind(counts.kept_count)
+            .bind(counts.kept_sum)
+            .bind(counts.markdown_executions)
+            .bind(counts.latest_execution.map(|(time, _)| time))
+            .bind(counts.latest_execution.map(|(_, id)| id))
+    })
     .await
 }
 
@@ -247,24 +246,17 @@ pub async fn upsert_locations_sqlite(
     conn: &mut SqliteConnection,
     rows: &[(LocationKey, Latest)],
 ) -> Result<(), sqlx::Error> {
-    let into = format!("location_rollups ({LOCATION_COLUMNS})");
-    let table = (into.as_str(), LOCATION_CONFLICT);
-    upsert_chunks_sqlite(
-        conn,
-        rows,
-        table,
-        (7, SQLITE_ROWS_OF_7),
-        |query, (key, latest)| {
-            query
-                .bind(key.notebook_id)
-                .bind(key.tier)
-                .bind(key.bucket)
-                .bind(key.user.as_str())
-                .bind(latest.time)
-                .bind(latest.id)
-                .bind(latest.cell.as_str())
-        },
-    )
+    let table = ("location_rollups", LOCATION_COLUMNS, LOCATION_CONFLICT);
+    upsert_chunks_sqlite(conn, rows, table, |query, (key, latest)| {
+        query
+            .bind(key.notebook_id)
+            .bind(key.tier)
+            .bind(key.bucket)
+            .bind(key.user.as_str())
+            .bind(latest.time)
+            .bind(latest.id)
+            .bind(latest.cell.as_str())
+    })
     .await
 }
 
@@ -284,6 +276,19 @@ mod tests {
             .map(<[usize]>::len)
             .collect();
         assert_eq!(sizes, [128, 128, 32, 8, 4]);
+    }
+
+    #[test]
+    fn sqlite_chunks_hold_at_most_1792_values_256_rows_of_7_and_128_of_14() {
+        assert_eq!(sqlite_largest_chunk(7), 256);
+        assert_eq!(sqlite_largest_chunk(14), 128);
+        assert_eq!(sqlite_largest_chunk(5000), 1);
+        assert_eq!(CELL_COLUMNS.split(',').count(), 14);
+        assert_eq!(LOCATION_COLUMNS.split(',').count(), 7);
+        assert_eq!(
+            super::super::durations::DURATION_COLUMNS.split(',').count(),
+            7
+        );
     }
 
     #[test]
